@@ -1,0 +1,51 @@
+import type { DType } from './dtype';
+import type { Node, Shape, Value, Graph } from './graph';
+
+export interface ValueType {
+  dtype: DType;
+  shape: Shape;
+}
+
+/** What a gradient rule sees: the forward node and the gradients flowing into its outputs. */
+export interface GradContext {
+  g: Graph;
+  node: Node;
+  /** The node's inputs (undefined for omitted optional inputs). */
+  x: readonly (Value | undefined)[];
+  /** The node's outputs. */
+  y: readonly Value[];
+  /** Gradient of the loss w.r.t. each output; undefined where no gradient flows. */
+  dy: readonly (Value | undefined)[];
+  /** Whether input `i` leads to a value we differentiate for (skip the work when not). */
+  needs(i: number): boolean;
+}
+
+/**
+ * One ONNX operator as the builder knows it: how to type its outputs, and (for differentiable
+ * ops) its reverse-mode rule. Rules return one entry per input: the gradient, or undefined for
+ * inputs that are not differentiable (indices, shapes) or not needed.
+ */
+export interface OpDef {
+  type: string;
+  domain?: string;
+  infer(inputs: readonly (Value | undefined)[], node: Node): ValueType[];
+  grad?(ctx: GradContext): (Value | undefined)[];
+}
+
+const registry = new Map<string, OpDef>();
+
+export function defineOp(def: OpDef): OpDef {
+  if (registry.has(def.type)) throw new Error(`op ${def.type} is defined twice`);
+  registry.set(def.type, def);
+  return def;
+}
+
+export function getOp(type: string): OpDef {
+  const def = registry.get(type);
+  if (!def) throw new Error(`op ${type} is not registered; import ml/ops before building graphs`);
+  return def;
+}
+
+export function registeredOps(): OpDef[] {
+  return [...registry.values()];
+}

@@ -1,0 +1,5 @@
+/** Importing this module registers every op; the public op helpers are re-exported. */
+export * from './elementwise';
+export * from './shape';
+export * from './reduce';
+export * from './linalg';

@@ -1,0 +1,146 @@
+/** Shape ops: they move values around, so their gradients move them back. */
+import { attr, type Dim, type Shape, type Value } from '../graph/graph';
+import { defineOp } from '../graph/registry';
+import { normAxis, sumToShape } from '../graph/shape';
+
+export function shapeOf(x: Value): Value {
+  return x.graph.op1('Shape', [x]);
+}
+defineOp({ type: 'Shape', infer: (inputs) => [{ dtype: 'int64', shape: [inputs[0]!.rank] }] });
+
+/**
+ * Reshape to a static target; one dim may be -1 and 0 copies the input dim (ONNX semantics),
+ * which is how symbolic batch dims survive a reshape.
+ */
+export function reshape(x: Value, target: readonly number[]): Value {
+  return x.graph.op1('Reshape', [x, x.graph.ints(target, 'shape')]);
+}
+defineOp({
+  type: 'Reshape',
+  infer: (inputs) => {
+    const [x, s] = inputs as Value[];
+    const target = constInts(s);
+    return [{ dtype: x.dtype, shape: reshapeShape(x.shape, target) }];
+  },
+  grad: (ctx) => [reshapeLike(ctx.dy[0]!, ctx.x[0]!), undefined],
+});
+
+/** Reshape `x` back to the (possibly symbolic) shape of `like`. */
+export function reshapeLike(x: Value, like: Value): Value {
+  const g = x.graph;
+  const symbolic = like.shape.some((d) => typeof d !== 'number');
+  if (!symbolic) return reshape(x, like.shape as number[]);
+  return g.op1('Reshape', [x, shapeOf(like)]);
+}
+
+function reshapeShape(input: Shape, target: readonly number[] | undefined): Dim[] {
+  if (!target) throw new Error('Reshape needs a constant target shape');
+  const out: Dim[] = target.map((d, i) => (d === 0 ? input[i] : d));
+  const known = (s: readonly Dim[]) => s.every((d) => typeof d === 'number');
+  const minus = out.indexOf(-1);
+  if (minus >= 0) {
+    const rest = out.filter((_, i) => i !== minus);
+    if (known(input) && known(rest)) {
+      const total = (input as number[]).reduce((a, b) => a * b, 1);
+      out[minus] = total / (rest as number[]).reduce((a, b) => a * b, 1);
+    } else {
+      // A symbolic dim carried through unchanged (e.g. the batch) is the only one we can name.
+      const sym = input.filter((d) => typeof d === 'string');
+      const restSym = rest.filter((d) => typeof d === 'string');
+      const staticIn = input.filter((d) => typeof d === 'number').reduce<number>((a, b) => a * (b as number), 1);
+      const staticRest = rest.filter((d) => typeof d === 'number').reduce<number>((a, b) => a * (b as number), 1);
+      if (sym.length === restSym.length && staticIn === staticRest) out[minus] = 1;
+      else if (sym.length === restSym.length + 1 && staticIn % staticRest === 0 && staticIn / staticRest === 1) out[minus] = sym.find((d) => !restSym.includes(d))!;
+      else out[minus] = `${sym.join('*')}*${staticIn / staticRest}`;
+    }
+  }
+  return out;
+}
+
+/** The int64 values of a constant, or undefined if it is computed at run time. */
+export function constInts(v: Value | undefined): number[] | undefined {
+  if (!v || v.kind !== 'constant') return undefined;
+  const c = v.graph.constants.get(v.name);
+  return c ? Array.from(c.data as BigInt64Array, Number) : undefined;
+}
+
+export function transpose(x: Value, perm: readonly number[]): Value {
+  return x.graph.op1('Transpose', [x], { perm: attr.ints(perm) });
+}
+/** Swaps the last two axes (matrix transpose over batch dims). */
+export function transposeLast2(x: Value): Value {
+  const perm = Array.from({ length: x.rank }, (_, i) => i);
+  [perm[x.rank - 2], perm[x.rank - 1]] = [perm[x.rank - 1], perm[x.rank - 2]];
+  return transpose(x, perm);
+}
+defineOp({
+  type: 'Transpose',
+  infer: (inputs, node) => {
+    const x = inputs[0]!;
+    const perm = node.attr<readonly number[]>('perm', [...x.shape.keys()].reverse());
+    return [{ dtype: x.dtype, shape: perm.map((p) => x.shape[p]) }];
+  },
+  grad: (ctx) => {
+    const perm = ctx.node.attr<readonly number[]>('perm', [...ctx.x[0]!.shape.keys()].reverse());
+    const inverse = perm.map((_, i) => perm.indexOf(i));
+    return [transpose(ctx.dy[0]!, inverse)];
+  },
+});
+
+/** Broadcasts `x` to a static shape. */
+export function expand(x: Value, shape: readonly number[]): Value {
+  return x.graph.op1('Expand', [x, x.graph.ints(shape, 'shape')]);
+}
+defineOp({
+  type: 'Expand',
+  infer: (inputs) => {
+    const [x, s] = inputs as Value[];
+    const target = constInts(s);
+    if (!target) {
+      // Expand to a run-time shape (zeros-like): the result has the shape of whatever made `s`.
+      const src = s.producer?.opType === 'Shape' ? s.producer.inputs[0]! : undefined;
+      if (!src) throw new Error('Expand needs a constant shape or Shape(x)');
+      return [{ dtype: x.dtype, shape: src.shape }];
+    }
+    const rank = Math.max(target.length, x.rank);
+    const out: Dim[] = [];
+    for (let i = 0; i < rank; i++) {
+      const t = target[i - (rank - target.length)] ?? 1;
+      const d = x.shape[i - (rank - x.rank)] ?? 1;
+      out.push(t === 1 ? d : t);
+    }
+    return [{ dtype: x.dtype, shape: out }];
+  },
+  grad: (ctx) => [sumToShape(ctx.g, ctx.dy[0]!, ctx.x[0]!.shape), undefined],
+});
+
+export function unsqueeze(x: Value, axes: readonly number[]): Value {
+  return x.graph.op1('Unsqueeze', [x, x.graph.ints(axes, 'axes')]);
+}
+defineOp({
+  type: 'Unsqueeze',
+  infer: (inputs) => {
+    const [x, a] = inputs as Value[];
+    const rank = x.rank + constInts(a)!.length;
+    const axes = constInts(a)!.map((ax) => normAxis(ax, rank));
+    const out: Dim[] = [];
+    let k = 0;
+    for (let i = 0; i < rank; i++) out.push(axes.includes(i) ? 1 : x.shape[k++]);
+    return [{ dtype: x.dtype, shape: out }];
+  },
+  grad: (ctx) => [reshapeLike(ctx.dy[0]!, ctx.x[0]!), undefined],
+});
+
+export function squeeze(x: Value, axes: readonly number[]): Value {
+  return x.graph.op1('Squeeze', [x, x.graph.ints(axes, 'axes')]);
+}
+defineOp({
+  type: 'Squeeze',
+  infer: (inputs) => {
+    const [x, a] = inputs as Value[];
+    const axes = constInts(a)!.map((ax) => normAxis(ax, x.rank));
+    for (const ax of axes) if (x.shape[ax] !== 1) throw new Error(`Squeeze: axis ${ax} of ${x} is not 1`);
+    return [{ dtype: x.dtype, shape: x.shape.filter((_, i) => !axes.includes(i)) }];
+  },
+  grad: (ctx) => [reshapeLike(ctx.dy[0]!, ctx.x[0]!), undefined],
+});

@@ -1,0 +1,139 @@
+/**
+ * Gradient checks through onnxruntime in float64: the autodiff graph and the forward graph run
+ * in the same session, so what is checked is exactly what a train step would execute.
+ *
+ * For inputs x and a fixed random cotangent r, the loss is L = <r, f(x)>; autodiff gives
+ * J^T r. We compare it with (1) central differences of L per element and (2) the adjoint
+ * (dot-product) identity <J v, r> = <v, J^T r> along a random direction v.
+ */
+import * as ort from 'onnxruntime-node';
+import { Graph, gradients, mul, reduceSum, type Value } from '../../src-main/engine/ml/index';
+
+export interface GradInput {
+  name: string;
+  shape: number[];
+  /** Values; random N(0,1) (or from `sample`) when omitted. */
+  data?: Float64Array;
+  /** Draws one input element; e.g. positive values for Log. */
+  sample?: (rand: () => number) => number;
+  /** Differentiate w.r.t. this input (default true). */
+  wrt?: boolean;
+  dtype?: 'float64' | 'int64' | 'bool';
+  intData?: BigInt64Array | Uint8Array;
+}
+
+export interface GradCheckResult {
+  maxRelError: number;
+  adjointRelError: number;
+  analytic: Float64Array[];
+  numeric: Float64Array[];
+}
+
+export function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function gaussian(rand: () => number): number {
+  return Math.sqrt(-2 * Math.log(rand() + 1e-300)) * Math.cos(2 * Math.PI * rand());
+}
+
+const numel = (s: number[]) => s.reduce((a, b) => a * b, 1);
+
+export async function gradCheck(
+  inputs: GradInput[],
+  f: (g: Graph, xs: Value[]) => Value,
+  options: { seed?: number; h?: number } = {},
+): Promise<GradCheckResult> {
+  const rand = rng(options.seed ?? 1);
+  const h = options.h ?? 1e-6;
+  const g = new Graph('gradcheck');
+  const xs = inputs.map((i) => g.input(i.name, i.dtype ?? 'float64', i.shape));
+  const y = f(g, xs);
+  if (y.dtype !== 'float64') throw new Error(`gradCheck: f must return float64, got ${y}`);
+  const yShape = y.shape.map((d) => {
+    if (typeof d !== 'number') throw new Error('gradCheck: output shape must be static');
+    return d;
+  });
+  const r = g.input('cotangent', 'float64', yShape);
+  const loss = reduceSum(mul(y, r), [...yShape.keys()], false);
+  const wrtIdx = inputs.map((i, k) => (i.wrt === false || (i.dtype ?? 'float64') !== 'float64' ? -1 : k)).filter((k) => k >= 0);
+  const grads = gradients(loss, wrtIdx.map((k) => xs[k]));
+  const model = g.toModel({
+    outputs: [['loss', loss], ...wrtIdx.map((k) => [`grad_${k}`, grads.get(xs[k])!] as [string, Value])],
+    keepInputs: [...xs, r],
+  });
+  const session = await ort.InferenceSession.create(model, { graphOptimizationLevel: 'disabled' });
+
+  const feeds: Record<string, ort.Tensor> = {};
+  const values: Float64Array[] = inputs.map((i) =>
+    i.data ?? Float64Array.from({ length: numel(i.shape) }, () => (i.sample ? i.sample(rand) : gaussian(rand))),
+  );
+  inputs.forEach((i, k) => {
+    const dtype = i.dtype ?? 'float64';
+    feeds[i.name] = dtype === 'float64' ? new ort.Tensor('float64', values[k], i.shape) : new ort.Tensor(dtype, i.intData!, i.shape);
+  });
+  feeds.cotangent = new ort.Tensor('float64', Float64Array.from({ length: numel(yShape) }, () => gaussian(rand)), yShape);
+
+  const run = async () => await session.run(feeds);
+  const base = await run();
+  const analytic = wrtIdx.map((k) => Float64Array.from(base[`grad_${k}`].data as Float64Array));
+  const lossAt = async () => ((await run()).loss.data as Float64Array)[0];
+
+  // (1) central differences, element by element
+  const numeric: Float64Array[] = [];
+  let maxRelError = 0;
+  for (const [j, k] of wrtIdx.entries()) {
+    const x = values[k];
+    const num = new Float64Array(x.length);
+    for (let e = 0; e < x.length; e++) {
+      const x0 = x[e];
+      x[e] = x0 + h;
+      const lp = await lossAt();
+      x[e] = x0 - h;
+      const lm = await lossAt();
+      x[e] = x0;
+      num[e] = (lp - lm) / (2 * h);
+    }
+    numeric.push(num);
+    maxRelError = Math.max(maxRelError, relError(analytic[j], num));
+  }
+
+  // (2) adjoint identity along a random direction v of all inputs at once
+  const dirs = wrtIdx.map((k) => Float64Array.from({ length: values[k].length }, () => gaussian(rand)));
+  const shift = async (sign: number) => {
+    wrtIdx.forEach((k, j) => values[k].forEach((_, e) => (values[k][e] += sign * h * dirs[j][e])));
+  };
+  await shift(1);
+  const lp = await lossAt();
+  await shift(-2);
+  const lm = await lossAt();
+  await shift(1);
+  const jvp = (lp - lm) / (2 * h);
+  const vjp = wrtIdx.reduce((s, _k, j) => s + dot(dirs[j], analytic[j]), 0);
+  const adjointRelError = Math.abs(jvp - vjp) / Math.max(Math.abs(jvp), Math.abs(vjp), 1e-12);
+  await session.release();
+  return { maxRelError, adjointRelError, analytic, numeric };
+}
+
+/** Element-wise relative error, with a floor of 1e-4 of the largest entry for near-zero entries. */
+export function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(a[i]), Math.abs(b[i]));
+  const floor = Math.max(scale * 1e-4, 1e-12);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / Math.max(Math.abs(a[i]), Math.abs(b[i]), floor));
+  return worst;
+}
+
+function dot(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
