@@ -1,0 +1,113 @@
+/**
+ * The scene contract shared by the classify pipeline, fine-tuning, the CLI and the app.
+ * A scene is one raster per sensor on one pixel grid (the reference sensor's); everything is
+ * read in windows, so no code path holds a whole large raster.
+ */
+export const SENSOR_KINDS = ['multispectral', 'hyperspectral', 'rgb', 'sar', 'lidar', 'dem', 'other'] as const;
+export type SensorKind = (typeof SENSOR_KINDS)[number];
+
+export const SAMPLE_TYPES = ['uint8', 'int8', 'uint16', 'int16', 'uint32', 'int32', 'float32', 'float64'] as const;
+export type SampleType = (typeof SAMPLE_TYPES)[number];
+
+/** Affine geotransform in GDAL order: [originX, pixelWidth, rowRotation, originY, colRotation, pixelHeight]. */
+export type GeoTransform = [number, number, number, number, number, number];
+
+export interface Crs {
+  /** EPSG code when the GeoKeys name one. */
+  epsg?: number;
+  /** proj4 definition for display and reprojection (e.g. to lon/lat). */
+  proj4?: string;
+  /** Human-readable name (citation GeoKey or EPSG name). */
+  name?: string;
+}
+
+export interface BandInfo {
+  /** 0-based band index in the file. */
+  index: number;
+  name: string;
+  wavelengthNm?: number;
+}
+
+export interface RasterInfo {
+  path: string;
+  width: number;
+  height: number;
+  bandCount: number;
+  sampleType: SampleType;
+  nodata?: number;
+  crs?: Crs;
+  geoTransform?: GeoTransform;
+  bands: BandInfo[];
+  /** Internal block size (tile or strip), useful to align read windows. */
+  blockWidth: number;
+  blockHeight: number;
+  compression: string;
+}
+
+/** A pixel window in the scene's (reference) grid. */
+export interface PixelWindow {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export interface SensorInfo {
+  id: string;
+  kind: SensorKind;
+  /** Absolute path of the raster. */
+  file: string;
+  bands: BandInfo[];
+  /** Marked failed for the whole scene (manifest `failed: true` or `--missing`). */
+  failed: boolean;
+  raster: RasterInfo;
+  /** True when this sensor is resampled on the fly to the reference grid. */
+  resampled: boolean;
+}
+
+/** A region where one sensor is known bad; geometry is GeoJSON in the scene CRS. */
+export interface FailureRegion {
+  sensor: string;
+  geometry: { type: 'Polygon'; coordinates: number[][][] } | { type: 'MultiPolygon'; coordinates: number[][][][] };
+}
+
+export interface SceneInfo {
+  /** What the scene was opened from (tif, manifest, folder or 'cli'). */
+  source: string;
+  width: number;
+  height: number;
+  crs?: Crs;
+  geoTransform?: GeoTransform;
+  referenceSensor: string;
+  sensors: SensorInfo[];
+  failureRegions: FailureRegion[];
+}
+
+/** One sensor's pixels for a window: band-major float32 (bands x height x width). */
+export interface SensorBlock {
+  sensor: string;
+  bands: number;
+  width: number;
+  height: number;
+  data: Float32Array;
+  /** Per pixel: 1 where the sensor has a valid value (not nodata, not NaN, not failed there). */
+  valid: Uint8Array;
+}
+
+export interface ReadOptions {
+  /** Sensors to read (default: all). Failed sensors are read too; their `valid` is all 0. */
+  sensors?: readonly string[];
+  signal?: AbortSignal;
+}
+
+export interface Scene {
+  readonly info: SceneInfo;
+  /** Reads a window of the reference grid for the chosen sensors, resampling where needed. */
+  readWindow(window: PixelWindow, options?: ReadOptions): Promise<Map<string, SensorBlock>>;
+  close(): Promise<void>;
+}
+
+/** How the CLI and the app describe a scene before opening it. */
+export type SceneSpec =
+  | string // a GeoTIFF, a manifest JSON (sensors.json or {sensors, failure_regions}), or a folder holding sensors.json
+  | { sensors: { id: string; file: string; kind?: SensorKind; failed?: boolean }[]; failureRegions?: FailureRegion[]; referenceSensor?: string };
