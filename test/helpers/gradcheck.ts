@@ -46,6 +46,33 @@ export function gaussian(rand: () => number): number {
 
 const numel = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
+/** A named gradient check: inputs and the function whose rules it exercises. */
+export interface GradCase {
+  name: string;
+  inputs: GradInput[];
+  f: (g: Graph, x: Value[]) => Value;
+  /** Finite-difference step (default 1e-6). */
+  h?: number;
+}
+
+/**
+ * The op types whose gradient rules a case exercises: nodes between a differentiated input and
+ * the output. Builds the graph only (no session), so a coverage test can list them cheaply.
+ */
+export function differentiatedOpTypes(c: GradCase): Set<string> {
+  const g = new Graph('coverage');
+  const xs = c.inputs.map((i) => g.input(i.name, i.dtype ?? 'float64', i.shape));
+  const y = c.f(g, xs);
+  const live = new Set<Value>(xs.filter((_, k) => c.inputs[k].wrt !== false && (c.inputs[k].dtype ?? 'float64') === 'float64'));
+  const types = new Set<string>();
+  for (const n of g.reachableNodes([y]))
+    if (n.inputs.some((x) => x && live.has(x))) {
+      types.add(n.opType);
+      for (const o of n.outputs) live.add(o);
+    }
+  return types;
+}
+
 export async function gradCheck(
   inputs: GradInput[],
   f: (g: Graph, xs: Value[]) => Value,
@@ -136,4 +163,57 @@ function dot(a: Float64Array, b: Float64Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i] * b[i];
   return s;
+}
+
+export interface PrecisionResult {
+  /** max |float32 - float64| / max |float64| of the output. */
+  outputRelError: number;
+  /** The same for each gradient, worst of them. */
+  gradRelError: number;
+}
+
+/**
+ * Builds `f` once in float32 and once in float64 and compares values and gradients on the same
+ * inputs. Ops that emit a different form per dtype (a native float32 kernel versus a float64
+ * decomposition, or extra saved outputs) are checked this way for being the same function.
+ */
+export async function float32Agreement(inputs: GradInput[], f: (g: Graph, xs: Value[]) => Value, seed = 3): Promise<PrecisionResult> {
+  const rand = rng(seed);
+  const values = inputs.map((i) => i.data ?? Float64Array.from({ length: numel(i.shape) }, () => (i.sample ? i.sample(rand) : gaussian(rand))));
+  let cot: Float64Array | undefined;
+  const run = async (dtype: 'float32' | 'float64') => {
+    const g = new Graph(`agreement_${dtype}`);
+    const xs = inputs.map((i) => g.input(i.name, i.dtype && i.dtype !== 'float64' ? i.dtype : dtype, i.shape));
+    const y = f(g, xs);
+    const yShape = y.shape as number[];
+    cot ??= Float64Array.from({ length: numel(yShape) }, () => gaussian(rand));
+    const r = g.input('cotangent', dtype, yShape);
+    const loss = reduceSum(mul(y, r), [...yShape.keys()], false);
+    const wrt = xs.filter((_, k) => inputs[k].wrt !== false && (inputs[k].dtype ?? 'float64') === 'float64');
+    const grads = gradients(loss, wrt);
+    const model = g.toModel({ outputs: [['y', y], ...wrt.map((w, k) => [`grad_${k}`, grads.get(w)!] as [string, Value])], keepInputs: [...xs, r] });
+    const session = await ort.InferenceSession.create(model);
+    const floats = (a: Float64Array) => (dtype === 'float32' ? Float32Array.from(a) : a);
+    const feeds: Record<string, ort.Tensor> = { cotangent: new ort.Tensor(dtype, floats(cot), yShape) };
+    inputs.forEach((i, k) => {
+      feeds[i.name] = i.dtype && i.dtype !== 'float64' ? new ort.Tensor(i.dtype, i.intData!, i.shape) : new ort.Tensor(dtype, floats(values[k]), i.shape);
+    });
+    const out = await session.run(feeds);
+    await session.release();
+    return [out.y, ...wrt.map((_, k) => out[`grad_${k}`])].map((t) => Float64Array.from(t.data as Float32Array));
+  };
+  const single = await run('float32');
+  const double = await run('float64');
+  // Norm-wise, not element-wise: float32 rounding is relative to the largest values (e.g. GELU
+  // of very negative x cancels in 1 + erf), while a wrong form is off by O(1).
+  const scaled = (a: Float64Array, b: Float64Array) => {
+    let diff = 0;
+    let scale = 1e-30;
+    b.forEach((v, i) => ((diff = Math.max(diff, Math.abs(a[i] - v))), (scale = Math.max(scale, Math.abs(v)))));
+    return diff / scale;
+  };
+  return {
+    outputRelError: scaled(single[0], double[0]),
+    gradRelError: Math.max(0, ...single.slice(1).map((s, k) => scaled(s, double[k + 1]))),
+  };
 }

@@ -91,6 +91,7 @@ export class Graph {
   private readonly scalarCache = new Map<string, Value>();
   private scopeStack: string[] = [];
   private counter = 0;
+  private readonly lowerings = new Map<Node, { outputs: Value[]; nodes: Node[] }>();
 
   constructor(
     readonly name = 'fieldmoe',
@@ -192,6 +193,25 @@ export class Graph {
 
   // ---- export --------------------------------------------------------------------------------
 
+  /**
+   * The float64 decomposition of `n` (see OpDef.lowerFloat64), built once and cached, or
+   * undefined when `n` is emitted as itself. Its nodes are appended to the graph but are only
+   * reachable from the export, so autodiff never sees them.
+   */
+  private lowered(n: Node): { outputs: Value[]; nodes: Node[] } | undefined {
+    const def = getOp(n.opType);
+    if (!def.lowerFloat64 || !n.outputs.some((o) => o.dtype === 'float64')) return undefined;
+    let l = this.lowerings.get(n);
+    if (!l) {
+      const start = this.nodes.length;
+      const outputs = def.lowerFloat64(this, n);
+      const fresh = new Set(this.nodes.slice(start));
+      l = { outputs, nodes: this.reachableNodes(outputs).filter((m) => fresh.has(m)) };
+      this.lowerings.set(n, l);
+    }
+    return l;
+  }
+
   /** The nodes needed for `outputs`, in the order they were built (a valid topological order). */
   reachableNodes(outputs: readonly Value[]): Node[] {
     const needed = new Set<Node>();
@@ -208,20 +228,32 @@ export class Graph {
   /** Encodes the subgraph that computes `outputs` as ONNX ModelProto bytes. */
   toModel(options: ExportOptions): Uint8Array {
     const named = options.outputs.map((o) => (Array.isArray(o) ? o : [o.name, o] as [string, Value]));
-    const nodes = this.reachableNodes(named.map(([, v]) => v));
     const used = new Set<Value>();
-    for (const n of nodes) for (const i of n.inputs) if (i) used.add(i);
+    const nodeData: NodeData[] = [];
+    const emit = (n: Node): void => {
+      const lowered = this.lowered(n);
+      if (lowered) {
+        for (const m of lowered.nodes) emit(m);
+        lowered.outputs.forEach((v, k) => {
+          used.add(v);
+          nodeData.push({ name: `${n.name}/lowered:${k}`, opType: 'Identity', inputs: [v.name], outputs: [n.outputs[k].name], attributes: {} });
+        });
+        return;
+      }
+      for (const i of n.inputs) if (i) used.add(i);
+      nodeData.push({
+        name: n.name,
+        opType: n.opType,
+        domain: getOp(n.opType).domain,
+        inputs: n.inputs.map((i) => i?.name ?? ''),
+        outputs: n.outputs.map((o) => o.name),
+        attributes: n.attributes,
+      });
+    };
+    for (const n of this.reachableNodes(named.map(([, v]) => v))) emit(n);
     for (const [, v] of named) used.add(v);
     for (const v of options.keepInputs ?? []) used.add(v);
 
-    const nodeData: NodeData[] = nodes.map((n) => ({
-      name: n.name,
-      opType: n.opType,
-      domain: getOp(n.opType).domain,
-      inputs: n.inputs.map((i) => i?.name ?? ''),
-      outputs: n.outputs.map((o) => o.name),
-      attributes: n.attributes,
-    }));
     // Outputs that need another name, or that are leaves, get an Identity node.
     const outputs: ValueInfoData[] = [];
     for (const [name, v] of named) {

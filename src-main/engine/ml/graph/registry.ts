@@ -30,6 +30,14 @@ export interface OpDef {
   domain?: string;
   infer(inputs: readonly (Value | undefined)[], node: Node): ValueType[];
   grad?(ctx: GradContext): (Value | undefined)[];
+  /**
+   * A decomposition into ops that onnxruntime's CPU provider runs in float64, for ops that it
+   * has no double kernel for (Erf, Conv, Resize, ...). `toModel` swaps it in for float64 nodes
+   * only, so float32 graphs keep the fast native op while gradient checks (float64) still test
+   * the op's own gradient rule. It must return one value per node output, computed from
+   * `node.inputs`, mathematically identical to the op.
+   */
+  lowerFloat64?(g: Graph, node: Node): Value[];
 }
 
 const registry = new Map<string, OpDef>();

@@ -3,3 +3,4 @@ export * from './elementwise';
 export * from './shape';
 export * from './reduce';
 export * from './linalg';
+export * from './nn';
