@@ -1,0 +1,328 @@
+/**
+ * SpectralMoE (Wang et al., "SpectralMoE", sections 3.1-3.3), one function per equation so that
+ * each can be tested on its own against an independent computation.
+ *
+ * Per backbone block, visual patch tokens f^v and depth tokens f^d ([B, N, d]) are routed by a
+ * Lp-distance noisy gate (eq. 1) to their top-k experts (eq. 2); expert e owns low-rank tokens
+ * T_e = A_e B_e, reads them through a perceptual map (eq. 3), projects them with a shared
+ * W_T, b_T (eq. 4) and the gate-weighted sum gives the adjustment (eq. 5). Depth adjustments are
+ * fused into the visual ones by full cross-attention (eq. 6), and the output is the residual
+ * f_v + alpha * MLP(df + f_v) (eq. 7). The load-balancing loss is eqs. 9-11 (plus the authors'
+ * smooth "load" term when k = 1, see model-notes.md).
+ *
+ * Where the paper and the authors' code differ, this follows the paper (gate-weighted sum, full
+ * cross-attention); where the paper is silent it follows the code (p = 2 not squared, m = 100,
+ * r = 16, B zero-initialised, alpha = 1e-3, one Linear(d, d) as MLP shared with W_T across
+ * layers). Everything is dense: all experts are evaluated and unselected ones get gate 0, which
+ * is the same function as sparse dispatch and is what a CPU runs fastest at these sizes.
+ */
+import type { Dim, Graph, Value } from '../graph/graph';
+import type { FloatDType } from '../graph/dtype';
+import {
+  abs, add, cast, div, equal, erf, exp, greater, less, matmul, max, mul, neg, reduceMax, reduceMean, reduceSum,
+  reshape, softmax, softplus, sqrt, sub, transpose, transposeLast2, unsqueeze, where,
+} from '../ops/index';
+import { init, type ParamSource } from './init';
+
+/** A function giving standard-normal noise of a shape in training, `undefined` at inference. */
+export type NoiseSource = (name: string, shape: readonly Dim[]) => Value | undefined;
+
+export interface SpectralMoeConfig {
+  /** Token width d of the backbone (and of the depth tokens). */
+  dim: number;
+  /** N_e experts (paper best 6; 1 is the "w/o MoE" ablation). */
+  experts: number;
+  /** m: tokens per expert (code: 100). */
+  tokensPerExpert: number;
+  /** r: rank of T_e = A_e B_e (code: 16). */
+  rank: number;
+  /** k of the top-k gate (paper: top-k; code: 1). */
+  topK: number;
+  /** p of the Lp-distance gate: 2 (code, not squared) or 1 ("Laplacian gating"). */
+  p: 1 | 2;
+  /** Separate visual and depth gates (paper); false = one shared gate ("w/o dual gating"). */
+  dualGating: boolean;
+  /** Use depth tokens (paper); false = "w/o depth": df = df^v. */
+  depth: boolean;
+  /** How depth adjustments join the visual ones: eq. 6 or plain addition ("w/o cross-attention"). */
+  fusion: 'cross-attention' | 'add';
+  /** Initial alpha of eq. 7 (code: 1e-3). */
+  alphaInit: number;
+  /** lambda of eq. 9 (code: 1000, averaged over layers). */
+  loadLambda: number;
+  /** Add the smooth "load" term (probability of entering the top-k under the noise). Default: k = 1. */
+  smoothLoad?: boolean;
+}
+
+export const SPECTRALMOE_PAPER_DEFAULTS: Omit<SpectralMoeConfig, 'dim'> = {
+  experts: 6,
+  tokensPerExpert: 100,
+  rank: 16,
+  topK: 1,
+  p: 2,
+  dualGating: true,
+  depth: true,
+  fusion: 'cross-attention',
+  alphaInit: 1e-3,
+  loadLambda: 1000,
+};
+
+// ---- eq. 1: Lp-distance noisy gate -----------------------------------------------------------
+
+export interface GateLogits {
+  /** -||f - w_gate_e||_p: [B, N, E]. */
+  clean: Value;
+  /** clean + eps * softplus(f . w_noise); equal to `clean` without noise. */
+  noisy: Value;
+  /** softplus(f . w_noise) when noise is on (the noise scale, for the smooth load term). */
+  noiseStd?: Value;
+}
+
+/**
+ * Eq. 1: h_e = -||f - w_gate_e||_p + eps_e softplus(f^T w_noise_e). `wGate`, `wNoise` are
+ * [d, E] (column e is expert e's prototype); `eps` is [B, N, E] standard-normal noise or
+ * undefined (inference: no noise term at all).
+ */
+export function gateLogits(f: Value, wGate: Value, wNoise: Value | undefined, p: 1 | 2, eps?: Value): GateLogits {
+  const clean = neg(p === 1 ? l1Distance(f, wGate) : l2Distance(f, wGate));
+  if (!eps || !wNoise) return { clean, noisy: clean };
+  const noiseStd = softplus(matmul(f, wNoise));
+  return { clean, noisy: add(clean, mul(eps, noiseStd)), noiseStd };
+}
+
+/** ||f - w_e||_2 by the expansion |f|^2 - 2 f.w + |w|^2 (one matmul, no [B, N, E, d] tensor). */
+function l2Distance(f: Value, w: Value): Value {
+  const ff = reduceSum(mul(f, f), [-1], true);
+  const ww = reduceSum(mul(w, w), [0], true);
+  const sq = add(sub(ff, mul(matmul(f, w), 2)), ww);
+  // Rounding can make a zero distance slightly negative; the floor also keeps sqrt's gradient finite.
+  return sqrt(max(sq, 1e-12));
+}
+
+/** sum_d |f_d - w_{d,e}| through a broadcast [B, N, E, d] difference. */
+function l1Distance(f: Value, w: Value): Value {
+  const diff = sub(unsqueeze(f, [-2]), transposeLast2(w));
+  return reduceSum(abs(diff), [-1], false);
+}
+
+// ---- eq. 2: top-k gate -----------------------------------------------------------------------
+
+/**
+ * The 0/1 mask of the k largest entries along the last axis: an entry is selected when fewer
+ * than k entries beat it (ties go to the lower index). Built from comparisons so that it runs on
+ * every execution provider and carries no gradient.
+ */
+export function topKMask(h: Value, k: number): Value {
+  const e = h.shape[h.rank - 1] as number;
+  if (k >= e) return add(mul(h, 0), 1);
+  const mine = unsqueeze(h, [-1]); // [..., E, 1]: h_e
+  const other = unsqueeze(h, [-2]); // [..., 1, E]: h_l
+  const beats = cast(greater(other, mine), h.dtype);
+  const lower = new Float64Array(e * e);
+  for (let i = 0; i < e; i++) for (let l = 0; l < i; l++) lower[i * e + l] = 1;
+  const lowerIdx = h.graph.constant(h.dtype === 'float32' ? Float32Array.from(lower) : lower, [e, e], 'topk_lower');
+  const ties = mul(cast(equal(other, mine), h.dtype), lowerIdx);
+  const rank = reduceSum(add(beats, ties), [-1], false);
+  return cast(less(rank, k - 0.5), h.dtype);
+}
+
+/** Eq. 2: softmax over the top-k logits, zero elsewhere. */
+export function topKGates(h: Value, k: number): Value {
+  const mask = topKMask(h, k);
+  const z = exp(sub(h, reduceMax(h, [-1], true)));
+  const kept = mul(z, mask);
+  return div(kept, reduceSum(kept, [-1], true));
+}
+
+// ---- eqs. 3-5: experts ---------------------------------------------------------------------
+
+/** T_e = A_e B_e for all experts: [E, m, r] x [E, r, d] -> [E, m, d]. */
+export function expertTokens(a: Value, b: Value): Value {
+  return matmul(a, b);
+}
+
+/** Eq. 3: A_{i,e} = softmax(f_i T_e^T / sqrt(d)) over the m tokens: [B, N, E, m]. */
+export function perceptualMap(f: Value, tokens: Value): Value {
+  const [e, m, d] = tokens.shape as number[];
+  const flat = reshape(tokens, [e * m, d]);
+  const scores = div(matmul(f, transposeLast2(flat)), Math.sqrt(d)); // [B, N, E*m]
+  return softmax(reshape(scores, [0, 0, e, m]), -1);
+}
+
+/**
+ * Eqs. 4-5: dz_e = A_e (T_e W_T + b_T), df = sum_e g_e dz_e. The gate is folded into the map
+ * first, so the whole sum is one [B, N, E*m] x [E*m, d] product.
+ */
+export function aggregateExperts(map: Value, gates: Value, tokens: Value, wT: Value, bT: Value): Value {
+  const [e, m, d] = tokens.shape as number[];
+  const projected = add(matmul(reshape(tokens, [e * m, d]), wT), bT); // [E*m, d]
+  const weighted = mul(map, unsqueeze(gates, [-1])); // [B, N, E, m]
+  return matmul(reshape(weighted, [0, 0, e * m]), projected);
+}
+
+/** Eq. 4 alone, every expert's dz_e: [B, N, E, d] (for tests and inspection). */
+export function expertAdjustments(map: Value, tokens: Value, wT: Value, bT: Value): Value {
+  const projected = add(matmul(tokens, wT), bT); // [E, m, d]
+  return transpose(matmul(transpose(map, [2, 0, 1, 3]), unsqueeze(projected, [1])), [1, 2, 0, 3]);
+}
+
+// ---- eq. 6: fusion -----------------------------------------------------------------------------
+
+/** Eq. 6: softmax(df_v df_d^T / sqrt(d)) df_d over all N tokens (an [N, N] map per image). */
+export function crossAttentionFusion(dfv: Value, dfd: Value): Value {
+  const d = dfv.shape[dfv.rank - 1] as number;
+  const attn = softmax(div(matmul(dfv, transposeLast2(dfd)), Math.sqrt(d)), -1);
+  return matmul(attn, dfd);
+}
+
+// ---- eq. 7: output -----------------------------------------------------------------------------
+
+/** Eq. 7: f_out = f_v + alpha * MLP(df + f_v), MLP one Linear(d, d) (the authors' code). */
+export function moeOutput(fv: Value, df: Value, mlpW: Value, mlpB: Value, alpha: Value): Value {
+  return add(fv, mul(alpha, add(matmul(add(df, fv), mlpW), mlpB)));
+}
+
+// ---- eqs. 9-11: load balancing ---------------------------------------------------------------
+
+/** Squared coefficient of variation of a [E] vector (unbiased variance, as torch.var; 0 for E = 1). */
+export function cvSquared(x: Value): Value {
+  const e = x.shape[0] as number;
+  if (e <= 1) return reduceSum(mul(x, 0), [0], false);
+  const mean = reduceMean(x, [0], true);
+  const c = sub(x, mean);
+  const variance = div(reduceSum(mul(c, c), [0], false), e - 1);
+  return div(variance, add(mul(reduceSum(mean, [0], false), reduceSum(mean, [0], false)), 1e-10));
+}
+
+/** Eq. 11: Imp_e = sum over all tokens (and images) of g_{i,e}: [E]. */
+export function importance(gates: Value): Value {
+  const e = gates.shape[gates.rank - 1] as number;
+  return reduceSum(reshape(gates, [-1, e]), [0], false);
+}
+
+/**
+ * The smooth load of the authors' code (Shazeer et al.'s _prob_in_top_k): for each token and
+ * expert, the probability under fresh noise that the expert's noisy logit enters the top-k,
+ * Phi((clean_e - threshold) / noiseStd), with threshold the k-th largest noisy logit of the
+ * other experts; summed over tokens: [E].
+ */
+export function smoothLoad(record: GateRecord, k: number): Value {
+  const { clean, noisy, noiseStd } = record.logits;
+  if (!noiseStd) throw new Error('smoothLoad needs the noisy gate (training)');
+  const kth = kthLargest(noisy, k); // threshold if e is out
+  const kPlus1 = kthLargest(noisy, k + 1); // threshold if e is in
+  const isIn = greater(noisy, kPlus1);
+  const threshold = where(isIn, kPlus1, kth);
+  const z = div(sub(clean, threshold), noiseStd);
+  const prob = mul(add(erf(div(z, Math.SQRT2)), 1), 0.5);
+  return importance(prob);
+}
+
+/** The k-th largest value along the last axis (k = 1 is the max), [..., 1], no gradient. */
+function kthLargest(h: Value, k: number): Value {
+  const atMostK = topKMask(h, k);
+  const atMostKm1 = k > 1 ? topKMask(h, k - 1) : mul(atMostK, 0);
+  const exactly = sub(atMostK, atMostKm1);
+  return reduceSum(mul(exactly, h), [-1], true);
+}
+
+/** One gate's logits and top-k gates, as the load loss needs them. */
+export interface GateRecord {
+  layer: number;
+  modality: 'visual' | 'depth';
+  logits: GateLogits;
+  gates: Value;
+}
+
+/**
+ * Eqs. 9-11 (without the task loss): lambda * mean over layers of the mean over modalities of
+ * CV^2(importance) (+ CV^2(smooth load) when enabled and noise is on). A scalar [].
+ */
+export function loadBalancingLoss(records: readonly GateRecord[], cfg: Pick<SpectralMoeConfig, 'loadLambda' | 'topK' | 'smoothLoad'>): Value {
+  if (records.length === 0) throw new Error('loadBalancingLoss: no gate records');
+  const useLoad = cfg.smoothLoad ?? cfg.topK === 1;
+  const layers = new Map<number, Value[]>();
+  for (const r of records) {
+    let term = cvSquared(importance(r.gates));
+    const e = r.gates.shape[r.gates.rank - 1] as number;
+    if (useLoad && r.logits.noiseStd && e > cfg.topK) term = add(term, cvSquared(smoothLoad(r, cfg.topK)));
+    layers.set(r.layer, [...(layers.get(r.layer) ?? []), term]);
+  }
+  const perLayer = [...layers.values()].map((ts) => div(ts.reduce((a, b) => add(a, b)), ts.length));
+  const mean = div(perLayer.reduce((a, b) => add(a, b)), perLayer.length);
+  return mul(mean, cfg.loadLambda);
+}
+
+// ---- the module --------------------------------------------------------------------------------
+
+/** Parameters of one layer (gates and expert tokens) and those shared across layers. */
+export interface SpectralMoeShared {
+  wT: Value;
+  bT: Value;
+  mlpW: Value;
+  mlpB: Value;
+  alpha: Value;
+}
+
+/** Creates the cross-layer parameters (W_T, b_T, MLP, alpha) in the current scope. */
+export function spectralMoeShared(g: Graph, src: ParamSource, cfg: SpectralMoeConfig): SpectralMoeShared {
+  const d = cfg.dim;
+  return {
+    wT: src.param(g, 'w_t', [d, d], init.kaimingUniform),
+    bT: src.param(g, 'b_t', [d], init.zeros),
+    mlpW: src.param(g, 'mlp.weight', [d, d], init.kaimingUniform),
+    mlpB: src.param(g, 'mlp.bias', [d], init.zeros),
+    alpha: src.param(g, 'alpha', [1], init.constant(cfg.alphaInit)),
+  };
+}
+
+export interface SpectralMoeLayerInputs {
+  /** Visual patch tokens [B, N, d]. */
+  visual: Value;
+  /** Depth patch tokens [B, N, d], aligned with the visual ones; ignored when cfg.depth is false. */
+  depth?: Value;
+  noise?: NoiseSource;
+  /** Collects gate records for the load loss. */
+  records?: GateRecord[];
+}
+
+/**
+ * One SpectralMoE layer (eqs. 1-7) on patch tokens; creates its parameters in the current scope
+ * (`g.scope('moe.<l>', ...)`): expert tokens `experts.a`/`experts.b`, and the gate prototypes
+ * `gate.visual.*`, `gate.depth.*` (or `gate.shared.*` without dual gating).
+ */
+export function spectralMoeLayer(g: Graph, src: ParamSource, cfg: SpectralMoeConfig, shared: SpectralMoeShared, layer: number, inp: SpectralMoeLayerInputs): Value {
+  const { dim: d, experts: e, tokensPerExpert: m, rank: r } = cfg;
+  // A_e as in Rein's LoRA tokens (uniform, fan-in of the token); B_e zero so T_e starts at 0.
+  const a = src.param(g, 'experts.a', [e, m, r], init.uniform(-Math.sqrt(6 / (r + d)), Math.sqrt(6 / (r + d))));
+  const b = src.param(g, 'experts.b', [e, r, d], init.zeros);
+  const tokens = expertTokens(a, b);
+  const gateParams = (which: string) => ({
+    w: src.param(g, `gate.${which}.w_gate`, [d, e], init.normal(1 / Math.sqrt(d))),
+    noise: src.param(g, `gate.${which}.w_noise`, [d, e], init.zeros),
+  });
+  const visualGate = gateParams(cfg.dualGating ? 'visual' : 'shared');
+  const depthGate = cfg.dualGating ? gateParams('depth') : visualGate;
+
+  const route = (f: Value, gp: { w: Value; noise: Value }, modality: 'visual' | 'depth'): Value => {
+    const eps = e > 1 ? inp.noise?.(`moe.${layer}.${modality}.noise`, [...f.shape.slice(0, -1), e]) : undefined;
+    const logits = gateLogits(f, gp.w, gp.noise, cfg.p, eps);
+    const gates = e > 1 ? topKGates(logits.noisy, cfg.topK) : add(mul(logits.noisy, 0), 1);
+    inp.records?.push({ layer, modality, logits, gates });
+    return aggregateExperts(perceptualMap(f, tokens), gates, tokens, shared.wT, shared.bT);
+  };
+
+  const fv = inp.visual;
+  const dfv = route(fv, visualGate, 'visual');
+  let df = dfv;
+  if (cfg.depth) {
+    if (!inp.depth) throw new Error(`SpectralMoE layer ${layer}: depth tokens are required (or set depth: false)`);
+    const dfd = route(inp.depth, depthGate, 'depth');
+    df = cfg.fusion === 'cross-attention' ? crossAttentionFusion(dfv, dfd) : add(dfv, dfd);
+  }
+  return moeOutput(fv, df, shared.mlpW, shared.mlpB, shared.alpha);
+}
+
+export function floatArray(dtype: FloatDType, n: number): Float32Array | Float64Array {
+  return dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
+}
