@@ -1,6 +1,7 @@
 import type { Graph, Node, Value } from './graph/graph';
 import { getOp } from './graph/registry';
 import { add } from './ops/elementwise';
+import { zerosLike } from './ops/shape';
 
 /**
  * Reverse-mode automatic differentiation over the builder's graph. Walks the nodes between
@@ -43,7 +44,7 @@ export function gradients(loss: Value, wrt: readonly Value[], seed?: Value): Map
   }
 
   const out = new Map<Value, Value>();
-  for (const w of wrt) out.set(w, grads.get(w) ?? zerosLike(g, w));
+  for (const w of wrt) out.set(w, grads.get(w) ?? zerosLike(w));
   return out;
 }
 
@@ -72,9 +73,4 @@ function backwardReach(loss: Value, dep: { values: Set<Value> }): Set<Node> {
 function ones(g: Graph, like: Value): Value {
   const one = g.scalar(1, like.dtype);
   return like.rank === 0 ? one : g.op1('Expand', [one, g.ints(like.shape as number[])]);
-}
-
-function zerosLike(g: Graph, like: Value): Value {
-  const zero = g.scalar(0, like.dtype);
-  return g.op1('Expand', [zero, g.op1('Shape', [like])]);
 }

@@ -4,7 +4,7 @@
  * exercise every registered op that has a gradient rule.
  */
 import * as ml from '../../../src-main/engine/ml/index';
-import type { GradCase } from '../../helpers/gradcheck';
+import type { GradCase, GradInput } from '../../helpers/gradcheck';
 
 export const positive = (r: () => number) => 0.5 + 2 * r();
 // Values kept away from the kinks of Abs/Relu/Max so central differences are valid.
@@ -98,5 +98,72 @@ export const nnCases: GradCase[] = [
     name: 'Gemm transA and transB, scalar C',
     inputs: [{ name: 'a', shape: [4, 3] }, { name: 'b', shape: [2, 4] }, { name: 'c', shape: [] }],
     f: (_g, [a, b, c]) => ml.gemm(a, b, c, { transA: true, transB: true }),
+  },
+];
+
+const int64 = (name: string, shape: number[], values: number[]): GradInput => ({
+  name,
+  shape,
+  dtype: 'int64',
+  intData: BigInt64Array.from(values.map(BigInt)),
+});
+
+/** Concat, Split, Slice, Pad, Gather, GatherElements (ops/slicing.ts, ops/gather.ts). */
+export const shapeCases: GradCase[] = [
+  {
+    name: 'Concat three inputs, negative axis',
+    inputs: [{ name: 'a', shape: [2, 1, 3] }, { name: 'b', shape: [2, 2, 3] }, { name: 'c', shape: [2, 3, 3] }],
+    f: (_g, [a, b, c]) => ml.concat([a, b, c], -2),
+  },
+  {
+    name: 'Split with an unused piece',
+    inputs: [{ name: 'a', shape: [3, 5] }],
+    f: (_g, [a]) => {
+      const [p, , q] = ml.split(a, [2, 1, 2], -1);
+      return ml.mul(p, q);
+    },
+  },
+  {
+    name: 'Slice two axes, negative start, clamped end',
+    inputs: [{ name: 'a', shape: [4, 5, 3] }],
+    f: (_g, [a]) => ml.slice(a, [1, -4], [3, 100], [0, -2]),
+  },
+  {
+    name: 'Slice with steps 2 and -2',
+    inputs: [{ name: 'a', shape: [5, 7] }],
+    f: (_g, [a]) => ml.slice(a, [0, 6], [5, 0], [0, 1], [2, -2]),
+  },
+  {
+    name: 'Slice step 3 with a remainder, reversed axis',
+    inputs: [{ name: 'a', shape: [2, 8] }],
+    f: (_g, [a]) => ml.slice(a, [-1, 1], [-3, 8], [0, 1], [-1, 3]),
+  },
+  { name: 'Pad positive amounts', inputs: [{ name: 'a', shape: [2, 3] }], f: (_g, [a]) => ml.pad(a, [1, 0, 2, 3], 0.5) },
+  { name: 'Pad negative amounts (crop)', inputs: [{ name: 'a', shape: [4, 5] }], f: (_g, [a]) => ml.pad(a, [-1, 2, 0, -2]) },
+  {
+    name: 'Gather rows with repeated and negative indices (axis 0)',
+    inputs: [{ name: 'table', shape: [5, 3] }],
+    f: (_g, [t]) => ml.gather(t, [1, 3, 1, -1, 1], 0),
+  },
+  {
+    name: 'Gather axis 1 with 2-D indices and repeats',
+    inputs: [{ name: 'x', shape: [2, 4, 3] }, int64('idx', [2, 3], [0, 2, 2, -1, 0, 0])],
+    f: (_g, [x, idx]) => ml.gather(x, idx, -2),
+  },
+  { name: 'Gather a scalar index', inputs: [{ name: 'x', shape: [3, 4] }], f: (g, [x]) => ml.gather(x, g.constant(new BigInt64Array([2n]), []), 1) },
+  {
+    name: 'GatherElements axis 1 with repeats',
+    inputs: [{ name: 'x', shape: [3, 4] }, int64('idx', [3, 2], [0, 0, 3, 1, 2, 2])],
+    f: (_g, [x, idx]) => ml.gatherElements(x, idx, 1),
+  },
+  {
+    name: 'MatMul 3-D by 3-D weight (general batched rule)',
+    inputs: [{ name: 'a', shape: [2, 3, 4] }, { name: 'b', shape: [2, 4, 5] }],
+    f: (_g, [a, b]) => ml.matmul(a, b),
+  },
+  {
+    name: 'MatMul 4-D activations by 2-D weight (Gemm rule)',
+    inputs: [{ name: 'a', shape: [2, 2, 3, 4] }, { name: 'b', shape: [4, 5] }],
+    f: (_g, [a, b]) => ml.matmul(a, b),
   },
 ];

@@ -4,3 +4,5 @@ export * from './shape';
 export * from './reduce';
 export * from './linalg';
 export * from './nn';
+export * from './slicing';
+export * from './gather';

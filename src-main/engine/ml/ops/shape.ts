@@ -87,6 +87,13 @@ defineOp({
   },
 });
 
+/** Zeros of `like`'s dtype and (possibly symbolic) shape. */
+export function zerosLike(like: Value): Value {
+  const zero = like.graph.scalar(0, like.dtype);
+  const staticShape = like.shape.every((d) => typeof d === 'number');
+  return staticShape ? expand(zero, like.shape as number[]) : like.graph.op1('Expand', [zero, shapeOf(like)]);
+}
+
 /** Broadcasts `x` to a static shape. */
 export function expand(x: Value, shape: readonly number[]): Value {
   return x.graph.op1('Expand', [x, x.graph.ints(shape, 'shape')]);
