@@ -21,6 +21,19 @@ export interface Crs {
   name?: string;
 }
 
+/**
+ * GeoTIFF georeferencing tags exactly as stored in a file, so a writer can copy them bit for bit
+ * (GDAL then reports the very same CRS and geotransform for outputs as for the input).
+ */
+export interface RawGeoreferencing {
+  geoKeyDirectory?: number[];
+  geoDoubleParams?: number[];
+  geoAsciiParams?: string;
+  modelPixelScale?: number[];
+  modelTiepoint?: number[];
+  modelTransformation?: number[];
+}
+
 export interface BandInfo {
   /** 0-based band index in the file. */
   index: number;
@@ -81,6 +94,8 @@ export interface SceneInfo {
   referenceSensor: string;
   sensors: SensorInfo[];
   failureRegions: FailureRegion[];
+  /** The reference sensor's georeferencing tags: what result GeoTIFFs copy. */
+  georeferencing?: RawGeoreferencing;
 }
 
 /** One sensor's pixels for a window: band-major float32 (bands x height x width). */
@@ -107,7 +122,24 @@ export interface Scene {
   close(): Promise<void>;
 }
 
+/** How values of a sensor on another grid are brought onto the reference grid. */
+export type ResamplingMethod = 'nearest' | 'bilinear';
+
+/** One sensor as the CLI, the app or a manifest names it, before its file is opened. */
+export interface SensorSpec {
+  id: string;
+  /** Absolute, or relative to the current directory. */
+  file: string;
+  /** Default: guessed from the raster (band count, wavelengths, names). */
+  kind?: SensorKind;
+  failed?: boolean;
+  /** Per band; when absent, names and wavelengths come from the file's metadata. */
+  bands?: { name?: string; wavelengthNm?: number }[];
+  /** Default: nearest for integer sample types, bilinear for float ones. */
+  resampling?: ResamplingMethod;
+}
+
 /** How the CLI and the app describe a scene before opening it. */
 export type SceneSpec =
   | string // a GeoTIFF, a manifest JSON (sensors.json or {sensors, failure_regions}), or a folder holding sensors.json
-  | { sensors: { id: string; file: string; kind?: SensorKind; failed?: boolean }[]; failureRegions?: FailureRegion[]; referenceSensor?: string };
+  | { sensors: SensorSpec[]; failureRegions?: FailureRegion[]; referenceSensor?: string };

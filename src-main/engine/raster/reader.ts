@@ -1,0 +1,314 @@
+import { promises as fs } from 'node:fs';
+import { fromFile, getDecoder, type GeoTIFF, type GeoTIFFImage, type BaseDecoder } from 'geotiff';
+import type { BandInfo, GeoTransform, PixelWindow, RasterInfo, RawGeoreferencing } from '../scene/types';
+import { FieldMoeError, CancelledError, errorMessage } from '../util/errors';
+import { sampleTypeOf, type NumericArray, type SampleTypeSpec } from './sampleTypes';
+import { COMPRESSIONS, TAG, compressionName } from './tiffTags';
+import { crsFromGeoKeys, type GeoKeys } from './crs';
+import { bandMetadata, parseGdalMetadata, type MetadataItem } from './gdalMetadata';
+
+export type { RawGeoreferencing };
+
+export interface RasterSource {
+  readonly info: RasterInfo;
+  readonly georeferencing: RawGeoreferencing;
+  /** All GDAL_METADATA items (dataset and per band). */
+  readonly metadata: readonly MetadataItem[];
+  /**
+   * Reads a window as band-major float32 (bands x height x width), converting any sample type.
+   * Pixels of the window outside the raster are NaN. `bandIndices` are 0-based (default: all).
+   * Nodata values are returned as stored; the scene layer turns them into `valid = 0`.
+   */
+  readWindow(window: PixelWindow, bandIndices?: readonly number[], signal?: AbortSignal): Promise<Float32Array>;
+  close(): Promise<void>;
+}
+
+/** Opens a GeoTIFF for windowed reads; every problem is a one-line FieldMoeError naming the file. */
+export async function openRaster(path: string): Promise<RasterSource> {
+  await checkFile(path);
+  let tiff: GeoTIFF;
+  let image: GeoTIFFImage;
+  try {
+    tiff = await fromFile(path);
+    image = await tiff.getImage(0);
+  } catch (err) {
+    throw new FieldMoeError(path, `not a readable GeoTIFF (corrupt or truncated header: ${errorMessage(err)})`, { cause: err });
+  }
+  try {
+    return await GeoTiffRaster.open(path, tiff, image);
+  } catch (err) {
+    await Promise.resolve(tiff.close()).catch(() => undefined);
+    if (err instanceof FieldMoeError) throw err;
+    throw new FieldMoeError(path, `corrupt or truncated TIFF (${errorMessage(err)})`, { cause: err });
+  }
+}
+
+async function checkFile(path: string): Promise<void> {
+  let stat;
+  try {
+    stat = await fs.stat(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const problem = code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : errorMessage(err);
+    throw new FieldMoeError(path, problem, { cause: err });
+  }
+  if (stat.isDirectory()) throw new FieldMoeError(path, 'is a folder, not a GeoTIFF');
+  if (stat.size === 0) throw new FieldMoeError(path, 'empty file (0 bytes), not a GeoTIFF');
+}
+
+type FileDirectory = ReturnType<GeoTIFFImage['getFileDirectory']>;
+
+async function tagValue<T>(fd: FileDirectory, tag: number): Promise<T | undefined> {
+  return fd.hasTag(tag) ? ((await fd.loadValue(tag)) as T) : undefined;
+}
+
+async function numberArrayTag(fd: FileDirectory, tag: number): Promise<number[] | undefined> {
+  const v = await tagValue<ArrayLike<number | bigint>>(fd, tag);
+  return v === undefined ? undefined : Array.from(v as ArrayLike<number | bigint>, Number);
+}
+
+async function readGeoreferencing(fd: FileDirectory): Promise<RawGeoreferencing> {
+  const geo: RawGeoreferencing = {};
+  geo.geoKeyDirectory = await numberArrayTag(fd, TAG.GeoKeyDirectory);
+  geo.geoDoubleParams = await numberArrayTag(fd, TAG.GeoDoubleParams);
+  geo.geoAsciiParams = await tagValue<string>(fd, TAG.GeoAsciiParams);
+  geo.modelPixelScale = await numberArrayTag(fd, TAG.ModelPixelScale);
+  geo.modelTiepoint = await numberArrayTag(fd, TAG.ModelTiepoint);
+  geo.modelTransformation = await numberArrayTag(fd, TAG.ModelTransformation);
+  for (const k of Object.keys(geo) as (keyof RawGeoreferencing)[]) if (geo[k] === undefined) delete geo[k];
+  return geo;
+}
+
+/**
+ * GDAL-order geotransform from the model tags, by GDAL's own rules: pixel scale + first tiepoint,
+ * or the matrix; a PixelIsPoint raster is shifted by half a pixel, as GDAL does by default.
+ */
+export function geoTransformFromTags(geo: RawGeoreferencing, keys?: GeoKeys | null): GeoTransform | undefined {
+  let gt: GeoTransform | undefined;
+  const t = geo.modelTransformation;
+  const s = geo.modelPixelScale;
+  const p = geo.modelTiepoint;
+  if (t && t.length >= 16) gt = [t[3], t[0], t[1], t[7], t[4], t[5]];
+  else if (s && s.length >= 2 && p && p.length >= 6) {
+    const [i, j, , x, y] = p;
+    gt = [x - i * s[0], s[0], 0, y + j * s[1], 0, -s[1]];
+  }
+  if (gt && keys?.GTRasterTypeGeoKey === 2) {
+    gt = [gt[0] - 0.5 * gt[1] - 0.5 * gt[2], gt[1], gt[2], gt[3] - 0.5 * gt[4] - 0.5 * gt[5], gt[4], gt[5]];
+  }
+  return gt;
+}
+
+function parseNodata(s: string | undefined): number | undefined {
+  if (s === undefined) return undefined;
+  const t = s.replace(/\0/g, '').trim();
+  if (t === '') return undefined;
+  if (/^nan$/i.test(t)) return NaN;
+  const n = Number(t);
+  return Number.isNaN(n) ? undefined : n;
+}
+
+/** Decoder parameters as geotiff.js builds them internally (not exported there). */
+async function decoderParameters(image: GeoTIFFImage, fd: FileDirectory, compression: number): Promise<Record<string, unknown>> {
+  const params: Record<string, unknown> = {
+    tileWidth: image.getTileWidth(),
+    tileHeight: image.getTileHeight(),
+    planarConfiguration: (await tagValue<number>(fd, TAG.PlanarConfiguration)) ?? 1,
+    bitsPerSample: await tagValue(fd, TAG.BitsPerSample),
+    predictor: (await tagValue<number>(fd, TAG.Predictor)) ?? 1,
+    samplesPerPixel: image.getSamplesPerPixel(),
+  };
+  if (compression === 7) params.JPEGTables = await fd.loadValue('JPEGTables');
+  if (compression === 34887) params.LercParameters = await fd.loadValue('LercParameters');
+  return params;
+}
+
+function clampWindow(w: PixelWindow, width: number, height: number): PixelWindow {
+  const x0 = Math.max(0, w.x);
+  const y0 = Math.max(0, w.y);
+  const x1 = Math.min(width, w.x + w.width);
+  const y1 = Math.min(height, w.y + w.height);
+  return { x: x0, y: y0, width: Math.max(0, x1 - x0), height: Math.max(0, y1 - y0) };
+}
+
+function swapBytes(buffer: ArrayBufferLike, bytes: number): ArrayBuffer {
+  const src = new Uint8Array(buffer);
+  const dst = new Uint8Array(src.length);
+  for (let i = 0; i < src.length; i += bytes) for (let k = 0; k < bytes; k++) dst[i + k] = src[i + bytes - 1 - k];
+  return dst.buffer;
+}
+
+/**
+ * Copies one band of a decoded block into the band-major output. Kept as one flat loop per row
+ * (no per-pixel closures); `stride` is samples per pixel for chunky blocks, 1 for planar ones.
+ */
+function copyBlockBand(
+  src: NumericArray, srcStart: number, stride: number, srcRowPitch: number,
+  dst: Float32Array, dstStart: number, dstRowPitch: number,
+  cols: number, rows: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    let s = srcStart + r * srcRowPitch;
+    let d = dstStart + r * dstRowPitch;
+    const end = d + cols;
+    if (stride === 1) {
+      while (d < end) dst[d++] = src[s++];
+    } else {
+      while (d < end) {
+        dst[d++] = src[s];
+        s += stride;
+      }
+    }
+  }
+}
+
+class GeoTiffRaster implements RasterSource {
+  private constructor(
+    readonly info: RasterInfo,
+    readonly georeferencing: RawGeoreferencing,
+    readonly metadata: readonly MetadataItem[],
+    private readonly tiff: GeoTIFF,
+    private readonly image: GeoTIFFImage,
+    private readonly sample: SampleTypeSpec,
+    private readonly planar: number,
+    private readonly decoder: BaseDecoder,
+  ) {}
+
+  static async open(path: string, tiff: GeoTIFF, image: GeoTIFFImage): Promise<GeoTiffRaster> {
+    const fd = image.getFileDirectory();
+    const width = image.getWidth();
+    const height = image.getHeight();
+    if (width <= 0 || height <= 0) throw new FieldMoeError(path, `zero-size raster (${width} x ${height} pixels)`);
+    const bandCount = image.getSamplesPerPixel();
+    const compression = (await tagValue<number>(fd, TAG.Compression)) ?? 1;
+    if (!COMPRESSIONS[compression]?.readable) {
+      throw new FieldMoeError(
+        path,
+        `uses ${compressionName(compression)} compression, which FieldMoE cannot read; convert it with \`gdal_translate -co COMPRESS=DEFLATE -co TILED=YES <in> <out>\``,
+      );
+    }
+    const bits = (await numberArrayTag(fd, TAG.BitsPerSample)) ?? [1];
+    const formats = (await numberArrayTag(fd, TAG.SampleFormat)) ?? [1];
+    const sample = sampleTypeOf(formats[0], bits[0]);
+    if (!sample) throw new FieldMoeError(path, `unsupported sample type (${bits[0]}-bit, SampleFormat ${formats[0]})`);
+    if (bits.some((b) => b !== bits[0]) || formats.some((f) => f !== formats[0])) {
+      throw new FieldMoeError(path, 'bands have different sample types, which FieldMoE does not support; split the bands into separate files');
+    }
+    const planar = (await tagValue<number>(fd, TAG.PlanarConfiguration)) ?? 1;
+    await checkBlocksInsideFile(path, fd, image.isTiled);
+
+    const georeferencing = await readGeoreferencing(fd);
+    const metadata = parseGdalMetadata(await tagValue<string>(fd, TAG.GdalMetadata));
+    const { names, wavelengthsNm } = bandMetadata(metadata, bandCount);
+    const bands: BandInfo[] = names.map((name, index) => {
+      const b: BandInfo = { index, name: name ?? `band ${index + 1}` };
+      if (wavelengthsNm[index] !== undefined) b.wavelengthNm = wavelengthsNm[index];
+      return b;
+    });
+    const info: RasterInfo = {
+      path,
+      width,
+      height,
+      bandCount,
+      sampleType: sample.type,
+      bands,
+      blockWidth: image.getTileWidth(),
+      blockHeight: image.getTileHeight(),
+      compression: compressionName(compression),
+    };
+    const nodata = parseNodata(await tagValue<string>(fd, TAG.GdalNodata));
+    if (nodata !== undefined) info.nodata = nodata;
+    const geoKeys = image.getGeoKeys() as GeoKeys | null;
+    const crs = crsFromGeoKeys(geoKeys);
+    if (crs) info.crs = crs;
+    const geoTransform = geoTransformFromTags(georeferencing, geoKeys);
+    if (geoTransform) info.geoTransform = geoTransform;
+
+    const decoder = await getDecoder(compression, (await decoderParameters(image, fd, compression)) as never);
+    return new GeoTiffRaster(info, georeferencing, metadata, tiff, image, sample, planar, decoder);
+  }
+
+  async readWindow(window: PixelWindow, bandIndices?: readonly number[], signal?: AbortSignal): Promise<Float32Array> {
+    const { width, height, bandCount, path } = this.info;
+    const bands = bandIndices ?? Array.from({ length: bandCount }, (_, i) => i);
+    for (const b of bands) {
+      if (!Number.isInteger(b) || b < 0 || b >= bandCount) throw new FieldMoeError(path, `band index ${b} out of range (the raster has ${bandCount} bands)`);
+    }
+    if (!(window.width >= 0 && window.height >= 0)) throw new FieldMoeError(path, `invalid read window ${JSON.stringify(window)}`);
+    const out = new Float32Array(bands.length * window.width * window.height);
+    const inside = clampWindow(window, width, height);
+    if (inside.width !== window.width || inside.height !== window.height) out.fill(NaN);
+    if (inside.width === 0 || inside.height === 0) return out;
+    try {
+      await this.readInside(window, inside, bands, out, signal);
+    } catch (err) {
+      if (signal?.aborted) throw new CancelledError();
+      if (err instanceof FieldMoeError) throw err;
+      throw new FieldMoeError(path, `could not read pixels (${errorMessage(err)}); the file may be corrupt or truncated`, { cause: err });
+    }
+    return out;
+  }
+
+  private async readInside(window: PixelWindow, inside: PixelWindow, bands: readonly number[], out: Float32Array, signal?: AbortSignal): Promise<void> {
+    const tw = this.info.blockWidth;
+    const th = this.info.blockHeight;
+    const plane = window.width * window.height;
+    const tx0 = Math.floor(inside.x / tw);
+    const tx1 = Math.floor((inside.x + inside.width - 1) / tw);
+    const ty0 = Math.floor(inside.y / th);
+    const ty1 = Math.floor((inside.y + inside.height - 1) / th);
+    const jobs: Promise<void>[] = [];
+    for (let ty = ty0; ty <= ty1; ty++) {
+      for (let tx = tx0; tx <= tx1; tx++) {
+        // Chunky blocks hold every band: fetch once, copy each requested band from it.
+        const fetches = this.planar === 1 ? [{ sample: 0, outBands: bands.map((b, i) => [b, i]) }] : bands.map((b, i) => ({ sample: b, outBands: [[b, i]] }));
+        for (const f of fetches) {
+          jobs.push(
+            this.block(tx, ty, f.sample, signal).then((data) => {
+              const bx0 = tx * tw;
+              const by0 = ty * th;
+              const x0 = Math.max(inside.x, bx0);
+              const y0 = Math.max(inside.y, by0);
+              const x1 = Math.min(inside.x + inside.width, bx0 + tw);
+              const y1 = Math.min(inside.y + inside.height, by0 + th);
+              const stride = this.planar === 1 ? this.info.bandCount : 1;
+              for (const [band, outIndex] of f.outBands) {
+                const srcStart = ((y0 - by0) * tw + (x0 - bx0)) * stride + (this.planar === 1 ? band : 0);
+                const dstStart = outIndex * plane + (y0 - window.y) * window.width + (x0 - window.x);
+                copyBlockBand(data, srcStart, stride, tw * stride, out, dstStart, window.width, x1 - x0, y1 - y0);
+              }
+            }),
+          );
+        }
+      }
+    }
+    await Promise.all(jobs);
+  }
+
+  /** One decoded block as a typed array of the file's sample type, in host byte order. */
+  private async block(tx: number, ty: number, sample: number, signal?: AbortSignal): Promise<NumericArray> {
+    if (signal?.aborted) throw new CancelledError();
+    const tile = await this.image.getTileOrStrip(tx, ty, sample, this.decoder, signal);
+    let buffer = tile.data;
+    if (!this.image.littleEndian && this.sample.bytes > 1) buffer = swapBytes(buffer, this.sample.bytes);
+    const expected = this.info.blockWidth * this.image.getBlockHeight(ty) * (this.planar === 1 ? this.info.bandCount : 1);
+    const arr = new this.sample.array(buffer as ArrayBuffer, 0, Math.min(expected, Math.floor(buffer.byteLength / this.sample.bytes)));
+    if (arr.length < expected) throw new Error(`block ${tx},${ty} decoded to ${arr.length} samples, expected ${expected}`);
+    return arr;
+  }
+
+  async close(): Promise<void> {
+    await Promise.resolve(this.tiff.close());
+  }
+}
+
+/** Fails at open time when a block lies beyond the end of the file (a truncated download or copy). */
+async function checkBlocksInsideFile(path: string, fd: FileDirectory, tiled: boolean): Promise<void> {
+  const offsets = await numberArrayTag(fd, tiled ? TAG.TileOffsets : TAG.StripOffsets);
+  const counts = await numberArrayTag(fd, tiled ? TAG.TileByteCounts : TAG.StripByteCounts);
+  if (!offsets || !counts) throw new FieldMoeError(path, 'corrupt TIFF: no tile or strip offsets');
+  const size = (await fs.stat(path)).size;
+  let end = 0;
+  for (let i = 0; i < offsets.length; i++) end = Math.max(end, offsets[i] + (counts[i] ?? 0));
+  if (end > size) throw new FieldMoeError(path, `truncated TIFF: pixel data runs to byte ${end} but the file has ${size} bytes`);
+}

@@ -1,0 +1,17 @@
+import type { RasterInfo, SensorKind } from './types';
+
+/**
+ * Guesses a sensor kind from the raster alone, for scenes given as a bare GeoTIFF. Rules run in
+ * order; the first that matches wins, and 'other' is the honest default.
+ */
+const KIND_RULES: { kind: SensorKind; matches: (r: RasterInfo) => boolean }[] = [
+  { kind: 'sar', matches: (r) => r.bands.some((b) => /\b(VV|VH|HH|HV)\b/i.test(b.name)) },
+  { kind: 'hyperspectral', matches: (r) => r.bandCount >= 30 },
+  { kind: 'rgb', matches: (r) => r.bandCount === 3 && r.sampleType === 'uint8' },
+  { kind: 'multispectral', matches: (r) => r.bandCount >= 4 },
+  { kind: 'dem', matches: (r) => r.bandCount === 1 && r.bands.some((b) => /elev|dem|dsm|dtm|height/i.test(b.name)) },
+];
+
+export function guessSensorKind(raster: RasterInfo): SensorKind {
+  return KIND_RULES.find((rule) => rule.matches(raster))?.kind ?? 'other';
+}

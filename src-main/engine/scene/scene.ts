@@ -1,0 +1,177 @@
+import { FieldMoeError } from '../util/errors';
+import { CancelledError } from '../util/errors';
+import { openRaster, type RasterSource } from '../raster/reader';
+import { SAMPLE_TYPE_SPECS } from '../raster/sampleTypes';
+import { resolveSceneSpec, type ResolvedSceneSpec } from './manifest';
+import { guessSensorKind } from './kind';
+import { axisSamples, planGrid, resampleBlock, sourceWindow, type GridMapping } from './grid';
+import { applyFailureRegions } from './failureMask';
+import type {
+  BandInfo, FailureRegion, PixelWindow, ReadOptions, ResamplingMethod, Scene, SceneInfo, SceneSpec, SensorBlock, SensorInfo, SensorSpec,
+} from './types';
+
+export interface OpenSceneOptions {
+  /** Sensor whose grid the scene uses (default: the manifest's reference_sensor, else the first). */
+  referenceSensor?: string;
+  /** Sensor ids to treat as failed for the whole scene (CLI --missing). */
+  missing?: readonly string[];
+}
+
+interface OpenedSensor {
+  info: SensorInfo;
+  raster: RasterSource;
+  mapping: GridMapping;
+  regions: FailureRegion[];
+}
+
+/**
+ * Opens a scene from a GeoTIFF, a manifest (file or folder) or CLI sensor specs. Every raster is
+ * opened (headers only) and checked against the reference grid up front, so a bad scene fails
+ * before any long job starts.
+ */
+export async function openScene(spec: SceneSpec, options: OpenSceneOptions = {}): Promise<Scene> {
+  const resolved = await resolveSceneSpec(spec);
+  const missing = new Set(options.missing ?? []);
+  const ids = resolved.sensors.map((s) => s.id);
+  for (const id of missing) {
+    if (!ids.includes(id)) throw new FieldMoeError('--missing', `unknown sensor "${id}"; the scene has ${ids.join(', ')}`);
+  }
+  const referenceId = options.referenceSensor ?? resolved.referenceSensor ?? ids[0];
+  if (!ids.includes(referenceId)) throw new FieldMoeError(resolved.source, `reference sensor "${referenceId}" is not one of the sensors (${ids.join(', ')})`);
+
+  const rasters: RasterSource[] = [];
+  try {
+    for (const s of resolved.sensors) rasters.push(await openRaster(s.file));
+    return buildScene(resolved, rasters, referenceId, missing);
+  } catch (err) {
+    await Promise.all(rasters.map((r) => r.close().catch(() => undefined)));
+    throw err;
+  }
+}
+
+function mergeBands(subject: string, spec: SensorSpec, raster: RasterSource): BandInfo[] {
+  const fileBands = raster.info.bands;
+  if (!spec.bands) return fileBands.map((b) => ({ ...b }));
+  if (spec.bands.length !== fileBands.length) {
+    throw new FieldMoeError(subject, `sensor "${spec.id}" lists ${spec.bands.length} bands but ${raster.info.path} has ${fileBands.length}`);
+  }
+  return fileBands.map((fb, i) => {
+    const sb = spec.bands![i];
+    const band: BandInfo = { index: i, name: sb.name ?? fb.name };
+    const wl = sb.wavelengthNm ?? fb.wavelengthNm;
+    if (wl !== undefined) band.wavelengthNm = wl;
+    return band;
+  });
+}
+
+function defaultResampling(raster: RasterSource): ResamplingMethod {
+  return SAMPLE_TYPE_SPECS[raster.info.sampleType].isInteger ? 'nearest' : 'bilinear';
+}
+
+function buildScene(resolved: ResolvedSceneSpec, rasters: RasterSource[], referenceId: string, missing: ReadonlySet<string>): Scene {
+  const refIndex = resolved.sensors.findIndex((s) => s.id === referenceId);
+  const ref = { id: referenceId, raster: rasters[refIndex].info };
+  const sensors: OpenedSensor[] = resolved.sensors.map((spec, i) => {
+    const raster = rasters[i];
+    const mapping = planGrid(resolved.source, ref, { id: spec.id, raster: raster.info }, spec.resampling ?? defaultResampling(raster));
+    const info: SensorInfo = {
+      id: spec.id,
+      kind: spec.kind ?? guessSensorKind(raster.info),
+      file: raster.info.path,
+      bands: mergeBands(resolved.source, spec, raster),
+      failed: spec.failed === true || missing.has(spec.id),
+      raster: raster.info,
+      resampled: !mapping.identity,
+    };
+    return { info, raster, mapping, regions: resolved.failureRegions.filter((r) => r.sensor === spec.id) };
+  });
+  const refRaster = rasters[refIndex];
+  const info: SceneInfo = {
+    source: resolved.source,
+    width: ref.raster.width,
+    height: ref.raster.height,
+    referenceSensor: referenceId,
+    sensors: sensors.map((s) => s.info),
+    failureRegions: resolved.failureRegions,
+  };
+  if (ref.raster.crs) info.crs = ref.raster.crs;
+  if (ref.raster.geoTransform) info.geoTransform = ref.raster.geoTransform;
+  if (Object.keys(refRaster.georeferencing).length > 0) info.georeferencing = refRaster.georeferencing;
+  return new OpenedScene(info, sensors);
+}
+
+/**
+ * valid = 0 where any band is NaN (a model cannot use a partial spectrum) or where every band
+ * equals nodata. A nodata value in only some bands stays valid data: in 8-bit Landsat, band 7 is
+ * legitimately 0 over water while the other bands are not (nc-landsat7: 38% vs 15%), so an
+ * any-band rule would drop real water pixels.
+ */
+export function markInvalid(data: Float32Array, bands: number, plane: number, nodata: number | undefined, valid: Uint8Array): void {
+  const checkNodata = nodata !== undefined && !Number.isNaN(nodata);
+  const nd = checkNodata ? Math.fround(nodata) : 0;
+  const nodataCount = checkNodata ? new Uint16Array(plane) : undefined;
+  for (let b = 0; b < bands; b++) {
+    const base = b * plane;
+    for (let i = 0; i < plane; i++) {
+      const v = data[base + i];
+      if (v !== v) valid[i] = 0;
+      else if (nodataCount && v === nd) nodataCount[i]++;
+    }
+  }
+  if (nodataCount) for (let i = 0; i < plane; i++) if (nodataCount[i] === bands) valid[i] = 0;
+}
+
+class OpenedScene implements Scene {
+  private readonly byId: Map<string, OpenedSensor>;
+
+  constructor(
+    readonly info: SceneInfo,
+    private readonly sensors: OpenedSensor[],
+  ) {
+    this.byId = new Map(sensors.map((s) => [s.info.id, s]));
+  }
+
+  async readWindow(window: PixelWindow, options: ReadOptions = {}): Promise<Map<string, SensorBlock>> {
+    const ids = options.sensors ?? this.sensors.map((s) => s.info.id);
+    const chosen = ids.map((id) => {
+      const s = this.byId.get(id);
+      if (!s) throw new FieldMoeError(this.info.source, `unknown sensor "${id}"; the scene has ${[...this.byId.keys()].join(', ')}`);
+      return s;
+    });
+    if (!Number.isInteger(window.x) || !Number.isInteger(window.y) || !(window.width >= 0) || !(window.height >= 0)) {
+      throw new FieldMoeError(this.info.source, `invalid read window ${JSON.stringify(window)}`);
+    }
+    if (options.signal?.aborted) throw new CancelledError();
+    const blocks = await Promise.all(chosen.map((s) => this.readSensor(s, window, options.signal)));
+    return new Map(blocks.map((b) => [b.sensor, b]));
+  }
+
+  private async readSensor(s: OpenedSensor, window: PixelWindow, signal?: AbortSignal): Promise<SensorBlock> {
+    const bands = s.info.raster.bandCount;
+    const plane = window.width * window.height;
+    let data: Float32Array;
+    let valid: Uint8Array;
+    if (s.mapping.identity) {
+      data = await s.raster.readWindow(window, undefined, signal);
+      valid = new Uint8Array(plane).fill(1);
+      markInvalid(data, bands, plane, s.info.raster.nodata, valid);
+    } else {
+      const cols = axisSamples(s.mapping.col, window.x, window.width);
+      const rows = axisSamples(s.mapping.row, window.y, window.height);
+      const src = sourceWindow(cols, rows);
+      const srcData = await s.raster.readWindow(src, undefined, signal);
+      const srcValid = new Uint8Array(src.width * src.height).fill(1);
+      markInvalid(srcData, bands, src.width * src.height, s.info.raster.nodata, srcValid);
+      data = new Float32Array(bands * plane);
+      valid = new Uint8Array(plane);
+      resampleBlock(srcData, srcValid, src.width, src.height, bands, cols, rows, s.mapping.method, data, valid);
+    }
+    if (s.info.failed) valid.fill(0);
+    else if (s.regions.length > 0) applyFailureRegions(valid, window, s.regions, this.info.geoTransform);
+    return { sensor: s.info.id, bands, width: window.width, height: window.height, data, valid };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.sensors.map((s) => s.raster.close()));
+  }
+}
