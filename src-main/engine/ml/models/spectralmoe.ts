@@ -17,12 +17,15 @@
  * is the same function as sparse dispatch and is what a CPU runs fastest at these sizes.
  */
 import type { Dim, Graph, Value } from '../graph/graph';
-import type { FloatDType } from '../graph/dtype';
 import {
-  abs, add, cast, div, equal, erf, exp, greater, less, matmul, max, mul, neg, reduceMax, reduceMean, reduceSum,
-  reshape, softmax, softplus, sqrt, sub, transpose, transposeLast2, unsqueeze, where,
+  abs, add, cast, concat, div, equal, exp, greater, less, matmul, max, mul, neg, reduceMax, reduceSum,
+  reshape, softmax, softplus, split, sqrt, sub, transpose, transposeLast2, unsqueeze,
 } from '../ops/index';
 import { init, type ParamSource } from './init';
+import { loadBalancingLoss as balanceLoss } from '../losses';
+import { patchTokensOf, prefixTokens, vitForward, type VitConfig } from './vit';
+import { segmentationDecoder, type DecoderConfig } from './decoder';
+import { lora, type SegAdapterSettings } from './adapters';
 
 /** A function giving standard-normal noise of a shape in training, `undefined` at inference. */
 export type NoiseSource = (name: string, shape: readonly Dim[]) => Value | undefined;
@@ -184,46 +187,31 @@ export function moeOutput(fv: Value, df: Value, mlpW: Value, mlpB: Value, alpha:
 
 // ---- eqs. 9-11: load balancing ---------------------------------------------------------------
 
-/** Squared coefficient of variation of a [E] vector (unbiased variance, as torch.var; 0 for E = 1). */
-export function cvSquared(x: Value): Value {
-  const e = x.shape[0] as number;
-  if (e <= 1) return reduceSum(mul(x, 0), [0], false);
-  const mean = reduceMean(x, [0], true);
-  const c = sub(x, mean);
-  const variance = div(reduceSum(mul(c, c), [0], false), e - 1);
-  return div(variance, add(mul(reduceSum(mean, [0], false), reduceSum(mean, [0], false)), 1e-10));
-}
-
-/** Eq. 11: Imp_e = sum over all tokens (and images) of g_{i,e}: [E]. */
-export function importance(gates: Value): Value {
-  const e = gates.shape[gates.rank - 1] as number;
-  return reduceSum(reshape(gates, [-1, e]), [0], false);
-}
-
-/**
- * The smooth load of the authors' code (Shazeer et al.'s _prob_in_top_k): for each token and
- * expert, the probability under fresh noise that the expert's noisy logit enters the top-k,
- * Phi((clean_e - threshold) / noiseStd), with threshold the k-th largest noisy logit of the
- * other experts; summed over tokens: [E].
- */
-export function smoothLoad(record: GateRecord, k: number): Value {
-  const { clean, noisy, noiseStd } = record.logits;
-  if (!noiseStd) throw new Error('smoothLoad needs the noisy gate (training)');
-  const kth = kthLargest(noisy, k); // threshold if e is out
-  const kPlus1 = kthLargest(noisy, k + 1); // threshold if e is in
-  const isIn = greater(noisy, kPlus1);
-  const threshold = where(isIn, kPlus1, kth);
-  const z = div(sub(clean, threshold), noiseStd);
-  const prob = mul(add(erf(div(z, Math.SQRT2)), 1), 0.5);
-  return importance(prob);
-}
-
 /** The k-th largest value along the last axis (k = 1 is the max), [..., 1], no gradient. */
 function kthLargest(h: Value, k: number): Value {
   const atMostK = topKMask(h, k);
-  const atMostKm1 = k > 1 ? topKMask(h, k - 1) : mul(atMostK, 0);
-  const exactly = sub(atMostK, atMostKm1);
+  const exactly = k > 1 ? sub(atMostK, topKMask(h, k - 1)) : atMostK;
   return reduceSum(mul(exactly, h), [-1], true);
+}
+
+/** One gate's terms of eqs. 10-11 (ml/losses' per-gate loss on [tokens, E] views). */
+function gateBalance(r: GateRecord, k: number, smooth: boolean): Value {
+  const e = r.gates.shape[r.gates.rank - 1] as number;
+  const flat = (v: Value) => reshape(v, [-1, e]);
+  const { clean, noisy, noiseStd } = r.logits;
+  const useNoise = smooth && noiseStd && e > k;
+  return balanceLoss({
+    gates: flat(r.gates),
+    k,
+    noisy: useNoise
+      ? {
+          clean: flat(clean),
+          noisy: flat(noisy),
+          noiseStd: flat(noiseStd),
+          topValues: concat(Array.from({ length: k + 1 }, (_, j) => kthLargest(flat(noisy), j + 1)), 1),
+        }
+      : undefined,
+  });
 }
 
 /** One gate's logits and top-k gates, as the load loss needs them. */
@@ -243,9 +231,7 @@ export function loadBalancingLoss(records: readonly GateRecord[], cfg: Pick<Spec
   const useLoad = cfg.smoothLoad ?? cfg.topK === 1;
   const layers = new Map<number, Value[]>();
   for (const r of records) {
-    let term = cvSquared(importance(r.gates));
-    const e = r.gates.shape[r.gates.rank - 1] as number;
-    if (useLoad && r.logits.noiseStd && e > cfg.topK) term = add(term, cvSquared(smoothLoad(r, cfg.topK)));
+    const term = gateBalance(r, cfg.topK, useLoad);
     layers.set(r.layer, [...(layers.get(r.layer) ?? []), term]);
   }
   const perLayer = [...layers.values()].map((ts) => div(ts.reduce((a, b) => add(a, b)), ts.length));
@@ -323,6 +309,85 @@ export function spectralMoeLayer(g: Graph, src: ParamSource, cfg: SpectralMoeCon
   return moeOutput(fv, df, shared.mlpW, shared.mlpB, shared.alpha);
 }
 
-export function floatArray(dtype: FloatDType, n: number): Float32Array | Float64Array {
-  return dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
+// ---- the segmentation model ------------------------------------------------------------------
+
+export interface SpectralMoeModelConfig {
+  /** The frozen visual ViT; `inChannels` = the tile's bands. */
+  vit: VitConfig;
+  /** The frozen depth encoder run block for block beside it (same width and depth), or null. */
+  depthVit: VitConfig | null;
+  /** Adapters: SpectralMoE after every block and/or LoRA beside every FFN (see adapters.ts presets). */
+  adapters: SegAdapterSettings;
+  decoder: DecoderConfig;
+  /** Tile side in pixels. */
+  tile: number;
+}
+
+export interface SpectralMoeSources {
+  backbone: ParamSource;
+  depthEncoder: ParamSource;
+  adapters: ParamSource;
+}
+
+export interface SpectralMoeInputs {
+  /** [B, bands, tile, tile]. */
+  image: Value;
+  /** [B, depthBands, tile, tile] for the depth encoder (when the config has one and uses depth). */
+  depth?: Value;
+}
+
+export interface SpectralMoeForwardOptions {
+  noise?: NoiseSource;
+}
+
+export interface SpectralMoeModelOutput {
+  /** Per-pixel logits [B, classes, tile, tile]. */
+  logits: Value;
+  /** Gate records of every layer, for loadBalancingLoss. */
+  records: GateRecord[];
+}
+
+/** Whether the model actually consumes depth tokens. */
+export const usesDepth = (cfg: SpectralMoeModelConfig) => !!cfg.adapters.moe?.depth && !!cfg.depthVit;
+
+/**
+ * The SpectralMoE segmentation model: frozen visual ViT (`backbone.*`), frozen depth ViT
+ * (`depth_encoder.*`), a SpectralMoE layer after every visual block on the patch tokens only
+ * (`moe.<l>.*`, shared `moe.shared.*`; cls/registers pass through), optional LoRA beside every
+ * FFN (`lora.<l>.*`), and the multi-level decoder (`decoder.*`) on four blocks' patch tokens.
+ */
+export function spectralMoeForward(g: Graph, src: SpectralMoeSources, cfg: SpectralMoeModelConfig, inp: SpectralMoeInputs, opts: SpectralMoeForwardOptions = {}): SpectralMoeModelOutput {
+  const moeCfg = cfg.adapters.moe ? { ...cfg.adapters.moe, dim: cfg.vit.width } : null;
+  if (moeCfg?.depth && !cfg.depthVit) throw new Error('SpectralMoE: depth is on but the config has no depth encoder (use the wo-depth preset)');
+  const depthBlocks = moeCfg?.depth ? depthTokens(g, src.depthEncoder, cfg, inp) : undefined;
+  const records: GateRecord[] = [];
+  const shared = moeCfg ? g.scope('moe.shared', () => spectralMoeShared(g, src.adapters, moeCfg)) : undefined;
+  const loraRank = cfg.adapters.loraRank;
+  const prefix = prefixTokens(cfg.vit);
+
+  const afterBlock = (block: number, tokens: Value): Value => {
+    if (!moeCfg || !shared) return tokens;
+    const t = tokens.shape[1] as number;
+    const [head, patches] = prefix ? split(tokens, [prefix, t - prefix], 1) : [undefined, tokens];
+    const updated = g.scope(`moe.${block}`, () =>
+      spectralMoeLayer(g, src.adapters, moeCfg, shared, block, { visual: patches, depth: depthBlocks?.get(block), noise: opts.noise, records }),
+    );
+    return head ? concat([head, updated], 1) : updated;
+  };
+  const mlpParallel = loraRank ? (block: number, normed: Value) => g.scope(`lora.${block}`, () => lora(g, src.adapters, 'ffn', normed, loraRank)) : undefined;
+
+  const out = g.scope('backbone', () => vitForward(g, src.backbone, inp.image, cfg.vit, { hooks: cfg.decoder.levels, blockHooks: { afterBlock, mlpParallel } }));
+  const feats = cfg.decoder.levels.map((l) => patchTokensOf(out.blocks.get(l)!, out.prefix));
+  const logits = segmentationDecoder(g, src.adapters, feats, out.grid, [cfg.tile, cfg.tile], cfg.decoder);
+  return { logits, records };
+}
+
+/** Patch tokens of every depth-encoder block, by block index. */
+function depthTokens(g: Graph, src: ParamSource, cfg: SpectralMoeModelConfig, inp: SpectralMoeInputs): Map<number, Value> {
+  const dv = cfg.depthVit!;
+  if (!inp.depth) throw new Error('SpectralMoE: the model uses depth but no depth input was given');
+  if (dv.width !== cfg.vit.width || dv.depth !== cfg.vit.depth) throw new Error(`SpectralMoE: depth encoder ${dv.width}x${dv.depth} must match the visual ViT ${cfg.vit.width}x${cfg.vit.depth}`);
+  const all = Array.from({ length: dv.depth }, (_, i) => i);
+  const out = g.scope('depth_encoder', () => vitForward(g, src, inp.depth, dv, { hooks: all }));
+  return new Map(all.map((i) => [i, patchTokensOf(out.blocks.get(i)!, out.prefix)]));
 }
