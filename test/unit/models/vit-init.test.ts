@@ -18,7 +18,7 @@ describe('seeded initialisers and ParamSource', () => {
     const u = initTensor(init.kaimingUniform, [100, 25], 'float64', 7); // bound 1/sqrt(25) = 0.2
     expect(Math.max(...u.map(Math.abs))).toBeLessThanOrEqual(0.2);
     expect(Math.max(...u.map(Math.abs))).toBeGreaterThan(0.19);
-    const g = initTensor(init.normal(2, 1), [n], 'float64', 9);
+    const g = Array.from(initTensor(init.normal(2, 1), [n], 'float64', 9));
     const mean = g.reduce((s, v) => s + v, 0) / n;
     const sd = Math.sqrt(g.reduce((s, v) => s + (v - mean) ** 2, 0) / n);
     expect(mean).toBeCloseTo(1, 1);
