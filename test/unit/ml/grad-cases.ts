@@ -167,3 +167,36 @@ export const shapeCases: GradCase[] = [
     f: (_g, [a, b]) => ml.matmul(a, b),
   },
 ];
+
+/**
+ * Conv 2-D (ops/conv.ts): float64 runs the im2col lowering, with the Conv rule's own dx/dw/db.
+ * Conv is linear in each input, so central differences have no truncation error at any step; a
+ * large step (1e-3) keeps the rounding noise of the long sums far below the 1e-6 bound.
+ */
+const linearStep = 1e-3;
+export const convCases: GradCase[] = [
+  {
+    name: 'Conv 3x3, pad 1, bias',
+    inputs: [{ name: 'x', shape: [2, 3, 5, 5] }, { name: 'w', shape: [4, 3, 3, 3] }, { name: 'b', shape: [4] }],
+    f: (_g, [x, w, b]) => ml.conv2d(x, w, b, { pads: [1, 1, 1, 1] }),
+    h: linearStep,
+  },
+  {
+    name: 'Conv stride 2, asymmetric pads, 3x2 kernel, dropped edge rows',
+    inputs: [{ name: 'x', shape: [1, 2, 6, 7] }, { name: 'w', shape: [3, 2, 3, 2] }],
+    f: (_g, [x, w]) => ml.conv2d(x, w, undefined, { strides: [2, 2], pads: [1, 0, 0, 1] }),
+    h: linearStep,
+  },
+  {
+    name: 'Conv groups 2, dilation 2, stride (2, 1), bias',
+    inputs: [{ name: 'x', shape: [2, 4, 7, 6] }, { name: 'w', shape: [6, 2, 3, 3] }, { name: 'b', shape: [6] }],
+    f: (_g, [x, w, b]) => ml.conv2d(x, w, b, { strides: [2, 1], dilations: [2, 2], pads: [2, 1, 1, 2], group: 2 }),
+    h: linearStep,
+  },
+  {
+    name: 'Conv depthwise 2x2 stride 2 (patch embedding shape)',
+    inputs: [{ name: 'x', shape: [2, 3, 4, 4] }, { name: 'w', shape: [3, 1, 2, 2] }],
+    f: (_g, [x, w]) => ml.conv2d(x, w, undefined, { strides: [2, 2], group: 3 }),
+    h: linearStep,
+  },
+];

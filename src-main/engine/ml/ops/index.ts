@@ -6,3 +6,4 @@ export * from './linalg';
 export * from './nn';
 export * from './slicing';
 export * from './gather';
+export * from './conv';
