@@ -6,3 +6,7 @@ export { defineOp, getOp, registeredOps } from './graph/registry';
 export { broadcastShapes, sumToShape } from './graph/shape';
 export * from './ops/index';
 export { gradients } from './autodiff';
+export * from './io/safetensors';
+export * from './losses';
+export * from './optim';
+export * from './train/index';

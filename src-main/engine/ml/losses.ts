@@ -121,7 +121,7 @@ export interface NoisyGating {
   noiseStd: Value;
   /**
    * The (k+1) largest noisy logits per token, [T, k+1], descending (TopK values): column k-1 is
-   * the k-th largest, column k the (k+1)-th. Optional for k = 1, where they are computed here.
+   * the k-th largest, column k the (k+1)-th. Optional: computed from `noisy` when omitted.
    */
   topValues?: Value;
 }
@@ -168,13 +168,26 @@ function probInTopK(n: NoisyGating, k: number): Value {
 /** The (k+1)-th and k-th largest noisy logits per token, [T, 1]. */
 function thresholds(n: NoisyGating, k: number): { thresholdIn: Value; thresholdOut: Value } {
   if (n.topValues) return { thresholdIn: column(n.topValues, k), thresholdOut: column(n.topValues, k - 1) };
-  if (k !== 1) throw new Error('loadBalancingLoss: pass noisy.topValues (TopK of k+1) for k > 1');
-  // k = 1: the largest, and the largest once the largest is masked out (ties keep it, as TopK).
-  const first = reduceMax(n.noisy, [1], true);
-  const isFirst = equal(n.noisy, first);
-  const firstIndexOnly = firstTrue(isFirst);
-  const masked = where(firstIndexOnly, n.noisy.graph.scalar(-Infinity, n.noisy.dtype), n.noisy);
-  return { thresholdIn: reduceMax(masked, [1], true), thresholdOut: first };
+  const top = largestValues(n.noisy, k + 1);
+  return { thresholdIn: top[k], thresholdOut: top[k - 1] };
+}
+
+/**
+ * The `count` largest values along axis 1 of a [T, E] tensor, each [T, 1], descending, as TopK
+ * gives them (ties repeat): repeated ReduceMax with the winner masked out, so gradients flow to
+ * the selected entries exactly as through TopK's values. For the small k of gates.
+ */
+export function largestValues(x: Value, count: number): Value[] {
+  const experts = x.shape[1];
+  if (x.rank !== 2 || typeof experts !== 'number' || count > experts) throw new Error(`largestValues: need [T, E >= ${count}], got ${x}`);
+  const out: Value[] = [];
+  let rest = x;
+  for (let i = 0; i < count; i++) {
+    const top = reduceMax(rest, [1], true);
+    out.push(top);
+    if (i + 1 < count) rest = where(firstTrue(equal(rest, top)), x.graph.scalar(-Infinity, x.dtype), rest);
+  }
+  return out;
 }
 
 /** Keeps only the first true along axis 1 of a [T, E] bool (so ties mask one expert, like TopK). */

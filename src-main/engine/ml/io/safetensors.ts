@@ -30,9 +30,9 @@ interface StDType {
   decode(bytes: Uint8Array, count: number): AnyTypedArray;
 }
 
-/** Copies bytes into a fresh, aligned buffer and views it as `ctor`. */
+/** Copies bytes into a fresh, aligned buffer and views it as `ctor` (a Node Buffer's slice would share its pool). */
 function view<T>(ctor: new (b: ArrayBuffer) => T) {
-  return (bytes: Uint8Array) => new ctor(bytes.slice().buffer);
+  return (bytes: Uint8Array) => new ctor(new Uint8Array(bytes).buffer);
 }
 
 const ST_DTYPES: Record<string, StDType> = {
