@@ -2,7 +2,7 @@
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Graph, Value } from '../../../src-main/engine/ml/index';
-import type { SafetensorsFile } from '../../../src-main/engine/ml/io/safetensors';
+import type { SafetensorsFile, StoredTensor } from '../../../src-main/engine/ml/io/safetensors';
 import { readCheckpoint } from '../../../src-main/engine/ml/models/weights';
 import { REPO_ROOT } from '../../helpers/paths';
 
@@ -44,4 +44,15 @@ export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): numbe
   let worst = 0;
   for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / Math.max(Math.abs(b[i]), scale * 1e-2, 1e-30));
   return worst;
+}
+
+/** Splits a fixture into the checkpoint and its io.* reference tensors. */
+export function splitFixture(tensors: ReadonlyMap<string, StoredTensor>) {
+  const checkpoint = new Map([...tensors].filter(([k]) => !k.startsWith('io.')));
+  const io = (k: string) => {
+    const t = tensors.get(`io.${k}`);
+    if (!t) throw new Error(`fixture has no io.${k}`);
+    return t;
+  };
+  return { checkpoint, io };
 }

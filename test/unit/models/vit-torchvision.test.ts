@@ -3,15 +3,7 @@ import { Graph } from '../../../src-main/engine/ml/index';
 import { ParamSource } from '../../../src-main/engine/ml/models/init';
 import { vitConfig, vitForward, type VitConfig } from '../../../src-main/engine/ml/models/vit';
 import { TORCHVISION, mapCheckpoint } from '../../../src-main/engine/ml/models/weights';
-import type { StoredTensor } from '../../../src-main/engine/ml/io/safetensors';
-import { fixturePath, loadFixture, relativeError, runGraph } from './vit-run';
-
-/** Splits a fixture into the checkpoint and its io.* reference tensors. */
-export function splitFixture(tensors: ReadonlyMap<string, StoredTensor>) {
-  const checkpoint = new Map([...tensors].filter(([k]) => !k.startsWith('io.')));
-  const io = (k: string) => tensors.get(`io.${k}`)!;
-  return { checkpoint, io };
-}
+import { fixturePath, loadFixture, relativeError, runGraph, splitFixture } from './vit-run';
 
 describe('ViT against torchvision VisionTransformer (same random weights, float32)', () => {
   it('matches block 0 and the encoder output to 1e-4 relative, for a symbolic batch', async () => {

@@ -55,6 +55,11 @@ export type Activation = 'gelu' | 'quick_gelu';
 export interface PosInterpolation {
   mode: 'bicubic' | 'bilinear';
   alignCorners: boolean;
+  /**
+   * The original DINOv2 code resizes with scale_factor = (out + offset) / in, offset 0.1,
+   * instead of a target size; set 0.1 to reproduce it (ignored with alignCorners).
+   */
+  offset?: number;
 }
 
 export interface VitConfig {
@@ -212,7 +217,7 @@ function cubicWeights(t: number): [number, number, number, number] {
  */
 export function interpolationMatrix(inSize: number, outSize: number, how: PosInterpolation): Float64Array {
   const m = new Float64Array(outSize * inSize);
-  const scale = how.alignCorners ? (outSize > 1 ? (inSize - 1) / (outSize - 1) : 0) : inSize / outSize;
+  const scale = how.alignCorners ? (outSize > 1 ? (inSize - 1) / (outSize - 1) : 0) : inSize / (outSize + (how.offset ?? 0));
   const clampIdx = (i: number) => Math.min(Math.max(i, 0), inSize - 1);
   for (let o = 0; o < outSize; o++) {
     let src = how.alignCorners ? scale * o : scale * (o + 0.5) - 0.5;
