@@ -184,7 +184,7 @@ describe('load-balancing loss matches the authors’ noisy top-k code', () => {
     const std = g.input('std', 'float64', shape);
     const kTop = Math.min(c.k + 1, c.E);
     const top = g.input('top', 'float64', [c.T, kTop]);
-    const topFeed = feedTop ? { top: new ort.Tensor('float64', f64(c.top_values), [c.T, kTop]) } : {};
+    const topFeed: Record<string, ort.Tensor> = feedTop ? { top: new ort.Tensor('float64', f64(c.top_values), [c.T, kTop]) } : {};
     // Thresholds come from TopK values when fed, else from `noisy` itself.
     const noisyGating = { clean, noisy, noiseStd: std, topValues: feedTop ? top : undefined };
     const loss = loadBalancingLoss({ gates, k: c.k, noisy: noisyGating });
