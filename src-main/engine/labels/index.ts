@@ -1,0 +1,6 @@
+/** Public API of the labels area: reading labels onto a scene grid, class sets, sampling, splits. */
+export type { LabelGrid, LabelSet, LabelClass, LabelSourceKind, Rgb } from './types';
+export { loadLabels, type LoadLabelsOptions } from './load';
+export { mapToPackClasses, normalizeClassName, generatedColor, readClassesJson, classesFileFor, type PackClassMapping, type DeclaredClass } from './classes';
+export { splitLabels, type SplitOptions, type LabelSplit, type SplitUnit } from './split';
+export { samplePatches, patchAround, LabelLookup, type PatchSamplingOptions, type PatchSample } from './sampling';
