@@ -200,3 +200,26 @@ export const convCases: GradCase[] = [
     h: linearStep,
   },
 ];
+
+/** Resizing, TopK, the top-k gate and the norm reductions (ops/resize.ts, ops/topk.ts, ops/reduce.ts). */
+export const routingCases: GradCase[] = [
+  {
+    name: 'resizeBilinear half_pixel upsampling by sizes (MatMul form)',
+    inputs: [{ name: 'x', shape: [2, 3, 3, 4] }],
+    f: (_g, [x]) => ml.resizeBilinear(x, { sizes: [7, 6] }),
+    h: linearStep,
+  },
+  {
+    name: 'resizeBilinear align_corners, downsampling by scales',
+    inputs: [{ name: 'x', shape: [1, 2, 6, 5] }],
+    f: (_g, [x]) => ml.resizeBilinear(x, { scales: [0.5, 0.8], coordinates: 'align_corners' }),
+    h: linearStep,
+  },
+  { name: 'TopK values, last axis', inputs: [{ name: 'x', shape: [3, 5] }], f: (_g, [x]) => ml.topk(x, 2).values },
+  { name: 'TopK smallest along axis 0', inputs: [{ name: 'x', shape: [4, 3, 2] }], f: (_g, [x]) => ml.topk(x, 3, 0, false).values },
+  { name: 'top-k gate, k = 2 of 6', inputs: [{ name: 'logits', shape: [4, 6] }], f: (_g, [l]) => ml.topkGate(l, 2) },
+  { name: 'top-k gate along axis 1 of 3-D logits', inputs: [{ name: 'logits', shape: [2, 5, 3] }], f: (_g, [l]) => ml.topkGate(l, 3, 1) },
+  { name: 'ReduceL2 over two axes', inputs: [{ name: 'x', shape: [2, 3, 4] }], f: (_g, [x]) => ml.reduceL2(x, [1, 2], false) },
+  { name: 'ReduceL2 keepdims, negative axis', inputs: [{ name: 'x', shape: [3, 4] }], f: (_g, [x]) => ml.reduceL2(x, [-1], true) },
+  { name: 'ReduceL1', inputs: [{ name: 'x', shape: [2, 3, 4], sample: awayFromZero }], f: (_g, [x]) => ml.reduceL1(x, [0, -1], false) },
+];

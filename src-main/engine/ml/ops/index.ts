@@ -7,3 +7,5 @@ export * from './nn';
 export * from './slicing';
 export * from './gather';
 export * from './conv';
+export * from './resize';
+export * from './topk';

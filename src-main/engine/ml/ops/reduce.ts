@@ -3,7 +3,7 @@ import { attr, type Dim, type Node, type Value } from '../graph/graph';
 import { defineOp, type GradContext } from '../graph/registry';
 import { normAxis } from '../graph/shape';
 import { constInts, expand, reshapeLike, shapeOf, unsqueeze } from './shape';
-import { div, equal, mul } from './elementwise';
+import { div, equal, greater, mul, sign, where } from './elementwise';
 import { cast } from './elementwise';
 
 function reduceAxes(x: Value, axesInput: Value | undefined): number[] {
@@ -78,3 +78,25 @@ defineOp({
   },
 });
 
+
+export const reduceL1 = reducer('ReduceL1');
+defineOp({
+  type: 'ReduceL1',
+  infer: reduceInfer,
+  // d|x|/dx = sign(x) (0 at 0, the subgradient PyTorch uses).
+  grad: (ctx) => [mul(keepDimsGrad(ctx), sign(ctx.x[0]!)), undefined],
+});
+
+export const reduceL2 = reducer('ReduceL2');
+defineOp({
+  type: 'ReduceL2',
+  infer: reduceInfer,
+  grad: (ctx) => {
+    // d||x||/dx = x / ||x||, taken as 0 where the norm is 0 (as PyTorch's norm backward).
+    const x = ctx.x[0]!;
+    const keep = ctx.node.attr<number>('keepdims', 1) === 1;
+    const norm = keep ? ctx.y[0] : keepDimsGrad({ ...ctx, dy: [ctx.y[0]] });
+    const safe = where(greater(norm, 0), norm, 1);
+    return [mul(div(x, safe), keepDimsGrad(ctx)), undefined];
+  },
+});
