@@ -1,0 +1,127 @@
+/**
+ * Classify into GeoTIFFs: a uint8 class map with the pack's colour table (0 = nodata) and an
+ * optional float32 confidence raster (NaN = nodata), both georeferenced like the scene and
+ * written through temp files, so an error or a cancel leaves no partial output.
+ */
+import type { ModelPack } from '../packs/pack';
+import type { Scene } from '../scene/types';
+import type { JobContext } from '../jobs/job';
+import { openSession, type Provider } from '../runtime/session';
+import { GeoTiffWriter, type GeoTiffWriteOptions, type RgbColor } from '../raster/writer';
+import type { MetadataItem } from '../raster/gdalMetadata';
+import { runPipeline, resolveTiling, type ClassifyReport, type PipelineOptions, type ResultSink } from './pipeline';
+import { mapBands } from '../packs/bandmap';
+
+export interface ClassifyFilesOptions extends PipelineOptions {
+  /** Class map path (.tif). */
+  out: string;
+  /** Confidence raster path (.tif), optional. */
+  confidence?: string;
+  /** Execution providers to try in order (CPU is always the fallback). */
+  providers?: readonly Provider[];
+  /** Intra-op threads for onnxruntime (default: all cores). */
+  threads?: number;
+}
+
+export interface ClassifyFilesReport extends ClassifyReport {
+  out: string;
+  confidence?: string;
+  model: string;
+  fallbacks: { provider: string; error: string }[];
+}
+
+/** Classifies an opened scene with a loaded pack into GeoTIFF files. */
+export async function classifyToFiles(scene: Scene, pack: ModelPack, options: ClassifyFilesOptions, ctx: JobContext = {}): Promise<ClassifyFilesReport> {
+  const { manifest } = pack;
+  // Bad input is reported before the model loads or any file is created.
+  resolveTiling(manifest, options);
+  mapBands(scene.info, manifest, { wavelengths: options.wavelengths });
+  const opened = await openSession(pack.modelPath, { providers: options.providers, threads: options.threads, log: options.log });
+  options.log?.(`execution provider: ${opened.provider}`);
+  const metadata: MetadataItem[] = [
+    { name: 'FIELDMOE_MODEL', value: `${manifest.name} ${manifest.version}` },
+    { name: 'FIELDMOE_PROVIDER', value: opened.provider },
+  ];
+  const { width, height } = scene.info;
+  const base = { width, height, georeferencing: scene.info.georeferencing, metadata };
+  const writers: GeoTiffWriter[] = [];
+  try {
+    const classWriter = await GeoTiffWriter.create(options.out, {
+      ...base,
+      sampleType: 'uint8',
+      nodata: 0,
+      colorMap: colorTable(pack),
+      bandDescriptions: ['class'],
+    });
+    writers.push(classWriter);
+    const confWriter = options.confidence
+      ? await GeoTiffWriter.create(options.confidence, { ...base, sampleType: 'float32', nodata: NaN, bandDescriptions: ['confidence'] })
+      : undefined;
+    if (confWriter) writers.push(confWriter);
+    const sink = new TileRowSink(classWriter, confWriter);
+    const report = await runPipeline(scene, manifest, { session: opened.session, provider: opened.provider }, sink, options, ctx);
+    await sink.flush();
+    // The writers read their metadata list when they finish, so the run's outcome goes in now.
+    metadata.push(
+      { name: 'FIELDMOE_DEGRADED', value: report.degraded ? `yes: ${report.degradedReasons.join('; ')}` : 'no' },
+      { name: 'FIELDMOE_AVAILABILITY', value: report.inputs.map((i) => `${i.sensor ?? i.input}=${i.available ? 1 : 0}`).join(',') },
+    );
+    for (const w of writers) await w.finish();
+    return { ...report, out: options.out, confidence: options.confidence, model: `${manifest.name} ${manifest.version}`, fallbacks: opened.fallbacks };
+  } catch (err) {
+    for (const w of writers) await w.abort();
+    throw err;
+  } finally {
+    await opened.session.release();
+  }
+}
+
+/** The palette: index = class id, nodata (0) black, unused ids black. */
+export function colorTable(pack: ModelPack): RgbColor[] {
+  const table: RgbColor[] = Array.from({ length: 256 }, () => [0, 0, 0] as const);
+  for (const c of pack.manifest.classes) {
+    const n = parseInt(c.color.slice(1), 16);
+    table[c.id] = [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+  }
+  return table;
+}
+
+/** Regroups the pipeline's finished rows into the writer's rows of tiles. */
+class TileRowSink implements ResultSink {
+  private readonly classes: Uint8Array;
+  private readonly confidence?: Float32Array;
+  private filled = 0;
+
+  constructor(
+    private readonly classWriter: GeoTiffWriter,
+    private readonly confWriter?: GeoTiffWriter,
+  ) {
+    const n = classWriter.tileSize * classWriter.width;
+    this.classes = new Uint8Array(n);
+    if (confWriter) this.confidence = new Float32Array(n);
+  }
+
+  async writeRows(_y: number, rows: number, classes: Uint8Array, confidence: Float32Array): Promise<void> {
+    const W = this.classWriter.width;
+    let done = 0;
+    while (done < rows) {
+      const target = this.classWriter.rowHeight(this.classWriter.rowsWritten);
+      const take = Math.min(rows - done, target - this.filled);
+      this.classes.set(classes.subarray(done * W, (done + take) * W), this.filled * W);
+      this.confidence?.set(confidence.subarray(done * W, (done + take) * W), this.filled * W);
+      this.filled += take;
+      done += take;
+      if (this.filled === target) await this.flush();
+    }
+  }
+
+  async flush(): Promise<void> {
+    if (this.filled === 0) return;
+    const n = this.filled * this.classWriter.width;
+    await this.classWriter.writeTileRow(this.classes.subarray(0, n));
+    if (this.confWriter) await this.confWriter.writeTileRow(this.confidence!.subarray(0, n));
+    this.filled = 0;
+  }
+}
+
+export type { GeoTiffWriteOptions };

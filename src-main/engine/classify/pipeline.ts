@@ -1,0 +1,375 @@
+/**
+ * The tiled inference pipeline: scene -> pack inputs -> onnxruntime -> blended class
+ * probabilities -> class map + confidence, streamed row band by row band.
+ *
+ * Memory is bounded by one band of tiles: we read a band of `tile` rows across the whole
+ * scene width, run its tiles in batches, add their probabilities (weighted by a smooth window)
+ * into a rolling accumulator of `tile` rows, and hand the rows no later tile can touch to the
+ * sink. Nothing is proportional to the scene height.
+ */
+import type { PackManifest } from '../packs/manifest';
+import { mapBands, type BandMapping, type InputBinding } from '../packs/bandmap';
+import type { PixelWindow, Scene, SensorBlock } from '../scene/types';
+import { ProgressMeter, throwIfCancelled, type JobContext } from '../jobs/job';
+import { FieldMoeError } from '../util/errors';
+import { blendWindow, tileOrigins } from './tiling';
+import { TileRunner, type TileBatch } from './runner';
+import type * as ort from 'onnxruntime-node';
+
+/** Receives finished rows; buffers are reused after the returned promise settles. */
+export interface ResultSink {
+  writeRows(y: number, rows: number, classes: Uint8Array, confidence: Float32Array): Promise<void>;
+}
+
+export interface PipelineOptions {
+  /** Tile edge in pixels (default: the pack's). */
+  tile?: number;
+  /** Overlap in pixels (default: the pack's). */
+  overlap?: number;
+  /** Tiles per session.run (default: the pack's). */
+  batch?: number;
+  /** `--wavelengths` overrides per sensor id. */
+  wavelengths?: ReadonlyMap<string, readonly number[]>;
+  /** Log lines (provider, degraded, ...). */
+  log?: (line: string) => void;
+}
+
+/** What a classify run did, for logs, output metadata and the app. */
+export interface ClassifyReport {
+  width: number;
+  height: number;
+  tile: number;
+  overlap: number;
+  tiles: number;
+  batches: number;
+  /** The execution provider that ran the model. */
+  provider: string;
+  /** Per pack input: the sensor bound to it and whether it was available. */
+  inputs: { input: string; sensor: string | null; available: boolean; bands: number[] }[];
+  /** True when the pack has no availability input and some sensor data was masked. */
+  degraded: boolean;
+  degradedReasons: string[];
+  /** Pixels written as nodata (no valid sensor). */
+  nodataPixels: number;
+  /** Pixel count per class id. */
+  classCounts: Record<number, number>;
+  /** Time inside session.run and in total, milliseconds. */
+  sessionRunMs: number;
+  totalMs: number;
+}
+
+export interface PipelineSession {
+  session: ort.InferenceSession;
+  provider: string;
+}
+
+/** Checks `--tile` / `--overlap` against the pack before any work starts. */
+export function resolveTiling(manifest: PackManifest, options: Pick<PipelineOptions, 'tile' | 'overlap' | 'batch'>): { tile: number; overlap: number; batch: number } {
+  const spec = manifest.tile;
+  const tile = options.tile ?? spec.size;
+  const overlap = options.overlap ?? Math.min(spec.overlap, Math.floor(tile / 2));
+  const batch = options.batch ?? spec.batch;
+  if (!Number.isInteger(tile) || tile < 8) throw new FieldMoeError('--tile', `${tile} must be an integer of at least 8 pixels`);
+  if (spec.fixedSize && tile !== spec.size) throw new FieldMoeError('--tile', `model pack ${manifest.name} runs on ${spec.size}-pixel tiles only, got ${tile}`);
+  if (tile % spec.multipleOf !== 0) throw new FieldMoeError('--tile', `${tile} must be a multiple of ${spec.multipleOf} for model pack ${manifest.name}`);
+  if (!Number.isInteger(overlap) || overlap < 0 || overlap * 2 > tile) throw new FieldMoeError('--overlap', `${overlap} must be an integer from 0 to half the tile size (${tile / 2})`);
+  if (!Number.isInteger(batch) || batch < 1) throw new FieldMoeError('--batch', `${batch} must be a positive integer`);
+  return { tile, overlap, batch };
+}
+
+/** Classifies `scene` with an opened pack session, streaming rows to `sink`. */
+export async function runPipeline(scene: Scene, manifest: PackManifest, opened: PipelineSession, sink: ResultSink, options: PipelineOptions = {}, ctx: JobContext = {}): Promise<ClassifyReport> {
+  const started = performance.now();
+  const { tile: T, overlap, batch: B } = resolveTiling(manifest, options);
+  const mapping = mapBands(scene.info, manifest, { wavelengths: options.wavelengths });
+  const { width: W, height: H } = scene.info;
+  const K = manifest.classes.length;
+  const runner = new TileRunner(opened.session, manifest, mapping.bindings, T);
+  const xs = tileOrigins(W, T, overlap);
+  const ys = tileOrigins(H, T, overlap);
+  const win = blendWindow(T, overlap);
+  const progress = new ProgressMeter('classify', xs.length * ys.length, ctx.onProgress);
+  const acc = new Accumulator(W, T, K);
+  const stats = new RunStats(mapping, manifest);
+  const readSensors = mapping.bindings.filter((b) => b.available).map((b) => b.sensor!.id);
+  const classIds = Uint8Array.from(manifest.classes.map((c) => c.id));
+  let done = 0;
+
+  for (let r = 0; r < ys.length; r++) {
+    throwIfCancelled(ctx.signal);
+    const y = ys[r];
+    const rows = Math.min(T, H - y);
+    const window: PixelWindow = { x: 0, y, width: W, height: rows };
+    const blocks = await scene.readWindow(window, { sensors: readSensors, signal: ctx.signal });
+    const band = new BandData(mapping.bindings, blocks, W, rows);
+    stats.countBand(band);
+    acc.markData(band.anyValid, rows);
+    for (let first = 0; first < xs.length; first += B) {
+      throwIfCancelled(ctx.signal);
+      const count = Math.min(B, xs.length - first);
+      const batch = runner.batch(count);
+      for (let j = 0; j < count; j++) fillTile(batch, j, band, xs[first + j], T);
+      await runner.run(batch);
+      for (let j = 0; j < count; j++) acc.blend(batch.probabilities, j, xs[first + j], Math.min(T, W - xs[first + j]), rows, win);
+      done += count;
+      progress.update(done);
+    }
+    const nextY = r + 1 < ys.length ? ys[r + 1] : H;
+    const finished = nextY - y;
+    acc.finish(finished, classIds, stats);
+    await sink.writeRows(y, finished, acc.classes.subarray(0, finished * W), acc.confidence.subarray(0, finished * W));
+    acc.shift(finished);
+  }
+  stats.checkBands(scene);
+  const report: ClassifyReport = {
+    width: W,
+    height: H,
+    tile: T,
+    overlap,
+    tiles: xs.length * ys.length,
+    batches: runner.runs,
+    provider: opened.provider,
+    inputs: mapping.bindings.map((b) => ({ input: b.input.name, sensor: b.sensor?.id ?? null, available: b.available, bands: b.bandIndices })),
+    ...stats.degradation(),
+    nodataPixels: stats.nodataPixels,
+    classCounts: Object.fromEntries(manifest.classes.map((c, k) => [c.id, stats.classCounts[k]])),
+    sessionRunMs: runner.runMs,
+    totalMs: performance.now() - started,
+  };
+  if (report.degraded) options.log?.(`degraded result: ${report.degradedReasons.join('; ')}`);
+  return report;
+}
+
+/** One row band of input: the blocks of each bound sensor plus the per-pixel "any valid" mask. */
+class BandData {
+  readonly perBinding: (SensorBlock | undefined)[];
+  readonly anyValid: Uint8Array;
+  constructor(
+    readonly bindings: readonly InputBinding[],
+    blocks: Map<string, SensorBlock>,
+    readonly width: number,
+    readonly rows: number,
+  ) {
+    this.perBinding = bindings.map((b) => (b.available ? blocks.get(b.sensor!.id) : undefined));
+    this.anyValid = new Uint8Array(width * rows);
+    for (const block of this.perBinding) {
+      if (!block) continue;
+      const v = block.valid;
+      for (let p = 0; p < v.length; p++) this.anyValid[p] |= v[p];
+    }
+  }
+}
+
+/**
+ * Copies tile j of the batch from the band: normalised channels, 0 where the sensor is invalid
+ * (nodata, NaN, failed) and in the padding past the scene edge; availability per input.
+ */
+function fillTile(batch: TileBatch, j: number, band: BandData, x0: number, T: number): void {
+  const W = band.width;
+  const tw = Math.min(T, W - x0);
+  const th = band.rows;
+  const partial = tw < T || th < T;
+  const plane = T * T;
+  band.bindings.forEach((b, i) => {
+    const dst = batch.inputs[i];
+    const base = j * b.channels * plane;
+    const block = band.perBinding[i];
+    if (!block) {
+      dst.fill(0, base, base + b.channels * plane);
+      batch.availability[j * band.bindings.length + b.index] = 0;
+      return;
+    }
+    if (partial) dst.fill(0, base, base + b.channels * plane);
+    const { data, valid } = block;
+    const bandSize = W * th;
+    let validPx = 0;
+    let dataPx = 0;
+    for (let c = 0; c < b.channels; c++) {
+      const src = b.bandIndices[c] * bandSize;
+      const m = b.mean[c];
+      const s = b.invStd[c];
+      for (let i = 0; i < th; i++) {
+        const srow = src + i * W + x0;
+        const vrow = i * W + x0;
+        const drow = base + c * plane + i * T;
+        for (let k = 0; k < tw; k++) {
+          const v = data[srow + k];
+          // v === v filters NaN; valid already covers nodata and failure regions.
+          dst[drow + k] = valid[vrow + k] !== 0 && v === v ? (v - m) * s : 0;
+        }
+      }
+    }
+    for (let i = 0; i < th; i++) {
+      const vrow = i * W + x0;
+      for (let k = 0; k < tw; k++) {
+        validPx += valid[vrow + k];
+        dataPx += band.anyValid[vrow + k];
+      }
+    }
+    // A sensor counts as present for a tile when it covers at least half of the tile's data
+    // pixels; its invalid pixels are zeros either way.
+    batch.availability[j * band.bindings.length + b.index] = dataPx === 0 || validPx * 2 >= dataPx ? 1 : 0;
+  });
+}
+
+/**
+ * The rolling accumulator: `T` rows x scene width of weighted class probabilities (float64,
+ * so blending identical probabilities gives them back bit-exactly) and their weight sums.
+ */
+class Accumulator {
+  readonly probs: Float64Array;
+  readonly weights: Float64Array;
+  readonly hasData: Uint8Array;
+  readonly classes: Uint8Array;
+  readonly confidence: Float32Array;
+  private readonly scratch: Float64Array;
+  constructor(
+    readonly width: number,
+    readonly rows: number,
+    readonly K: number,
+  ) {
+    this.probs = new Float64Array(K * rows * width);
+    this.weights = new Float64Array(rows * width);
+    this.hasData = new Uint8Array(rows * width);
+    this.classes = new Uint8Array(rows * width);
+    this.confidence = new Float32Array(rows * width);
+    this.scratch = new Float64Array(K);
+  }
+
+  markData(anyValid: Uint8Array, rows: number): void {
+    this.hasData.set(anyValid.subarray(0, rows * this.width));
+  }
+
+  blend(probabilities: Float32Array, j: number, x0: number, tw: number, th: number, win: Float64Array): void {
+    const { width: W, rows: R, K } = this;
+    const T = win.length;
+    const plane = T * T;
+    const base = j * K * plane;
+    for (let i = 0; i < th; i++) {
+      const wy = win[i];
+      const arow = i * W + x0;
+      for (let k = 0; k < tw; k++) this.weights[arow + k] += wy * win[k];
+      for (let c = 0; c < K; c++) {
+        const src = base + c * plane + i * T;
+        const dst = c * R * W + arow;
+        for (let k = 0; k < tw; k++) this.probs[dst + k] += wy * win[k] * probabilities[src + k];
+      }
+    }
+  }
+
+  /** Turns the first `n` rows into classes and confidence (argmax of the blended probabilities). */
+  finish(n: number, classIds: Uint8Array, stats: RunStats): void {
+    const { width: W, rows: R, K } = this;
+    const p = this.scratch;
+    for (let q = 0; q < n * W; q++) {
+      if (!this.hasData[q]) {
+        this.classes[q] = 0;
+        this.confidence[q] = NaN;
+        stats.nodataPixels++;
+        continue;
+      }
+      const w = this.weights[q];
+      let best = 0;
+      let bestP = -1;
+      for (let c = 0; c < K; c++) {
+        // Rounding to float32 first makes the tie-break identical to the unblended probabilities.
+        p[c] = Math.fround(this.probs[c * R * W + q] / w);
+        if (p[c] > bestP) {
+          bestP = p[c];
+          best = c;
+        }
+      }
+      this.classes[q] = classIds[best];
+      this.confidence[q] = bestP;
+      stats.classCounts[best]++;
+    }
+  }
+
+  /** Drops the first `n` rows and moves the rest up, zeroing the freed rows. */
+  shift(n: number): void {
+    const { width: W, rows: R, K } = this;
+    const keep = (R - n) * W;
+    for (let c = 0; c < K; c++) {
+      const off = c * R * W;
+      this.probs.copyWithin(off, off + n * W, off + R * W);
+      this.probs.fill(0, off + keep, off + R * W);
+    }
+    this.weights.copyWithin(0, n * W, R * W);
+    this.weights.fill(0, keep);
+  }
+}
+
+/** Counts that decide nodata, degradation and the all-NaN band check. */
+class RunStats {
+  nodataPixels = 0;
+  readonly classCounts: number[];
+  /** Per binding and channel: finite values seen. */
+  private readonly finite: number[][];
+  /** Per binding: valid pixels seen, and pixels where another sensor had data but this one not. */
+  private readonly validPx: number[];
+  private readonly maskedPx: number[];
+
+  constructor(
+    readonly mapping: BandMapping,
+    readonly manifest: PackManifest,
+  ) {
+    this.classCounts = new Array(manifest.classes.length).fill(0);
+    this.finite = mapping.bindings.map((b) => new Array(b.channels).fill(0));
+    this.validPx = mapping.bindings.map(() => 0);
+    this.maskedPx = mapping.bindings.map(() => 0);
+  }
+
+  countBand(band: BandData): void {
+    band.perBinding.forEach((block, i) => {
+      if (!block) return;
+      const b = band.bindings[i];
+      const n = band.width * band.rows;
+      for (let c = 0; c < b.channels; c++) {
+        if (this.finite[i][c] > 0) continue;
+        const off = b.bandIndices[c] * n;
+        for (let p = 0; p < n; p++) {
+          const v = block.data[off + p];
+          if (v === v) {
+            this.finite[i][c]++;
+            break;
+          }
+        }
+      }
+      let valid = 0;
+      let masked = 0;
+      for (let p = 0; p < n; p++) {
+        valid += block.valid[p];
+        if (!block.valid[p] && band.anyValid[p]) masked++;
+      }
+      this.validPx[i] += valid;
+      this.maskedPx[i] += masked;
+    });
+  }
+
+  /** After the run: a used band with no finite value, or a sensor with no valid pixel, is bad input. */
+  checkBands(scene: Scene): void {
+    this.mapping.bindings.forEach((b, i) => {
+      if (!b.available) return;
+      const sensor = b.sensor!;
+      this.finite[i].forEach((n, c) => {
+        if (n > 0) return;
+        const band = sensor.bands.find((x) => x.index === b.bandIndices[c]);
+        throw new FieldMoeError(sensor.file, `band ${b.bandIndices[c] + 1}${band?.name ? ` (${band.name})` : ''} holds no finite value (all NaN); fix the file or mark sensor ${sensor.id} missing with --missing ${sensor.id}`);
+      });
+      if (this.validPx[i] === 0)
+        throw new FieldMoeError(sensor.file, `sensor ${sensor.id} has no valid pixel in the scene (all nodata or NaN); mark it missing with --missing ${sensor.id}`);
+    });
+    void scene;
+  }
+
+  degradation(): { degraded: boolean; degradedReasons: string[] } {
+    const reasons: string[] = [];
+    const withAvailability = !!this.manifest.availabilityInput;
+    this.mapping.bindings.forEach((b, i) => {
+      const who = b.sensor ? `sensor ${b.sensor.id}` : `input ${b.input.name}`;
+      if (!b.available && !withAvailability) reasons.push(`${who} is missing; its bands were masked (zeros) because model pack ${this.manifest.name} takes no sensor availability`);
+      else if (this.maskedPx[i] > 0 && !withAvailability) reasons.push(`${who} had no valid data in ${this.maskedPx[i]} pixels classified from the other sensors`);
+    });
+    return { degraded: reasons.length > 0, degradedReasons: reasons };
+  }
+}

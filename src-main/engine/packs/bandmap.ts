@@ -1,0 +1,152 @@
+/**
+ * Maps a scene's sensors and bands onto a pack's inputs. Each pack input binds to one scene
+ * sensor of an accepted kind whose bands satisfy the input's band spec; when none does, the
+ * error lists exactly what the pack needs and what each candidate sensor has.
+ */
+import type { BandInfo, SceneInfo, SensorInfo } from '../scene/types';
+import { FieldMoeError } from '../util/errors';
+import type { BandRequirement, PackInput, PackManifest } from './manifest';
+
+export interface InputBinding {
+  input: PackInput;
+  /** Position of the input in the manifest (its column in the availability tensor). */
+  index: number;
+  /** The scene sensor feeding this input; undefined when an optional input has no sensor. */
+  sensor?: SensorInfo;
+  /** Band indices of `sensor`, one per channel of the input tensor. */
+  bandIndices: number[];
+  /** Wavelength of each channel (nm), for wavelength-conditioned inputs. */
+  wavelengths: number[];
+  /** Per-channel normalisation: value' = (value - mean) * invStd. */
+  mean: Float32Array;
+  invStd: Float32Array;
+  /** Whether the sensor is present and not marked failed for the whole scene. */
+  available: boolean;
+  channels: number;
+}
+
+export interface BandMapping {
+  bindings: InputBinding[];
+  /** Sensors that must be read (bound ones). */
+  sensorIds: string[];
+}
+
+export interface BandMapOptions {
+  /** Wavelengths (nm) per sensor id for sensors whose files carry none (`--wavelengths`). */
+  wavelengths?: ReadonlyMap<string, readonly number[]>;
+}
+
+/** Applies `--wavelengths` overrides, checking that each names a sensor and gives every band. */
+export function applyWavelengthOverrides(info: SceneInfo, overrides: ReadonlyMap<string, readonly number[]> | undefined, flag = '--wavelengths'): Map<string, BandInfo[]> {
+  const bands = new Map(info.sensors.map((s) => [s.id, s.bands] as const));
+  for (const [id, nm] of overrides ?? []) {
+    const sensor = info.sensors.find((s) => s.id === id);
+    if (!sensor) throw new FieldMoeError(flag, `names sensor "${id}", which is not in the scene (sensors: ${info.sensors.map((s) => s.id).join(', ')})`);
+    if (nm.length !== sensor.bands.length) throw new FieldMoeError(flag, `gives ${nm.length} wavelengths for sensor ${id}, which has ${sensor.bands.length} bands`);
+    bands.set(id, sensor.bands.map((b, i) => ({ ...b, wavelengthNm: nm[i] })));
+  }
+  return bands;
+}
+
+export function mapBands(info: SceneInfo, manifest: PackManifest, options: BandMapOptions = {}): BandMapping {
+  const bandsOf = applyWavelengthOverrides(info, options.wavelengths);
+  const used = new Set<string>();
+  const bindings = manifest.inputs.map((input, index) => {
+    const candidates = info.sensors.filter((s) => !used.has(s.id) && input.sensorKinds.includes(s.kind));
+    const problems: string[] = [];
+    for (const sensor of candidates) {
+      const match = matchBands(input, sensor, bandsOf.get(sensor.id)!);
+      if (typeof match === 'string') {
+        problems.push(match);
+        continue;
+      }
+      used.add(sensor.id);
+      return binding(input, index, sensor, match.indices, match.wavelengths);
+    }
+    if (input.optional) return binding(input, index, undefined, [], []);
+    throw new FieldMoeError(info.source, `model pack ${manifest.name} ${describeNeed(input)}; ${problems.length ? problems.join('; ') : `the scene has ${describeSensors(info.sensors)}`}`);
+  });
+  if (bindings.every((b) => !b.available))
+    throw new FieldMoeError(info.source, `every sensor model pack ${manifest.name} needs is marked missing or failed (${bindings.map((b) => b.sensor?.id ?? b.input.name).join(', ')}); nothing to classify`);
+  return { bindings, sensorIds: bindings.filter((b) => b.sensor).map((b) => b.sensor!.id) };
+}
+
+function binding(input: PackInput, index: number, sensor: SensorInfo | undefined, bandIndices: number[], wavelengths: number[]): InputBinding {
+  const channels = input.bands.mode === 'fixed' ? input.bands.list.length : bandIndices.length;
+  const norm = input.normalization;
+  const mean = new Float32Array(channels);
+  const invStd = new Float32Array(channels);
+  for (let c = 0; c < channels; c++) {
+    mean[c] = norm.type === 'uniform' ? norm.mean : norm.mean[c];
+    invStd[c] = 1 / (norm.type === 'uniform' ? norm.std : norm.std[c]);
+  }
+  return { input, index, sensor, bandIndices, wavelengths, mean, invStd, available: !!sensor && !sensor.failed, channels };
+}
+
+type Match = { indices: number[]; wavelengths: number[] } | string;
+
+function matchBands(input: PackInput, sensor: SensorInfo, bands: readonly BandInfo[]): Match {
+  const spec = input.bands;
+  if (spec.mode === 'any') {
+    if (bands.length < spec.minBands || bands.length > spec.maxBands)
+      return `scene sensor ${sensor.id} has ${bands.length} bands, the pack takes ${spec.minBands}..${spec.maxBands}`;
+    if (spec.wavelengthsInput) {
+      const missing = bands.filter((b) => b.wavelengthNm === undefined);
+      if (missing.length)
+        return `scene sensor ${sensor.id} has no wavelength for band${missing.length > 1 ? 's' : ''} ${missing.map((b) => b.index + 1).join(', ')} (give them with --wavelengths ${sensor.id}=nm,nm,...)`;
+    }
+    return { indices: bands.map((b) => b.index), wavelengths: bands.map((b) => b.wavelengthNm ?? NaN) };
+  }
+  const indices: number[] = [];
+  const unmatched: BandRequirement[] = [];
+  for (const req of spec.list) {
+    const hit = findBand(req, bands);
+    if (hit) indices.push(hit.index);
+    else unmatched.push(req);
+  }
+  if (unmatched.length) return `scene sensor ${sensor.id} (${sensor.kind}) lacks ${unmatched.map(describeRequirement).join(', ')}; it has ${describeBands(bands)}`;
+  return { indices, wavelengths: indices.map((i) => bands.find((b) => b.index === i)?.wavelengthNm ?? NaN) };
+}
+
+function findBand(req: BandRequirement, bands: readonly BandInfo[]): BandInfo | undefined {
+  if ('index' in req && req.index !== undefined) return bands.find((b) => b.index === req.index);
+  if (req.wavelengthNm !== undefined) {
+    let best: BandInfo | undefined;
+    for (const b of bands) {
+      if (b.wavelengthNm === undefined) continue;
+      const d = Math.abs(b.wavelengthNm - req.wavelengthNm);
+      if (d <= req.toleranceNm && (!best || d < Math.abs(best.wavelengthNm! - req.wavelengthNm))) best = b;
+    }
+    return best;
+  }
+  const name = req.name!.toLowerCase();
+  return bands.find((b) => b.name.toLowerCase() === name || b.name.toLowerCase().split(/\s+/)[0] === name);
+}
+
+function describeNeed(input: PackInput): string {
+  const kinds = input.sensorKinds.join(' or ');
+  const spec = input.bands;
+  if (spec.mode === 'any') return `needs a ${kinds} sensor with ${spec.minBands}..${spec.maxBands} bands${spec.wavelengthsInput ? ' and known wavelengths' : ''}`;
+  const nm = spec.list.filter((r) => r.wavelengthNm !== undefined).map((r) => r.wavelengthNm);
+  const named = spec.list.filter((r) => r.wavelengthNm === undefined).map(describeRequirement);
+  const parts = [nm.length ? `bands near ${joinAnd(nm.map((w) => `${w} nm`))}` : '', named.length ? `bands ${joinAnd(named)}` : ''].filter(Boolean);
+  return `needs a ${kinds} sensor with ${parts.join(' and ')}`;
+}
+
+function describeRequirement(r: BandRequirement): string {
+  if (r.wavelengthNm !== undefined) return `${r.wavelengthNm} nm (±${r.toleranceNm})`;
+  if ('index' in r && r.index !== undefined) return `band ${r.index + 1}`;
+  return `"${r.name}"`;
+}
+
+function describeBands(bands: readonly BandInfo[]): string {
+  return bands.map((b) => (b.wavelengthNm !== undefined ? `${b.wavelengthNm}` : `"${b.name}"`)).join(', ') + (bands.some((b) => b.wavelengthNm !== undefined) ? ' nm' : '');
+}
+
+function describeSensors(sensors: readonly SensorInfo[]): string {
+  return sensors.map((s) => `${s.id} (${s.kind})`).join(', ') || 'no sensors';
+}
+
+function joinAnd(xs: readonly (string | number | undefined)[]): string {
+  return xs.length <= 1 ? String(xs[0] ?? '') : `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}`;
+}
