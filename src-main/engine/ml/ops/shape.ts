@@ -19,8 +19,9 @@ defineOp({
   type: 'Reshape',
   infer: (inputs) => {
     const [x, s] = inputs as Value[];
-    const target = constInts(s);
-    return [{ dtype: x.dtype, shape: reshapeShape(x.shape, target) }];
+    const like = shapeSource(s);
+    if (like) return [{ dtype: x.dtype, shape: like.shape }];
+    return [{ dtype: x.dtype, shape: reshapeShape(x.shape, constInts(s)) }];
   },
   grad: (ctx) => [reshapeLike(ctx.dy[0]!, ctx.x[0]!), undefined],
 });
@@ -55,6 +56,11 @@ function reshapeShape(input: Shape, target: readonly number[] | undefined): Dim[
     }
   }
   return out;
+}
+
+/** For a run-time shape computed as Shape(v), the value v (its static type names the dims). */
+function shapeSource(s: Value): Value | undefined {
+  return s.producer?.opType === 'Shape' ? s.producer.inputs[0] : undefined;
 }
 
 /** The int64 values of a constant, or undefined if it is computed at run time. */
@@ -105,7 +111,7 @@ defineOp({
     const target = constInts(s);
     if (!target) {
       // Expand to a run-time shape (zeros-like): the result has the shape of whatever made `s`.
-      const src = s.producer?.opType === 'Shape' ? s.producer.inputs[0]! : undefined;
+      const src = shapeSource(s);
       if (!src) throw new Error('Expand needs a constant shape or Shape(x)');
       return [{ dtype: x.dtype, shape: src.shape }];
     }
