@@ -287,15 +287,18 @@ export function spectralMoeLayer(g: Graph, src: ParamSource, cfg: SpectralMoeCon
     w: src.param(g, `gate.${which}.w_gate`, [d, e], init.normal(1 / Math.sqrt(d))),
     noise: src.param(g, `gate.${which}.w_noise`, [d, e], init.zeros),
   });
-  const visualGate = gateParams(cfg.dualGating ? 'visual' : 'shared');
-  const depthGate = cfg.dualGating ? gateParams('depth') : visualGate;
+  // One expert needs no gate ("w/o MoE", Rein): its gate is 1.
+  const visualGate = e > 1 ? gateParams(cfg.dualGating ? 'visual' : 'shared') : undefined;
+  const depthGate = cfg.dualGating && e > 1 ? gateParams('depth') : visualGate;
 
-  const route = (f: Value, gp: { w: Value; noise: Value }, modality: 'visual' | 'depth'): Value => {
-    const eps = e > 1 ? inp.noise?.(`moe.${layer}.${modality}.noise`, [...f.shape.slice(0, -1), e]) : undefined;
+  const route = (f: Value, gp: { w: Value; noise: Value } | undefined, modality: 'visual' | 'depth'): Value => {
+    const map = perceptualMap(f, tokens);
+    if (!gp) return aggregateExperts(map, add(mul(reduceSum(f, [-1], true), 0), 1), tokens, shared.wT, shared.bT);
+    const eps = inp.noise?.(`moe.${layer}.${modality}.noise`, [...f.shape.slice(0, -1), e]);
     const logits = gateLogits(f, gp.w, gp.noise, cfg.p, eps);
-    const gates = e > 1 ? topKGates(logits.noisy, cfg.topK) : add(mul(logits.noisy, 0), 1);
+    const gates = topKGates(logits.noisy, cfg.topK);
     inp.records?.push({ layer, modality, logits, gates });
-    return aggregateExperts(perceptualMap(f, tokens), gates, tokens, shared.wT, shared.bT);
+    return aggregateExperts(map, gates, tokens, shared.wT, shared.bT);
   };
 
   const fv = inp.visual;
