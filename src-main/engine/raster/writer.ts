@@ -119,12 +119,13 @@ export class GeoTiffWriter {
   async writeTileRow(data: ArrayLike<number>): Promise<void> {
     if (this.closed) throw new FieldMoeError(this.path, 'writer already finished or aborted');
     const row = this.nextRow;
-    if (row >= this.tileRows) throw new FieldMoeError(this.path, `all ${this.tileRows} rows of tiles are already written`);
     const h = this.rowHeight(row);
-    if (data.length !== this.bands * h * this.width) {
-      throw new FieldMoeError(this.path, `row of tiles ${row} has ${data.length} values, expected ${this.bands} x ${h} x ${this.width}`);
-    }
+    // A misuse is a bug upstream: drop the output too rather than write a wrong file.
     await this.guard(async () => {
+      if (row >= this.tileRows) throw new FieldMoeError(this.path, `all ${this.tileRows} rows of tiles are already written`);
+      if (data.length !== this.bands * h * this.width) {
+        throw new FieldMoeError(this.path, `row of tiles ${row} has ${data.length} values, expected ${this.bands} x ${h} x ${this.width}`);
+      }
       const tiles: Promise<Buffer>[] = [];
       for (let b = 0; b < this.bands; b++) {
         for (let tx = 0; tx < this.tilesAcross; tx++) tiles.push(this.compressTile(data, b, tx, h));
