@@ -1,0 +1,204 @@
+/**
+ * TrainLoop and Trainer runtime: determinism from a seed, prompt cancellation, early stopping
+ * that restores the best weights, progress events, weight export/import, LR schedules.
+ */
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { afterAll, describe, expect, it } from 'vitest';
+import * as ml from '../../../src-main/engine/ml/index';
+import {
+  accuracyCounts,
+  adamw,
+  buildEvalModel,
+  buildTrainStep,
+  constantLr,
+  cosineLr,
+  crossEntropy,
+  readSafetensors,
+  Rng,
+  sgd,
+  stepLr,
+  Trainer,
+  TrainLoop,
+  withWarmup,
+  type Dataset,
+  type ForwardFn,
+  type TrainProgress,
+} from '../../../src-main/engine/ml/index';
+import { CancelledError } from '../../../src-main/engine/util/errors';
+import type { Progress } from '../../../src-main/engine/jobs/job';
+
+const F = 5;
+const C = 3;
+const B = 8;
+
+/** A float32 MLP classifier with a noise input in training (to check that noise is seeded too). */
+const forward: ForwardFn = ({ g, noise }) => {
+  const rng = new Rng(1);
+  const p = (name: string, shape: number[], scale: number) =>
+    g.param(name, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => scale * rng.normal()), shape);
+  const x = g.input('x', 'float32', [B, F]);
+  const labels = g.input('labels', 'int64', [B]);
+  const h = ml.relu(ml.add(ml.matmul(x, p('fc1.weight', [F, 16], 0.5)), p('fc1.bias', [16], 0.1)));
+  let logits = ml.add(ml.matmul(h, p('fc2.weight', [16, C], 0.5)), p('fc2.bias', [C], 0.1));
+  const eps = noise('logits', [B, C]);
+  if (eps) logits = ml.add(logits, ml.mul(eps, 0.1));
+  return { loss: crossEntropy(logits, labels), metrics: accuracyCounts(logits, labels) };
+};
+
+/** Points whose class is the argmax of a fixed linear map; `flip` permutes the labels. */
+function dataset(size: number, seed: number, flip = false): Dataset {
+  const rng = new Rng(seed);
+  const xs = rng.fillNormal(new Float32Array(size * F));
+  const ys = Array.from({ length: size }, (_, i) => {
+    const s = [0, 1, 2].map((c) => xs[i * F + c] - 0.5 * xs[i * F + 3 + (c % 2)]);
+    const y = s.indexOf(Math.max(...s));
+    return flip ? (y + 1) % C : y;
+  });
+  return {
+    size,
+    batch(indices) {
+      const x = new Float32Array(indices.length * F);
+      indices.forEach((ix, k) => x.set(xs.subarray(ix * F, ix * F + F), k * F));
+      return {
+        x: new ort.Tensor('float32', x, [indices.length, F]),
+        labels: new ort.Tensor('int64', BigInt64Array.from(indices.map((ix) => BigInt(ys[ix]))), [indices.length]),
+      };
+    },
+  };
+}
+
+const step = buildTrainStep(forward, { optimizer: adamw({ weightDecay: 0.01 }), clipGradNorm: 1 });
+const evalModel = buildEvalModel(forward);
+const opened: Trainer[] = [];
+const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'fieldmoe-loop-'));
+afterAll(async () => {
+  for (const t of opened) await t.release();
+  await fs.rm(tmp, { recursive: true, force: true });
+});
+
+async function open(seed: number): Promise<Trainer> {
+  const t = await Trainer.open(step, evalModel, { seed });
+  opened.push(t);
+  return t;
+}
+
+const weightsOf = (t: Trainer) => new Map([...t.parameters()].map(([k, v]) => [k, Array.from(v.data as Float32Array)]));
+
+describe('TrainLoop', () => {
+  const train = dataset(64, 2);
+
+  it('is deterministic: the same seeds give bit-identical weights, another seed different ones', async () => {
+    const run = async (seed: number) => {
+      const t = await open(seed);
+      await new TrainLoop(t, train, { epochs: 3, batchSize: B, lr: cosineLr(0.05, 24), seed }).run();
+      return weightsOf(t);
+    };
+    const a = await run(4);
+    const b = await run(4);
+    const c = await run(5);
+    expect(a).toEqual(b);
+    expect(a).not.toEqual(c);
+    expect(a.get('fc1.weight')).not.toEqual(Array.from(step.carried.find((x) => x.input === 'fc1.weight')!.init as Float32Array));
+  });
+
+  it('learns: training accuracy goes up and the loss goes down', async () => {
+    const t = await open(0);
+    const report = await new TrainLoop(t, train, { epochs: 15, batchSize: B, lr: 0.02, seed: 1 }).run();
+    const first = report.history[0];
+    const last = report.history[report.history.length - 1];
+    expect(last.trainLoss).toBeLessThan(0.5 * first.trainLoss);
+    expect(last.trainMetrics.correct / last.trainMetrics.labelled).toBeGreaterThan(0.85);
+    expect(report.steps).toBe(15 * 8);
+  });
+
+  it('stops promptly when cancelled, between steps', async () => {
+    const t = await open(0);
+    const controller = new AbortController();
+    let fetched = 0;
+    const cancelling: Dataset = {
+      size: train.size,
+      batch(indices) {
+        if (++fetched === 3) controller.abort();
+        return train.batch(indices);
+      },
+    };
+    const loop = new TrainLoop(t, cancelling, { epochs: 100, batchSize: B, lr: 0.01 });
+    await expect(loop.run({ signal: controller.signal })).rejects.toBeInstanceOf(CancelledError);
+    expect(t.stepCount).toBe(3);
+  });
+
+  it('stops early on a rising validation loss and restores the best weights', async () => {
+    const t = await open(0);
+    // Validation labels are permuted: fitting the training rule makes validation worse.
+    const validation = dataset(24, 3, true);
+    const events: Progress[] = [];
+    const loop = new TrainLoop(t, train, { epochs: 40, batchSize: B, lr: 0.02, validation, earlyStopping: { patience: 3 } });
+    const report = await loop.run({ onProgress: (p) => events.push(p) });
+    expect(report.stoppedEarly).toBe(true);
+    expect(report.history.length).toBeLessThan(40);
+    expect(report.history.length).toBe(report.bestEpoch! + 3);
+    const valLosses = report.history.map((h) => h.val!.loss);
+    expect(report.bestValLoss).toBe(Math.min(...valLosses));
+    expect(valLosses[valLosses.length - 1]).toBeGreaterThan(report.bestValLoss!);
+    // The restored weights reproduce the best epoch's validation loss, not the last one's.
+    const after = await loop.evaluate(validation);
+    expect(after.loss).toBeCloseTo(report.bestValLoss!, 6);
+    expect(report.restoredBest).toBe(true);
+    // Progress events carry epoch, step, loss, ETA and validation metrics.
+    const trainEvents = events.filter((e) => e.stage === 'train') as TrainProgress[];
+    const valEvents = events.filter((e) => e.stage === 'validate') as TrainProgress[];
+    expect(trainEvents.length).toBeGreaterThan(0);
+    expect(trainEvents[0]).toMatchObject({ epoch: 1, step: 1, totalSteps: 40 * 8, epochs: 40 });
+    expect(Number.isFinite(trainEvents[0].loss)).toBe(true);
+    expect(trainEvents.some((e) => e.etaSeconds !== undefined)).toBe(true);
+    expect(valEvents.map((e) => e.val!.loss)).toEqual(valLosses);
+    expect(valEvents[0].val!.metrics.labelled).toBe(24);
+  });
+
+  it('exports and imports the trained weights as safetensors', async () => {
+    const t = await open(0);
+    await new TrainLoop(t, train, { epochs: 1, batchSize: B, lr: 0.05 }).run();
+    const file = path.join(tmp, 'adapter.safetensors');
+    await t.saveWeights(file, { metadata: { model: 'mlp' } });
+    const saved = weightsOf(t);
+    const st = await readSafetensors(file);
+    expect([...st.tensors.keys()].sort()).toEqual(['fc1.bias', 'fc1.weight', 'fc2.bias', 'fc2.weight']);
+    expect(st.metadata.model).toBe('mlp');
+    await new TrainLoop(t, train, { epochs: 1, batchSize: B, lr: 0.05 }).run();
+    expect(weightsOf(t)).not.toEqual(saved);
+    await t.loadWeights(file);
+    expect(weightsOf(t)).toEqual(saved);
+    // A checkpoint of another shape is refused with the file and tensor named.
+    await ml.writeSafetensors(file, new Map([['fc1.weight', { dtype: 'float32' as const, shape: [2, 2], data: new Float32Array(4) }]]));
+    await expect(t.loadWeights(file)).rejects.toThrow(/adapter\.safetensors: tensor fc1\.weight has shape \[2,2\], expected \[5,16\]/);
+  });
+
+  it('runs SGD steps too (a second optimizer through the same runtime)', async () => {
+    const s = buildTrainStep(forward, { optimizer: sgd({ momentum: 0.9 }) });
+    const t = await Trainer.open(s, undefined, { threads: 1 });
+    opened.push(t);
+    const b = await train.batch([...Array(B).keys()]);
+    const first = await t.step(b, 0.05);
+    let last = first;
+    for (let i = 0; i < 20; i++) last = await t.step(b, 0.05);
+    expect(last.loss).toBeLessThan(first.loss);
+  });
+});
+
+describe('learning-rate schedules', () => {
+  it('constant, step, cosine and warm-up follow their formulas', () => {
+    expect(constantLr(0.1)(123)).toBe(0.1);
+    expect(stepLr(1, 10, 0.5)(9)).toBe(1);
+    expect(stepLr(1, 10, 0.5)(25)).toBe(0.25);
+    const cos = cosineLr(1, 100, 0.1);
+    expect(cos(0)).toBeCloseTo(1, 12);
+    expect(cos(50)).toBeCloseTo(0.55, 12);
+    expect(cos(100)).toBeCloseTo(0.1, 12);
+    expect(cos(500)).toBeCloseTo(0.1, 12);
+    const warm = withWarmup(4, constantLr(0.8));
+    expect([0, 1, 2, 3, 4, 9].map(warm)).toEqual([0.2, 0.4, 0.6000000000000001, 0.8, 0.8, 0.8]);
+  });
+});
