@@ -1,7 +1,8 @@
 /** Shared by the ViT/embedding tests: run builder graphs on onnxruntime CPU, read fixtures, compare. */
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { Graph, Value } from '../../../src-main/engine/ml/index';
+import { Graph as GraphCtor, type Graph, type Value } from '../../../src-main/engine/ml/index';
+import { ParamSource, init, initTensor, nameSeed } from '../../../src-main/engine/ml/models/init';
 import type { SafetensorsFile, StoredTensor } from '../../../src-main/engine/ml/io/safetensors';
 import { readCheckpoint } from '../../../src-main/engine/ml/models/weights';
 import { REPO_ROOT } from '../../helpers/paths';
@@ -55,4 +56,55 @@ export function splitFixture(tensors: ReadonlyMap<string, StoredTensor>) {
     return t;
   };
   return { checkpoint, io };
+}
+
+/**
+ * Weights for every parameter `build` creates, drawn N(0, std) from `seed` (so zero-initialised
+ * biases take part too), by full name: pass as ParamSource `weights`.
+ */
+export function randomWeights(build: (g: Graph, params: ParamSource) => void, seed: number, std = 0.5): Map<string, { shape: number[]; data: Float64Array }> {
+  const g = new GraphCtor('discover');
+  build(g, new ParamSource({ dtype: 'float64' }));
+  const out = new Map<string, { shape: number[]; data: Float64Array }>();
+  for (const [name, p] of g.params) {
+    const shape = p.value.shape as number[];
+    out.set(name, { shape, data: initTensor(init.normal(std), shape, 'float64', nameSeed(seed, name)) as Float64Array });
+  }
+  return out;
+}
+
+/** Deterministic N(0, 1) data. */
+export function randn(n: number, seed: number): Float64Array {
+  return initTensor(init.normal(1), [n], 'float64', seed) as Float64Array;
+}
+
+/** erf: Maclaurin series for |x| <= 3, erfc continued fraction beyond (float64 to ~1e-13). */
+export function erfRef(x: number): number {
+  const ax = Math.abs(x);
+  if (ax > 3) {
+    let k = ax;
+    for (let n = 80; n >= 1; n--) k = ax + n / 2 / k;
+    return Math.sign(x) * (1 - Math.exp(-ax * ax) / Math.sqrt(Math.PI) / k);
+  }
+  let term = x;
+  let sum = x;
+  for (let n = 1; n < 200; n++) {
+    term *= (-x * x) / n;
+    const add = term / (2 * n + 1);
+    sum += add;
+    if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
+  }
+  return (2 / Math.sqrt(Math.PI)) * sum;
+}
+
+export const geluRef = (x: number) => 0.5 * x * (1 + erfRef(x / Math.SQRT2));
+
+/** y = W x + b for one vector, W [out, in] row-major. */
+export function linearRef(x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number> | undefined, out: number): number[] {
+  const inF = x.length;
+  return Array.from({ length: out }, (_, o) => {
+    let s = b ? b[o] : 0;
+    for (let i = 0; i < inF; i++) s += w[o * inF + i] * x[i];
+    return s;
+  });
 }
