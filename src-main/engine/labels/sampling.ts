@@ -89,3 +89,15 @@ export class LabelLookup {
     return out;
   }
 }
+
+/**
+ * Up to `perClass` pixels of each class from `indices`, drawn without replacement with the seed
+ * (the few-shot setting: "20 labelled pixels per class"). Returned sorted.
+ */
+export function subsamplePerClass(set: LabelSet, indices: ArrayLike<number>, perClass: number, seed = 0): Uint32Array {
+  const rand = seededRng(seed);
+  const byClass: number[][] = set.classes.map(() => []);
+  for (const i of Array.from(indices)) byClass[set.classIndex[i]].push(i);
+  const picked = byClass.flatMap((pixels) => shuffled(pixels, rand).slice(0, perClass));
+  return Uint32Array.from(picked.sort((a, b) => a - b));
+}

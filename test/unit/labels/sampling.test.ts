@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LabelLookup, samplePatches, splitLabels } from '../../../src-main/engine/labels';
+import { LabelLookup, samplePatches, splitLabels, subsamplePerClass } from '../../../src-main/engine/labels';
 import { syntheticSet } from './helpers';
 
 /** Unbalanced: class 0 everywhere on even rows, class 1 in a small corner, class 2 a single pixel. */
@@ -59,5 +59,22 @@ describe('patch sampling', () => {
     const onlyFirst = new LabelLookup(set, [0]);
     expect(onlyFirst.classAt(set.x[0], set.y[0])).toBe(set.classIndex[0]);
     expect(onlyFirst.classAt(set.x[1], set.y[1])).toBe(-1);
+  });
+});
+
+describe('few-shot subsampling', () => {
+  it('keeps at most n pixels of each class from the given pixels, deterministically', () => {
+    const split = splitLabels(set, { blockSize: 10, seed: 4 });
+    const picked = subsamplePerClass(set, split.train, 5, 1);
+    const train = new Set(split.train);
+    const perClass = [0, 0, 0];
+    for (const i of picked) {
+      expect(train.has(i)).toBe(true);
+      perClass[set.classIndex[i]]++;
+    }
+    const available = [0, 1, 2].map((c) => Array.from(split.train).filter((i) => set.classIndex[i] === c).length);
+    expect(perClass).toEqual(available.map((n) => Math.min(5, n)));
+    expect(Array.from(subsamplePerClass(set, split.train, 5, 1))).toEqual(Array.from(picked));
+    expect(Array.from(subsamplePerClass(set, split.train, 5, 2))).not.toEqual(Array.from(picked));
   });
 });
