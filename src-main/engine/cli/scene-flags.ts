@@ -1,0 +1,32 @@
+/** The scene flags shared by every command that opens a scene. */
+import type { ParseArgsConfig } from 'node:util';
+import { openScene, parseSensorFlag, type Scene, type SceneSpec } from '../scene';
+import { FieldMoeError } from '../util/errors';
+import { idsFlag, listFlag, stringFlag, type ParsedFlags } from './command';
+
+export const SCENE_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
+  scene: { type: 'string' },
+  sensor: { type: 'string', multiple: true },
+  missing: { type: 'string', multiple: true },
+  reference: { type: 'string' },
+};
+
+export const SCENE_USAGE = `  --scene <path>              a GeoTIFF, a sensors.json manifest or the folder holding it
+  --sensor id=path[:kind]     one sensor per flag, instead of --scene (kind: multispectral,
+                              hyperspectral, rgb, sar, lidar, dem, other)
+  --missing <ids>             sensors to treat as failed, comma-separated
+  --reference <id>            sensor whose pixel grid the scene uses (default: the first)`;
+
+/** The scene spec from `--scene`, a positional path, or repeated `--sensor`. */
+export function sceneSpecFromFlags(flags: ParsedFlags, positional?: string): SceneSpec {
+  const scene = stringFlag(flags, 'scene') ?? positional;
+  const sensors = listFlag(flags, 'sensor');
+  if (scene && sensors.length) throw new FieldMoeError('--sensor', 'give either a scene or --sensor flags, not both');
+  if (sensors.length) return { sensors: sensors.map(parseSensorFlag) };
+  if (!scene) throw new FieldMoeError('--scene', 'is required (a GeoTIFF, a sensors.json or its folder), or give --sensor id=path flags');
+  return scene;
+}
+
+export function openSceneFromFlags(flags: ParsedFlags, positional?: string): Promise<Scene> {
+  return openScene(sceneSpecFromFlags(flags, positional), { missing: idsFlag(flags, 'missing'), referenceSensor: stringFlag(flags, 'reference') });
+}
