@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import path from 'node:path';
+import { REPO_ROOT } from '../../helpers/paths';
+import { loadPack, mapBands } from '../../../src-main/engine/packs';
+import { FakeScene } from '../classify/fakeScene';
+
+const S2 = [443, 490, 560, 665, 705, 740, 783, 842, 865, 945, 1375, 1610, 2190];
+const sensor = (id: string, kind: 'multispectral' | 'sar', bands: { name: string; wavelengthNm?: number }[], failed = false) => ({ id, kind, bands, data: new Float32Array(bands.length * 4), failed });
+
+describe('band mapping', () => {
+  it('binds fixed bands by nearest wavelength within tolerance (Sentinel-2 feeds the Landsat pack)', async () => {
+    const pack = await loadPack(path.join(REPO_ROOT, 'models', 'tiny-landsat7'));
+    const scene = new FakeScene(2, 2, [sensor('s2', 'multispectral', S2.map((w, i) => ({ name: `b${i}`, wavelengthNm: w })))]);
+    const m = mapBands(scene.info, pack.manifest);
+    expect(m.bindings[0].sensor!.id).toBe('s2');
+    expect(m.bindings[0].bandIndices).toEqual([1, 2, 3, 7, 11, 12]);
+    expect(m.bindings[0].wavelengths).toEqual([490, 560, 665, 842, 1610, 2190]);
+  });
+
+  it('binds named bands (SAR polarisations) and skips a failed optional sensor', async () => {
+    const pack = await loadPack(path.join(REPO_ROOT, 'models', 'tiny-s1s2-water'));
+    const scene = new FakeScene(2, 2, [
+      sensor('vh-first', 'sar', [{ name: 'VH' }, { name: 'VV' }], true),
+      sensor('opt', 'multispectral', S2.map((w, i) => ({ name: `b${i}`, wavelengthNm: w }))),
+    ]);
+    const m = mapBands(scene.info, pack.manifest);
+    expect(m.bindings.map((b) => [b.input.name, b.sensor?.id, b.available, b.bandIndices.join()])).toEqual([
+      ['s2', 'opt', true, S2.map((_, i) => i).join()],
+      ['s1', 'vh-first', false, '1,0'],
+    ]);
+    expect(m.bindings[1].mean.length).toBe(2);
+  });
+
+  it('says exactly what is missing', async () => {
+    const pack = await loadPack(path.join(REPO_ROOT, 'models', 'tiny-landsat7'));
+    const scene = new FakeScene(2, 2, [sensor('l7', 'multispectral', [485, 560, 1650].map((w) => ({ name: `${w}`, wavelengthNm: w })))]);
+    expect(() => mapBands(scene.info, pack.manifest)).toThrow(
+      'fake-scene.json: model pack tiny-landsat7 needs a multispectral sensor with bands near 485 nm, 560 nm, 660 nm, 835 nm, 1650 nm and 2220 nm; scene sensor l7 (multispectral) lacks 660 nm (±40), 835 nm (±40), 2220 nm (±40); it has 485, 560, 1650 nm',
+    );
+  });
+
+  it('refuses when every sensor the pack needs is missing', async () => {
+    const pack = await loadPack(path.join(REPO_ROOT, 'models', 'tiny-landsat7'));
+    const scene = new FakeScene(2, 2, [sensor('l7', 'multispectral', [485, 560, 660, 835, 1650, 2220].map((w) => ({ name: `${w}`, wavelengthNm: w })), true)]);
+    expect(() => mapBands(scene.info, pack.manifest)).toThrow('fake-scene.json: every sensor model pack tiny-landsat7 needs is marked missing or failed (l7); nothing to classify');
+  });
+
+  it('checks --wavelengths overrides', async () => {
+    const pack = await loadPack(path.join(REPO_ROOT, 'models', 'tiny-landsat7'));
+    const scene = new FakeScene(2, 2, [sensor('x', 'multispectral', Array.from({ length: 6 }, (_, i) => ({ name: `b${i}` })))]);
+    expect(() => mapBands(scene.info, pack.manifest)).toThrow(/lacks 485 nm/);
+    const m = mapBands(scene.info, pack.manifest, { wavelengths: new Map([['x', [485, 560, 660, 835, 1650, 2220]]]) });
+    expect(m.bindings[0].bandIndices).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(() => mapBands(scene.info, pack.manifest, { wavelengths: new Map([['y', [1]]]) })).toThrow('--wavelengths: names sensor "y", which is not in the scene (sensors: x)');
+  });
+});
