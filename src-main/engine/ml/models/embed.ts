@@ -21,7 +21,7 @@
  *   so a 200-band tile and a 4-band tile give tokens of the same magnitude.
  * - The Conv bias is a learned vector, not generated from the band set.
  * - ONNX opset 18 has no Sin/Cos in our kernel yet; the encoding computes them from a
- *   range-reduced Taylor polynomial (absolute error < 1e-7 in float64), see `sinCosTurns`.
+ *   range-reduced Taylor polynomial (absolute error < 1e-12 in float64), see `sinCosTurns`.
  */
 import type { Graph, Value } from '../graph/graph';
 import type { FloatDType } from '../graph/dtype';
