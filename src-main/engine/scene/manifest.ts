@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { FieldMoeError, errorMessage } from '../util/errors';
 import { SENSOR_KINDS, type FailureRegion, type SceneSpec, type SensorSpec } from './types';
-import { anyOf, arrayOf, bool, num, object, oneOf, str, validate, type Check } from './schema';
+import { anyOf, arrayOf, bool, byKey, num, object, oneOf, str, validate, type Check } from './schema';
 
 /** A scene spec with every path absolute and every field checked, ready to open. */
 export interface ResolvedSceneSpec {
@@ -18,10 +18,10 @@ const MANIFEST_NAME = 'sensors.json';
 const position: Check = arrayOf(num(), { minLength: 2 });
 const ring: Check = arrayOf(position, { minLength: 4 });
 const polygonCoords: Check = arrayOf(ring, { minLength: 1 });
-const geometry: Check = anyOf(
-  object({ type: oneOf(['Polygon']), coordinates: polygonCoords }),
-  object({ type: oneOf(['MultiPolygon']), coordinates: arrayOf(polygonCoords, { minLength: 1 }) }),
-);
+const geometry: Check = byKey('type', {
+  Polygon: object({ type: str(), coordinates: polygonCoords }),
+  MultiPolygon: object({ type: str(), coordinates: arrayOf(polygonCoords, { minLength: 1 }) }),
+});
 const regionPlain = object({ sensor: str(), geometry });
 const regionFeature = object({ type: oneOf(['Feature']), properties: object({ sensor: str() }), geometry });
 const region: Check = anyOf(regionPlain, regionFeature);
