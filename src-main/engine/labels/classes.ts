@@ -133,6 +133,9 @@ export function buildClassTable(declared: readonly DeclaredClass[], observed: It
 export interface PackClassMapping {
   /** For each label class index: the pack class index with the same name, or -1. */
   packIndex: Int32Array;
+  /** For each pack class index: the label class with the same name, or -1 (to score a pack's
+   * predictions against these labels). */
+  labelIndexOfPack: Int32Array;
   /** True when every label class exists in the pack: fine-tuning can keep the pack's head. */
   allMatched: boolean;
   /** Label class names the pack lacks (they need a new head). */
@@ -142,6 +145,8 @@ export interface PackClassMapping {
 export function mapToPackClasses(labelClasses: readonly { name: string }[], packClasses: readonly { name: string }[]): PackClassMapping {
   const packByName = new Map(packClasses.map((c, i) => [normalizeClassName(c.name), i]));
   const packIndex = Int32Array.from(labelClasses, (c) => packByName.get(normalizeClassName(c.name)) ?? -1);
+  const labelIndexOfPack = new Int32Array(packClasses.length).fill(-1);
+  packIndex.forEach((p, i) => p >= 0 && labelIndexOfPack[p] < 0 && (labelIndexOfPack[p] = i));
   const unmatched = labelClasses.filter((_, i) => packIndex[i] < 0).map((c) => c.name);
-  return { packIndex, allMatched: unmatched.length === 0, unmatched };
+  return { packIndex, labelIndexOfPack, allMatched: unmatched.length === 0, unmatched };
 }

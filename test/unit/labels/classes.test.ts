@@ -93,6 +93,7 @@ describe('class table', () => {
   it('maps label classes onto a pack by name', () => {
     const m = mapToPackClasses([{ name: 'Water' }, { name: 'tree-cover' }, { name: 'glacier' }], [{ name: 'tree cover' }, { name: 'water' }]);
     expect(Array.from(m.packIndex)).toEqual([1, 0, -1]);
+    expect(Array.from(m.labelIndexOfPack)).toEqual([1, 0]);
     expect(m.allMatched).toBe(false);
     expect(m.unmatched).toEqual(['glacier']);
     expect(mapToPackClasses([{ name: 'water' }], [{ name: 'water' }]).allMatched).toBe(true);
