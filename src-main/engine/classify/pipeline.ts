@@ -56,6 +56,8 @@ export interface ClassifyReport {
   /** Time inside session.run and in total, milliseconds. */
   sessionRunMs: number;
   totalMs: number;
+  /** Where the rest of the time went (ms): reading windows, filling input tensors, blending, writing rows. */
+  timings: { readMs: number; prepareMs: number; blendMs: number; writeMs: number };
 }
 
 export interface PipelineSession {
@@ -93,6 +95,14 @@ export async function runPipeline(scene: Scene, manifest: PackManifest, opened: 
   const stats = new RunStats(mapping, manifest);
   const readSensors = mapping.bindings.filter((b) => b.available).map((b) => b.sensor!.id);
   const classIds = Uint8Array.from(manifest.classes.map((c) => c.id));
+  const timings = { readMs: 0, prepareMs: 0, blendMs: 0, writeMs: 0 };
+  let clock = performance.now();
+  /** Adds the time since the last lap to `key`. */
+  const lap = (key: keyof typeof timings) => {
+    const now = performance.now();
+    timings[key] += now - clock;
+    clock = now;
+  };
   let done = 0;
 
   for (let r = 0; r < ys.length; r++) {
@@ -100,25 +110,33 @@ export async function runPipeline(scene: Scene, manifest: PackManifest, opened: 
     const y = ys[r];
     const rows = Math.min(T, H - y);
     const window: PixelWindow = { x: 0, y, width: W, height: rows };
+    clock = performance.now();
     const blocks = await scene.readWindow(window, { sensors: readSensors, signal: ctx.signal });
+    lap('readMs');
     const band = new BandData(mapping.bindings, blocks, W, rows);
     stats.countBand(band);
     acc.markData(band.anyValid, rows);
+    lap('prepareMs');
     for (let first = 0; first < xs.length; first += B) {
       throwIfCancelled(ctx.signal);
       const count = Math.min(B, xs.length - first);
       const batch = runner.batch(count);
       for (let j = 0; j < count; j++) fillTile(batch, j, band, xs[first + j], T);
+      lap('prepareMs');
       await runner.run(batch);
+      clock = performance.now();
       for (let j = 0; j < count; j++) acc.blend(batch.probabilities, j, xs[first + j], Math.min(T, W - xs[first + j]), rows, win);
       done += count;
       progress.update(done);
+      lap('blendMs');
     }
     const nextY = r + 1 < ys.length ? ys[r + 1] : H;
     const finished = nextY - y;
     acc.finish(finished, classIds, stats);
+    lap('blendMs');
     await sink.writeRows(y, finished, acc.classes.subarray(0, finished * W), acc.confidence.subarray(0, finished * W));
     acc.shift(finished);
+    lap('writeMs');
   }
   stats.checkBands(scene);
   const report: ClassifyReport = {
@@ -135,6 +153,7 @@ export async function runPipeline(scene: Scene, manifest: PackManifest, opened: 
     classCounts: Object.fromEntries(manifest.classes.map((c, k) => [c.id, stats.classCounts[k]])),
     sessionRunMs: runner.runMs,
     totalMs: performance.now() - started,
+    timings,
   };
   if (report.degraded) options.log?.(`degraded result: ${report.degradedReasons.join('; ')}`);
   return report;
