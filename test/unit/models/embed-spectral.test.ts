@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { Graph } from '../../../src-main/engine/ml/index';
 import { ParamSource } from '../../../src-main/engine/ml/models/init';
+import { vitConfig, vitForward } from '../../../src-main/engine/ml/models/vit';
 import {
   interpolateRgbKernel,
   sensorKindPatchEmbed,
@@ -109,6 +110,24 @@ describe('DOFA-style wavelength-conditioned patch embedding', () => {
       const shifted = Float32Array.from(wl.map((v, i) => (i === 0 ? v + 0.3 : v)));
       const r3 = await runGraph(g, { tokens: out.tokens }, { ...feeds, wavelengths: { data: shifted, shape: [c] } });
       expect(relativeError(r3.tokens.data, r.tokens.data)).toBeGreaterThan(1e-3);
+    }
+  });
+
+  it('feeds a ViT: one float32 model runs Landsat-like (7) and hyperspectral-like (40) tiles', async () => {
+    const vcfg = vitConfig({ width: 5, depth: 1, heads: 1, patchSize: 2, imageSize: TILE, mlpRatio: 1 });
+    const g = new Graph('spectral-vit');
+    const params = new ParamSource({ dtype: 'float32', weights });
+    const x = g.input('x', 'float32', ['batch', 'bands', TILE, TILE]);
+    const wl = g.input('wavelengths', 'float32', ['bands']);
+    const out = vitForward(g, params, undefined, vcfg, { patchTokens: spectralPatchEmbed(g, params, x, wl, cfg) });
+    expect(out.final.shape).toEqual(['batch', 5, 5]);
+    for (const c of [7, 40]) {
+      const r = await runGraph(g, { y: out.final }, {
+        x: { data: Float32Array.from(randn(2 * c * TILE * TILE, c)), shape: [2, c, TILE, TILE] },
+        wavelengths: { data: Float32Array.from({ length: c }, (_, i) => 0.4 + (2.1 * i) / c), shape: [c] },
+      });
+      expect(r.y.dims).toEqual([2, 5, 5]);
+      expect(Array.from(r.y.data).every(Number.isFinite)).toBe(true);
     }
   });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Graph } from '../../../src-main/engine/ml/index';
 import { ParamSource, init, initTensor, nameSeed } from '../../../src-main/engine/ml/models/init';
+import { vitConfig, vitForward, vitParamShapes } from '../../../src-main/engine/ml/models/vit';
 
 describe('seeded initialisers and ParamSource', () => {
   it('gives the same values for the same seed and name, other values for another name', () => {
@@ -43,5 +44,19 @@ describe('seeded initialisers and ParamSource', () => {
     expect(src.unused()).toEqual(['enc.extra']);
     const g2 = new Graph();
     expect(() => g2.scope('enc', () => src.param(g2, 'w', [4], init.zeros))).toThrow(/ckpt.safetensors: tensor enc.w has shape \[2,2\], the model needs \[4\]/);
+  });
+});
+
+describe('ViT parameter names', () => {
+  it('vitForward creates exactly the names and shapes vitParamShapes lists (what checkpoint import relies on)', () => {
+    for (const cfg of [
+      vitConfig({ width: 8, depth: 2, heads: 2, patchSize: 2, imageSize: 4, registers: 2, layerScale: 1e-5, preNorm: true }),
+      vitConfig({ width: 8, depth: 1, heads: 1, patchSize: 2, imageSize: 4, clsToken: false, qkvBias: false, patchBias: false, finalNorm: false }),
+    ]) {
+      const g = new Graph();
+      vitForward(g, new ParamSource({ dtype: 'float32' }), g.input('x', 'float32', ['batch', 3, 6, 6]), cfg);
+      const made = new Map([...g.params].map(([n, p]) => [n, [...p.value.shape]]));
+      expect(made).toEqual(vitParamShapes(cfg));
+    }
   });
 });
