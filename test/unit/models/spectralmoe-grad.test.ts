@@ -23,6 +23,7 @@ function tinyModel(moe: Omit<SpectralMoeConfig, 'dim'>, preset = 'spectralmoe'):
     adapters: SEG_PRESETS[preset].apply(moe),
     decoder: { levels: [0, 1], hidden: 3, classes: 2 },
     tile: TILE,
+    embedding: { kind: 'patch' },
   };
 }
 

@@ -19,7 +19,7 @@
  */
 import type { Graph, Value } from '../graph/graph';
 import {
-  add, cast, concat, equal, expand, gelu, matmul, mul, reshape, slice, softmax, transpose, unsqueeze,
+  add, cast, concat, equal, expand, gelu, matmul, mul, reshape, reshapeLike, slice, softmax, transpose, unsqueeze,
 } from '../ops/index';
 import { init, type ParamSource } from './init';
 import { topKMask } from './spectralmoe';
@@ -211,7 +211,8 @@ export function mamolForward(g: Graph, backbone: ParamSource, adapters: ParamSou
   const embedded = cfg.modalities.map((mod, i) => embedModality(g, adapters, withDummy(inp.modalities[i], m, i), mod, cfg));
   const grid = embedded[0].grid;
   const n = grid[0] * grid[1];
-  const stacked = reshape(concat(embedded.map((e) => unsqueeze(e.tokens, [1])), 1), [-1, n, d]); // [B*M, N, d]
+  const perSample = concat(embedded.map((e) => unsqueeze(e.tokens, [1])), 1); // [B, M, N, d]
+  const stacked = reshape(perSample, [-1, n, d]); // [B*M, N, d]
   const mRows = reshape(expand(unsqueeze(m, [1]), [1, M, M]), [-1, M]); // each row's sample pattern
   const psi = cfg.experts.dynamic > 0 && cfg.experts.routerSeesPattern ? g.scope('experts', () => patternEmbedding(g, adapters, mRows, cfg.experts.patternDim)) : undefined;
   const first = cfg.vit.depth - cfg.adaptedBlocks;
@@ -229,26 +230,27 @@ export function mamolForward(g: Graph, backbone: ParamSource, adapters: ParamSou
       },
     }),
   );
-  const logits = g.scope('head', () => (cfg.head === 'patch' ? patchHead(g, adapters, out.final, m, cfg) : denseHead(g, adapters, out.final, out.prefix, m, grid, cfg)));
+  const logits = g.scope('head', () => (cfg.head === 'patch' ? patchHead(g, adapters, out.final, perSample, m, cfg) : denseHead(g, adapters, out.final, perSample, out.prefix, m, grid, cfg)));
   return { logits, records };
 }
 
 /** Concatenated per-modality cls features, missing blocks zeroed, linear classifier: [B, classes]. */
-function patchHead(g: Graph, src: ParamSource, final: Value, m: Value, cfg: MamolConfig): Value {
+function patchHead(g: Graph, src: ParamSource, final: Value, perSample: Value, m: Value, cfg: MamolConfig): Value {
   const M = cfg.modalities.length;
   const d = cfg.vit.width;
-  const cls = reshape(slice(final, [0], [1], [1]), [-1, M, d]); // [B, M, d]
+  // back from rows b*M + i to [B, M, ...]; reshapeLike keeps the symbolic batch B
+  const cls = reshape(reshapeLike(slice(final, [0], [1], [1]), slice(perSample, [0], [1], [2])), [0, M, d]); // [B, M, d]
   const kept = reshape(mul(cls, unsqueeze(m, [2])), [-1, M * d]);
   return linear(g, src, 'classifier', kept, M * d, cfg.classes, { weightInit: init.kaimingUniform });
 }
 
 /** Per-token concatenated modality features, missing zeroed, classified and upsampled. */
-function denseHead(g: Graph, src: ParamSource, final: Value, prefix: number, m: Value, grid: [number, number], cfg: MamolConfig): Value {
+function denseHead(g: Graph, src: ParamSource, final: Value, perSample: Value, prefix: number, m: Value, grid: [number, number], cfg: MamolConfig): Value {
   const M = cfg.modalities.length;
   const d = cfg.vit.width;
   const n = grid[0] * grid[1];
   const t = final.shape[1] as number;
-  const patches = reshape(slice(final, [prefix], [t], [1]), [-1, M, n, d]);
+  const patches = reshapeLike(slice(final, [prefix], [t], [1]), perSample); // [B, M, N, d]
   const kept = mul(patches, unsqueeze(m, [2, 3]));
   const perToken = reshape(transpose(kept, [0, 2, 1, 3]), [-1, n, M * d]);
   const logits = linear(g, src, 'classifier', perToken, M * d, cfg.classes, { weightInit: init.kaimingUniform });

@@ -18,7 +18,7 @@
  */
 import type { Dim, Graph, Value } from '../graph/graph';
 import {
-  abs, add, cast, concat, div, equal, exp, greater, less, matmul, max, mul, neg, reduceMax, reduceSum,
+  abs, add, cast, concat, div, equal, exp, greater, less, matmul, mul, neg, reduceMax, reduceSum, relu,
   reshape, softmax, softplus, split, sqrt, sub, transpose, transposeLast2, unsqueeze,
 } from '../ops/index';
 import { init, type ParamSource } from './init';
@@ -26,6 +26,7 @@ import { loadBalancingLoss as balanceLoss } from '../losses';
 import { patchTokensOf, prefixTokens, vitForward, type VitConfig } from './vit';
 import { segmentationDecoder, type DecoderConfig } from './decoder';
 import { lora, type SegAdapterSettings } from './adapters';
+import { spectralEmbedConfig, spectralPatchEmbed } from './embed';
 
 /** A function giving standard-normal noise of a shape in training, `undefined` at inference. */
 export type NoiseSource = (name: string, shape: readonly Dim[]) => Value | undefined;
@@ -98,8 +99,9 @@ function l2Distance(f: Value, w: Value): Value {
   const ff = reduceSum(mul(f, f), [-1], true);
   const ww = reduceSum(mul(w, w), [0], true);
   const sq = add(sub(ff, mul(matmul(f, w), 2)), ww);
-  // Rounding can make a zero distance slightly negative; the floor also keeps sqrt's gradient finite.
-  return sqrt(max(sq, 1e-12));
+  // Rounding can make a zero distance slightly negative (Relu clamps it; Relu, unlike Max, has a
+  // WebGPU kernel); the 1e-12 keeps sqrt's gradient finite at zero distance.
+  return sqrt(add(relu(sq), 1e-12));
 }
 
 /** sum_d |f_d - w_{d,e}| through a broadcast [B, N, E, d] difference. */
@@ -324,6 +326,12 @@ export interface SpectralMoeModelConfig {
   decoder: DecoderConfig;
   /** Tile side in pixels. */
   tile: number;
+  /**
+   * How image bands become tokens: the ViT's own patch embedding (fixed `vit.inChannels` bands)
+   * or the wavelength-conditioned one of embed.ts (any band set; a `wavelengths` input [C], um),
+   * whose generator is trained with the adapters (no pretrained generator can be imported here).
+   */
+  embedding: { kind: 'patch' } | { kind: 'spectral'; frequencies?: number; hidden?: number };
 }
 
 export interface SpectralMoeSources {
@@ -335,6 +343,8 @@ export interface SpectralMoeSources {
 export interface SpectralMoeInputs {
   /** [B, bands, tile, tile]. */
   image: Value;
+  /** Band wavelengths [bands] in micrometres (spectral embedding only). */
+  wavelengths?: Value;
   /** [B, depthBands, tile, tile] for the depth encoder (when the config has one and uses depth). */
   depth?: Value;
 }
@@ -379,10 +389,20 @@ export function spectralMoeForward(g: Graph, src: SpectralMoeSources, cfg: Spect
   };
   const mlpParallel = loraRank ? (block: number, normed: Value) => g.scope(`lora.${block}`, () => lora(g, src.adapters, 'ffn', normed, loraRank)) : undefined;
 
-  const out = g.scope('backbone', () => vitForward(g, src.backbone, inp.image, cfg.vit, { hooks: cfg.decoder.levels, blockHooks: { afterBlock, mlpParallel } }));
+  const out = g.scope('backbone', () => {
+    const patchTokens = cfg.embedding.kind === 'spectral' ? spectralTokens(g, src.adapters, cfg, inp) : undefined;
+    return vitForward(g, src.backbone, inp.image, cfg.vit, { hooks: cfg.decoder.levels, patchTokens, blockHooks: { afterBlock, mlpParallel } });
+  });
   const feats = cfg.decoder.levels.map((l) => patchTokensOf(out.blocks.get(l)!, out.prefix));
   const logits = segmentationDecoder(g, src.adapters, feats, out.grid, [cfg.tile, cfg.tile], cfg.decoder);
   return { logits, records };
+}
+
+function spectralTokens(g: Graph, src: ParamSource, cfg: SpectralMoeModelConfig, inp: SpectralMoeInputs) {
+  if (cfg.embedding.kind !== 'spectral') throw new Error('unreachable');
+  if (!inp.wavelengths) throw new Error('SpectralMoE: the spectral embedding needs a wavelengths input');
+  const { kind: _kind, ...opts } = cfg.embedding;
+  return spectralPatchEmbed(g, src, inp.image, inp.wavelengths, spectralEmbedConfig({ width: cfg.vit.width, patchSize: cfg.vit.patchSize, ...opts }));
 }
 
 /** Patch tokens of every depth-encoder block, by block index. */
