@@ -7,6 +7,7 @@ import { Graph } from '../../../src-main/engine/ml/index';
 import { ParamSource } from '../../../src-main/engine/ml/models/init';
 import { vitConfig, vitForward } from '../../../src-main/engine/ml/models/vit';
 import {
+  adaptRgbWeightsToBands,
   interpolateRgbKernel,
   sensorKindPatchEmbed,
   sinCosTurns,
@@ -194,6 +195,19 @@ describe('interpolating a pretrained RGB kernel to other bands (paper alternativ
           ref[(o * 8 + t) * k + e] = (3 / 8) * s;
         }
     expect(relativeError(ours.data, ref)).toBeLessThan(1e-12);
+  });
+
+  it('adapts an imported checkpoint so a ViT takes the scene bands', () => {
+    const weights = new Map([
+      ['backbone.patch_embed.weight', { shape: [d, 3, k, 1], data: rgb }],
+      ['backbone.cls_token', { shape: [1, 1, d], data: new Float64Array(d) }],
+    ]);
+    const target = [0.49, 0.56, 0.665, 0.842];
+    const adapted = adaptRgbWeightsToBands(weights, 'backbone.', rgbUm, target);
+    expect(adapted.get('backbone.patch_embed.weight')!.shape).toEqual([d, 4, k, 1]);
+    expect(Array.from(adapted.get('backbone.patch_embed.weight')!.data)).toEqual(Array.from(interpolateRgbKernel(rgb, [d, 3, k, 1], rgbUm, target).data));
+    expect(adapted.get('backbone.cls_token')).toBe(weights.get('backbone.cls_token'));
+    expect(() => adaptRgbWeightsToBands(weights, '', rgbUm, target)).toThrow(/no 4-D patch_embed.weight/);
   });
 
   it('returns the kernel itself for the source bands, and rejects mismatched inputs', () => {

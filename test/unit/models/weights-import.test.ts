@@ -77,6 +77,19 @@ describe('checkpoint import errors', () => {
     expect(mapCheckpoint(checkpoint, TORCHVISION, cfg, path).size).toBe(4 + 2 * 12 + 2);
   });
 
+  it('maps checkpoints saved under a wrapper prefix and places weights under our scope', async () => {
+    const file = await loadFixture('vit_dinov2_hf.safetensors');
+    const { checkpoint } = splitFixture(file.tensors);
+    const wrapped = new Map([...checkpoint].map(([k, v]) => [`dinov2.${k}`, v]));
+    const cfg = vitConfig({ width: 32, depth: 2, heads: 4, patchSize: 8, imageSize: 32, registers: 2, layerScale: 1 });
+    const mapped = mapCheckpoint(wrapped, DINOV2_HF, cfg, 'cls.safetensors', { theirPrefix: 'dinov2.', ourPrefix: 'backbone.' });
+    expect(mapped.get('backbone.blocks.1.attn.qkv.weight')!.shape).toEqual([96, 32]);
+    // fused qkv = [query; key; value] rows
+    const q = checkpoint.get('encoder.layer.1.attention.attention.key.weight')!.data;
+    expect(Array.from(mapped.get('backbone.blocks.1.attn.qkv.weight')!.data.slice(32 * 32, 64 * 32))).toEqual(Array.from(q as Float32Array));
+    expect(() => mapCheckpoint(wrapped, DINOV2_HF, cfg, 'cls.safetensors')).toThrow(/cls\.safetensors: .*missing/);
+  });
+
   it('rejects a config that does not fit the checkpoint (depth 3 vs 2 blocks)', async () => {
     const file = await loadFixture('vit_dinov2_hf.safetensors');
     const { checkpoint } = splitFixture(file.tensors);

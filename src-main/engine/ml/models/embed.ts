@@ -236,3 +236,22 @@ function channelMix(sorted: readonly (readonly [number, number])[], t: number): 
   }
   throw new Error('unreachable');
 }
+
+/**
+ * Imported RGB weights made to take `targetUm` bands: replaces `${prefix}patch_embed.weight`
+ * in a WeightMap by `interpolateRgbKernel` of it (use the ViT config with inChannels = C).
+ */
+export function adaptRgbWeightsToBands<T extends { shape: readonly number[]; data: ArrayLike<number> }>(
+  weights: ReadonlyMap<string, T>,
+  prefix: string,
+  sourceUm: readonly number[],
+  targetUm: readonly number[],
+): Map<string, T | { shape: number[]; data: Float64Array }> {
+  const name = `${prefix}patch_embed.weight`;
+  const w = weights.get(name);
+  if (!w || w.shape.length !== 4) throw new FieldMoeError('RGB kernel interpolation', `weights have no 4-D ${name}`);
+  const adapted = interpolateRgbKernel(w.data, w.shape as [number, number, number, number], sourceUm, targetUm);
+  const out = new Map<string, T | { shape: number[]; data: Float64Array }>(weights);
+  out.set(name, { shape: adapted.shape, data: adapted.data });
+  return out;
+}
