@@ -176,6 +176,24 @@ describe('TrainLoop', () => {
     await expect(t.loadWeights(file)).rejects.toThrow(/adapter\.safetensors: tensor fc1\.weight has shape \[2,2\], expected \[5,16\]/);
   });
 
+  it('stops with a clear error when the loss becomes NaN, and checks batch tensors', async () => {
+    const t = await open(0);
+    const poisoned: Dataset = {
+      size: train.size,
+      async batch(indices) {
+        const b = await train.batch(indices);
+        if (t.stepCount === 2) (b.x.data as Float32Array)[0] = NaN;
+        return b;
+      },
+    };
+    await expect(new TrainLoop(t, poisoned, { epochs: 2, batchSize: B, lr: 0.01 }).run()).rejects.toThrow(
+      /^training: the loss became NaN at epoch 1, step 3; lower the learning rate/,
+    );
+    const b = await train.batch([0, 1, 2]);
+    await expect(t.step(b, 0.01)).rejects.toThrow('train step: batch tensor x is float32[3,5], the graph takes float32[8,5]');
+    await expect(t.step({ x: (await train.batch([...Array(B).keys()])).x }, 0.01)).rejects.toThrow(/^train step: the batch has no tensor labels/);
+  });
+
   it('runs SGD steps too (a second optimizer through the same runtime)', async () => {
     const s = buildTrainStep(forward, { optimizer: sgd({ momentum: 0.9 }) });
     const t = await Trainer.open(s, undefined, { threads: 1 });

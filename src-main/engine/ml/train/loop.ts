@@ -4,6 +4,7 @@
  * with an ETA, and cancellation between steps. Graph execution is the Trainer's business.
  */
 import { ProgressMeter, throwIfCancelled, type JobContext, type Progress } from '../../jobs/job';
+import { FieldMoeError } from '../../util/errors';
 import { Rng } from './rng';
 import { constantLr, type LrSchedule } from './schedule';
 import type { Feeds, Trainer, TrainerSnapshot } from './trainer';
@@ -124,6 +125,8 @@ export class TrainLoop {
         const lr = this.schedule(report.steps);
         const r = await this.trainer.step(await this.data.batch(indices), lr);
         report.steps++;
+        if (!Number.isFinite(r.loss))
+          throw new FieldMoeError('training', `the loss became ${r.loss} at epoch ${epoch}, step ${report.steps}; lower the learning rate or check the inputs for NaN`);
         lossSum += r.loss;
         for (const [k, v] of Object.entries(r.metrics)) metricSums[k] = (metricSums[k] ?? 0) + v;
         current = { epoch, loss: r.loss, lr, val: undefined };

@@ -95,6 +95,7 @@ export class Trainer {
 
   /** One optimizer step on `batch` with learning rate `lr`. */
   async step(batch: Feeds, lr: number): Promise<StepResult> {
+    checkBatch(this.stepModel.batchInputs, batch, 'train step');
     (this.lrTensor.data as FloatArray)[0] = lr;
     const feeds: Feeds = { ...batch, [this.stepModel.lrInput]: this.lrTensor };
     for (const [name, t] of this.current) feeds[name] = t;
@@ -110,6 +111,7 @@ export class Trainer {
   /** Loss, metrics and outputs of the eval graph at the current parameters. */
   async evaluate(batch: Feeds): Promise<EvalResult> {
     if (!this.evalSession || !this.evalModel) throw new Error('Trainer.evaluate: opened without an eval model');
+    checkBatch(this.evalModel.batchInputs, batch, 'eval');
     const feeds: Feeds = {};
     for (const name of this.evalSession.inputNames) {
       const t = batch[name] ?? this.current.get(name);
@@ -206,6 +208,17 @@ export class Trainer {
 
 function dtypeOfData(a: AnyTypedArray): FloatDType {
   return a instanceof Float64Array ? 'float64' : 'float32';
+}
+
+/** Batch tensors must match the graph's batch inputs in dtype and static dims (clear errors beat onnxruntime's). */
+function checkBatch(specs: readonly TensorSpec[], batch: Feeds, graph: string): void {
+  for (const spec of specs) {
+    const t = batch[spec.name];
+    if (!t) throw new Error(`${graph}: the batch has no tensor ${spec.name} (inputs: ${specs.map((s) => s.name).join(', ')})`);
+    const dimsOk = t.dims.length === spec.shape.length && spec.shape.every((d, i) => typeof d !== 'number' || d === t.dims[i]);
+    if (t.type !== spec.dtype || !dimsOk)
+      throw new Error(`${graph}: batch tensor ${spec.name} is ${t.type}[${t.dims.join(',')}], the graph takes ${spec.dtype}[${spec.shape.join(',')}]`);
+  }
 }
 
 function resolveShape(shape: readonly Dim[], batchSpecs: readonly TensorSpec[], batch: Feeds, what: string): number[] {
