@@ -4,13 +4,13 @@ import * as ort from 'onnxruntime-node';
 import { Graph as GraphCtor, type Graph, type Value } from '../../../src-main/engine/ml/index';
 import { ParamSource, init, initTensor, nameSeed } from '../../../src-main/engine/ml/models/init';
 import type { SafetensorsFile, StoredTensor } from '../../../src-main/engine/ml/io/safetensors';
-import { readCheckpoint } from '../../../src-main/engine/ml/models/weights';
+import { readSafetensors } from '../../../src-main/engine/ml/io/safetensors';
 import { REPO_ROOT } from '../../helpers/paths';
 
 export const fixturePath = (name: string) => path.join(REPO_ROOT, 'test', 'fixtures', 'models', name);
 
 export async function loadFixture(name: string): Promise<SafetensorsFile> {
-  return await readCheckpoint(fixturePath(name));
+  return await readSafetensors(fixturePath(name));
 }
 
 export type Feed = { data: Float32Array | Float64Array | BigInt64Array; shape: number[] };

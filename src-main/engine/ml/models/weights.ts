@@ -8,9 +8,8 @@
  * vision tower does not use (a classifier head, a text tower) are listed as ignored, so anything
  * else left over is reported as unexpected.
  */
-import { promises as fs } from 'node:fs';
-import type { SafetensorsFile, StoredTensor } from '../io/safetensors';
-import { decodeSafetensors } from '../io/safetensors';
+import type { StoredTensor } from '../io/safetensors';
+import { readSafetensors } from '../io/safetensors';
 import { FieldMoeError } from '../../util/errors';
 import { vitParamShapes, type VitConfig } from './vit';
 import type { WeightMap } from './init';
@@ -212,23 +211,9 @@ function concatData(parts: StoredTensor[]): Float32Array | Float64Array {
   return out;
 }
 
-/**
- * Reads a safetensors checkpoint. The bytes are viewed as a plain Uint8Array because a Node
- * Buffer's `slice()` does not copy, and the decoder copies tensor ranges with `slice()`.
- */
-export async function readCheckpoint(file: string): Promise<SafetensorsFile> {
-  let buf: Buffer;
-  try {
-    buf = await fs.readFile(file);
-  } catch (err) {
-    throw new FieldMoeError(file, `cannot read checkpoint (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
-  }
-  return decodeSafetensors(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), file);
-}
-
 /** Reads a safetensors checkpoint and maps it (see mapCheckpoint) into a WeightMap. */
 export async function importVitCheckpoint(file: string, layout: CheckpointLayout, cfg: VitConfig, options: ImportOptions = {}): Promise<WeightMap> {
-  const st = await readCheckpoint(file);
+  const st = await readSafetensors(file);
   return mapCheckpoint(st.tensors, layout, cfg, file, options);
 }
 
