@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
-import { fromFile, getDecoder, type GeoTIFF, type GeoTIFFImage, type BaseDecoder } from 'geotiff';
+import { fromFile, type GeoTIFF, type GeoTIFFImage, type BaseDecoder } from 'geotiff';
+import { decoderFor } from './decoders';
 import type { BandInfo, GeoTransform, PixelWindow, RasterInfo, RawGeoreferencing } from '../scene/types';
 import { FieldMoeError, CancelledError, errorMessage } from '../util/errors';
 import { sampleTypeOf, type NumericArray, type SampleTypeSpec } from './sampleTypes';
@@ -131,6 +132,13 @@ function clampWindow(w: PixelWindow, width: number, height: number): PixelWindow
   return { x: x0, y: y0, width: Math.max(0, x1 - x0), height: Math.max(0, y1 - y0) };
 }
 
+const PHOTOMETRIC_YCBCR = 6;
+
+/** Rounds and clamps to 0..255; NaN (outside the raster) stays NaN. */
+function clampByte(v: number): number {
+  return v !== v ? v : v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
+}
+
 function swapBytes(buffer: ArrayBufferLike, bytes: number): ArrayBuffer {
   const src = new Uint8Array(buffer);
   const dst = new Uint8Array(src.length);
@@ -172,6 +180,8 @@ class GeoTiffRaster implements RasterSource {
     private readonly sample: SampleTypeSpec,
     private readonly planar: number,
     private readonly decoder: BaseDecoder,
+    /** JPEG-in-TIFF stored as YCbCr: decoded blocks hold Y, Cb, Cr and are converted to RGB. */
+    private readonly ycbcr: boolean,
   ) {}
 
   static async open(path: string, tiff: GeoTIFF, image: GeoTIFFImage): Promise<GeoTiffRaster> {
@@ -224,8 +234,9 @@ class GeoTiffRaster implements RasterSource {
     const geoTransform = geoTransformFromTags(georeferencing, geoKeys);
     if (geoTransform) info.geoTransform = geoTransform;
 
-    const decoder = await getDecoder(compression, (await decoderParameters(image, fd, compression)) as never);
-    return new GeoTiffRaster(info, georeferencing, metadata, tiff, image, sample, planar, decoder);
+    const decoder = await decoderFor(compression, await decoderParameters(image, fd, compression));
+    const ycbcr = (await tagValue<number>(fd, TAG.PhotometricInterpretation)) === PHOTOMETRIC_YCBCR && bandCount === 3 && sample.type === 'uint8';
+    return new GeoTiffRaster(info, georeferencing, metadata, tiff, image, sample, planar, decoder, ycbcr);
   }
 
   async readWindow(window: PixelWindow, bandIndices?: readonly number[], signal?: AbortSignal): Promise<Float32Array> {
@@ -240,7 +251,8 @@ class GeoTiffRaster implements RasterSource {
     if (inside.width !== window.width || inside.height !== window.height) out.fill(NaN);
     if (inside.width === 0 || inside.height === 0) return out;
     try {
-      await this.readInside(window, inside, bands, out, signal);
+      if (this.ycbcr) await this.readYCbCr(window, inside, bands, out, signal);
+      else await this.readInside(window, inside, bands, out, signal);
     } catch (err) {
       if (signal?.aborted) throw new CancelledError();
       if (err instanceof FieldMoeError) throw err;
@@ -283,6 +295,23 @@ class GeoTiffRaster implements RasterSource {
       }
     }
     await Promise.all(jobs);
+  }
+
+  /** Reads Y, Cb and Cr, converts them to R, G, B (JFIF equations, as libjpeg) and keeps the requested bands. */
+  private async readYCbCr(window: PixelWindow, inside: PixelWindow, bands: readonly number[], out: Float32Array, signal?: AbortSignal): Promise<void> {
+    const plane = window.width * window.height;
+    const ycc = new Float32Array(3 * plane).fill(NaN);
+    await this.readInside(window, inside, [0, 1, 2], ycc, signal);
+    const rgb = new Float32Array(3 * plane);
+    for (let i = 0; i < plane; i++) {
+      const y = ycc[i];
+      const cb = ycc[plane + i] - 128;
+      const cr = ycc[2 * plane + i] - 128;
+      rgb[i] = clampByte(y + 1.402 * cr);
+      rgb[plane + i] = clampByte(y - 0.344136 * cb - 0.714136 * cr);
+      rgb[2 * plane + i] = clampByte(y + 1.772 * cb);
+    }
+    bands.forEach((b, i) => out.set(rgb.subarray(b * plane, (b + 1) * plane), i * plane));
   }
 
   /** One decoded block as a typed array of the file's sample type, in host byte order. */

@@ -186,3 +186,34 @@ print('null')`, { f: file });
     await r.close();
   });
 });
+
+describe('openRaster: lossy and LERC encodings', () => {
+  it('LERC (lossless, MAX_Z_ERROR=0) reads exactly', async () => {
+    const file = path.join(tmp.dir, 'lerc.tif');
+    run('gdal_translate', ['-q', '-co', 'COMPRESS=LERC', '-co', 'MAX_Z_ERROR=0', sharedData('eolearn-slovenia', 'dem.tif'), file]);
+    const r = await openRaster(file);
+    expect(r.info.compression).toBe('LERC');
+    const ours = await r.readWindow({ x: 0, y: 0, width: r.info.width, height: r.info.height });
+    expect(Array.from(ours)).toEqual(Array.from(readWithGdal(file), Math.fround));
+    await r.close();
+  });
+
+  for (const photometric of ['RGB', 'YCBCR']) {
+    it(`JPEG with ${photometric} colour reads as RGB close to GDAL's decoding`, async () => {
+      const file = path.join(tmp.dir, `jpeg-${photometric}.tif`);
+      run('gdal_translate', ['-q', '-co', 'COMPRESS=JPEG', '-co', `PHOTOMETRIC=${photometric}`, '-co', 'TILED=YES', sharedData('samples', 'rasterio_RGB.byte.tif'), file]);
+      const r = await openRaster(file);
+      const ours = await r.readWindow({ x: 0, y: 0, width: r.info.width, height: r.info.height });
+      const gdal = readWithGdal(file);
+      let sum = 0;
+      for (let i = 0; i < ours.length; i++) sum += Math.abs(ours[i] - gdal[i]);
+      // Decoders differ in chroma upsampling and IDCT rounding, so compare on average.
+      expect(sum / ours.length).toBeLessThan(1);
+      const green = await r.readWindow({ x: 300, y: 300, width: 50, height: 50 }, [1]);
+      let g = 0;
+      for (let y = 0; y < 50; y++) for (let x = 0; x < 50; x++) g += Math.abs(green[y * 50 + x] - gdal[r.info.width * r.info.height + (300 + y) * r.info.width + 300 + x]);
+      expect(g / 2500).toBeLessThan(2);
+      await r.close();
+    });
+  }
+});
