@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Graph } from '../../../src-main/engine/ml/index';
 import { ParamSource } from '../../../src-main/engine/ml/models/init';
 import { interpolationMatrix, vitConfig, vitForward, type VitConfig } from '../../../src-main/engine/ml/models/vit';
-import { CLIP_HF, DINOV2_HF, TORCHVISION, inferVitShape, mapCheckpoint, type CheckpointLayout } from '../../../src-main/engine/ml/models/weights';
+import { CLIP_HF, DINOV2_HF, TORCHVISION, importVitCheckpoint, inferVitShape, mapCheckpoint, type CheckpointLayout } from '../../../src-main/engine/ml/models/weights';
 import type { StoredTensor } from '../../../src-main/engine/ml/io/safetensors';
 import { fixturePath, loadFixture, relativeError, runGraph, splitFixture } from './vit-run';
 
@@ -88,6 +88,13 @@ describe('checkpoint import errors', () => {
     const q = checkpoint.get('encoder.layer.1.attention.attention.key.weight')!.data;
     expect(Array.from(mapped.get('backbone.blocks.1.attn.qkv.weight')!.data.slice(32 * 32, 64 * 32))).toEqual(Array.from(q as Float32Array));
     expect(() => mapCheckpoint(wrapped, DINOV2_HF, cfg, 'cls.safetensors')).toThrow(/cls\.safetensors: .*missing/);
+  });
+
+  it('reads checkpoint files: a missing file and foreign tensors are one-line errors naming the file', async () => {
+    const cfg = vitConfig({ width: 32, depth: 2, heads: 4, patchSize: 8, mlpRatio: 2, imageSize: 32 });
+    await expect(importVitCheckpoint(fixturePath('no-such.safetensors'), TORCHVISION, cfg)).rejects.toThrow(/no-such\.safetensors: .*ENOENT/);
+    // the torchvision fixture also holds io.* reference tensors, which a plain import must report
+    await expect(importVitCheckpoint(fixturePath('vit_torchvision.safetensors'), TORCHVISION, cfg)).rejects.toThrow(/vit_torchvision\.safetensors: .*unexpected 3 tensor\(s\): io\./);
   });
 
   it('rejects a config that does not fit the checkpoint (depth 3 vs 2 blocks)', async () => {

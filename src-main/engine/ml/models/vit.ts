@@ -346,7 +346,7 @@ export interface VitForwardOptions {
   /** Blocks (0-based) whose output tokens to return, before the final norm. */
   hooks?: readonly number[];
   /**
-   * Patch tokens [B, N, D] and their grid from another embedding (spectral.ts' wavelength-
+   * Patch tokens [B, N, D] and their grid from another embedding (embed.ts' wavelength-
    * conditioned one, a per-sensor one); default is the standard patch embedding of `x`.
    */
   patchTokens?: { tokens: Value; grid: [number, number] };
