@@ -12,6 +12,8 @@ import { add, cast, div, equal, erf, max, mul, neg, sub, where, greater } from '
 import { reduceMax, reduceMean, reduceSum } from './ops/reduce';
 import { reshape, unsqueeze } from './ops/shape';
 import { logSoftmax } from './ops/nn';
+import { slice } from './ops/slicing';
+import { topk } from './ops/topk';
 
 // Boolean logic through the registered And/Not ops.
 const and = (a: Value, b: Value) => a.graph.op1('And', [a, b]);
@@ -121,7 +123,7 @@ export interface NoisyGating {
   noiseStd: Value;
   /**
    * The (k+1) largest noisy logits per token, [T, k+1], descending (TopK values): column k-1 is
-   * the k-th largest, column k the (k+1)-th. Optional: computed from `noisy` when omitted.
+   * the k-th largest, column k the (k+1)-th. Optional: TopK of `noisy` when omitted.
    */
   topValues?: Value;
 }
@@ -167,44 +169,11 @@ function probInTopK(n: NoisyGating, k: number): Value {
 
 /** The (k+1)-th and k-th largest noisy logits per token, [T, 1]. */
 function thresholds(n: NoisyGating, k: number): { thresholdIn: Value; thresholdOut: Value } {
-  if (n.topValues) return { thresholdIn: column(n.topValues, k), thresholdOut: column(n.topValues, k - 1) };
-  const top = largestValues(n.noisy, k + 1);
-  return { thresholdIn: top[k], thresholdOut: top[k - 1] };
-}
-
-/**
- * The `count` largest values along axis 1 of a [T, E] tensor, each [T, 1], descending, as TopK
- * gives them (ties repeat): repeated ReduceMax with the winner masked out, so gradients flow to
- * the selected entries exactly as through TopK's values. For the small k of gates.
- */
-export function largestValues(x: Value, count: number): Value[] {
-  const experts = x.shape[1];
-  if (x.rank !== 2 || typeof experts !== 'number' || count > experts) throw new Error(`largestValues: need [T, E >= ${count}], got ${x}`);
-  const out: Value[] = [];
-  let rest = x;
-  for (let i = 0; i < count; i++) {
-    const top = reduceMax(rest, [1], true);
-    out.push(top);
-    if (i + 1 < count) rest = where(firstTrue(equal(rest, top)), x.graph.scalar(-Infinity, x.dtype), rest);
-  }
-  return out;
-}
-
-/** Keeps only the first true along axis 1 of a [T, E] bool (so ties mask one expert, like TopK). */
-function firstTrue(mask: Value): Value {
-  const experts = mask.shape[1] as number;
-  const g = mask.graph;
-  // Expert e is first if it is true and no earlier one is: cumulative count via a triangular matmul.
-  const f = cast(mask, 'float32');
-  const tri = g.constant(Float32Array.from({ length: experts * experts }, (_, i) => (Math.floor(i / experts) < i % experts ? 1 : 0)), [experts, experts], 'strict_upper');
-  const earlier = g.op1('MatMul', [f, tri]);
-  return and(mask, not(greater(earlier, 0)));
-}
-
-/** Column `j` of a [T, K] tensor as [T, 1], by a one-hot product (differentiable with core ops). */
-function column(values: Value, j: number): Value {
-  const K = values.shape[1] as number;
-  if (j >= K) throw new Error(`loadBalancingLoss: topValues ${values} needs at least ${j + 1} columns`);
-  const onehot = values.graph.constant(typedArray(values.dtype, Array.from({ length: K }, (_, i) => (i === j ? 1 : 0))), [K], 'column');
-  return reduceSum(mul(values, onehot), [1], true);
+  const experts = n.noisy.shape[1];
+  if (typeof experts !== 'number' || experts < k + 1) throw new Error(`loadBalancingLoss: the load term needs more than k = ${k} experts, got ${n.noisy}`);
+  // TopK values carry gradient back to the chosen noisy logits, as torch.topk's do.
+  const top = n.topValues ?? topk(n.noisy, k + 1, 1).values;
+  if (typeof top.shape[1] !== 'number' || top.shape[1] < k + 1)
+    throw new Error(`loadBalancingLoss: topValues ${top} needs at least ${k + 1} columns`);
+  return { thresholdIn: slice(top, [k], [k + 1], [1]), thresholdOut: slice(top, [k - 1], [k], [1]) };
 }

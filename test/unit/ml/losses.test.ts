@@ -5,7 +5,7 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import * as ml from '../../../src-main/engine/ml/index';
-import { accuracyCounts, crossEntropy, cvSquared, largestValues, loadBalancingLoss, normalCdf } from '../../../src-main/engine/ml/index';
+import { accuracyCounts, crossEntropy, cvSquared, loadBalancingLoss, normalCdf } from '../../../src-main/engine/ml/index';
 import { gradCheck } from '../../helpers/gradcheck';
 
 async function run(g: ml.Graph, outputs: [string, ml.Value][], feeds: Record<string, ort.Tensor>) {
@@ -75,20 +75,21 @@ describe('load-balancing pieces', () => {
     expect(out.cv1).toEqual([0]);
   });
 
-  it('normalCdf matches known values; largestValues matches sorting', async () => {
+  it('normalCdf matches known values', async () => {
     const g = new ml.Graph('cdf');
     const x = g.input('x', 'float64', [3]);
-    const m = g.input('m', 'float64', [2, 4]);
-    const top = largestValues(m, 3);
-    const out = await run(g, [['phi', normalCdf(x)], ...top.map((t, i) => [`top${i}`, t] as [string, ml.Value])], {
+    const out = await run(g, [['phi', normalCdf(x)]], {
       x: new ort.Tensor('float64', Float64Array.of(0, 1.959963984540054, -1), [3]),
-      m: new ort.Tensor('float64', Float64Array.of(0.3, -1, 2, 0.5, 4, 4, -2, 1), [2, 4]),
     });
     expect(out.phi[0]).toBeCloseTo(0.5, 14);
     expect(out.phi[1]).toBeCloseTo(0.975, 12);
     expect(out.phi[2]).toBeCloseTo(0.15865525393145707, 12);
-    // Ties repeat, as TopK values do.
-    expect([out.top0, out.top1, out.top2]).toEqual([[2, 4], [0.5, 4], [0.3, 1]]);
+  });
+
+  it('the load term refuses k >= experts (every expert is always in)', () => {
+    const g = new ml.Graph('k');
+    const v = g.input('v', 'float64', [4, 2]);
+    expect(() => loadBalancingLoss({ gates: v, k: 2, noisy: { clean: v, noisy: v, noiseStd: v } })).toThrow(/needs more than k = 2 experts/);
   });
 
   it('the load term has finite-difference gradients w.r.t. clean logits, noise std and gates', async () => {

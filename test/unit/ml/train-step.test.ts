@@ -6,7 +6,7 @@
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as ml from '../../../src-main/engine/ml/index';
-import { adamw, buildEvalModel, buildTrainStep, crossEntropy, accuracyCounts, largestValues, loadBalancingLoss, Trainer, Rng, type ForwardFn } from '../../../src-main/engine/ml/index';
+import { adamw, buildEvalModel, buildTrainStep, crossEntropy, accuracyCounts, loadBalancingLoss, Trainer, Rng, type ForwardFn } from '../../../src-main/engine/ml/index';
 import { relError } from '../../helpers/gradcheck';
 
 const D = 4; // 1/sqrt(D) = 0.5 is exact in float32 (see the parity fixture script)
@@ -44,9 +44,7 @@ function moeModel(B: number, lambda: number): ForwardFn {
     const std = ml.softplus(ml.matmul(t, p('moe.gate.noise', [D, E])));
     const eps = noise('moe.gate', [T, E]);
     const noisy = eps ? ml.add(clean, ml.mul(eps, std)) : clean;
-    const kth = largestValues(noisy, TOP_K)[TOP_K - 1];
-    // Top-k mask (a constant for autodiff); the gate values stay differentiable through it.
-    const gates = ml.softmax(ml.where(ml.less(noisy, kth), -1e9, noisy), 1);
+    const gates = ml.topkGate(noisy, TOP_K, 1);
     const dz = ml.matmul(ml.matmul(ml.unsqueeze(t, [0]), p('moe.experts.A', [E, D, R])), p('moe.experts.B', [E, R, D])); // [E,T,D]
     const gatesT = ml.unsqueeze(ml.transpose(gates, [1, 0]), [2]); // [E,T,1]
     const out = ml.add(t, ml.reduceSum(ml.mul(gatesT, dz), [0], false));
