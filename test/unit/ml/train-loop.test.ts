@@ -194,6 +194,24 @@ describe('TrainLoop', () => {
     await expect(t.step({ x: (await train.batch([...Array(B).keys()])).x }, 0.01)).rejects.toThrow(/^train step: the batch has no tensor labels/);
   });
 
+  it('runs graphs with a symbolic batch dim, noise shapes resolved from the batch, and a partial last batch', async () => {
+    const symbolic: ForwardFn = ({ g, noise }) => {
+      const x = g.input('x', 'float32', ['batch', F]);
+      const labels = g.input('labels', 'int64', ['batch']);
+      const w = g.param('w', new Rng(2).fillNormal(new Float32Array(F * C), 0.3), [F, C]);
+      let logits = ml.matmul(x, w);
+      const eps = noise('logits', ['batch', C]);
+      if (eps) logits = ml.add(logits, ml.mul(eps, 0.01));
+      return { loss: crossEntropy(logits, labels), metrics: accuracyCounts(logits, labels) };
+    };
+    const t = await Trainer.open(buildTrainStep(symbolic, { optimizer: adamw() }), buildEvalModel(symbolic), { threads: 1 });
+    opened.push(t);
+    const small = dataset(13, 6);
+    const report = await new TrainLoop(t, small, { epochs: 2, batchSize: 5, lr: 0.01, dropLast: false, validation: small }).run();
+    expect(report.steps).toBe(6); // 5 + 5 + 3 per epoch
+    expect(report.history[1].val!.metrics.labelled).toBe(13);
+  });
+
   it('runs SGD steps too (a second optimizer through the same runtime)', async () => {
     const s = buildTrainStep(forward, { optimizer: sgd({ momentum: 0.9 }) });
     const t = await Trainer.open(s, undefined, { threads: 1 });
