@@ -1,6 +1,6 @@
 /** Public API of raster I/O: windowed GeoTIFF reading and streaming GeoTIFF writing. */
 export { openRaster, geoTransformFromTags, type RasterSource, type RawGeoreferencing } from './reader';
-export { GeoTiffWriter, withGeoTiffWriter, writeGeoTiff, type GeoTiffWriteOptions, type RgbColor } from './writer';
+export { GeoTiffWriter, withGeoTiffWriter, writeGeoTiff, needsBigTiff, type GeoTiffWriteOptions, type RgbColor } from './writer';
 export { georeferencingFromGeoTransform } from './georeferencing';
 export { crsFromGeoKeys, proj4ForEpsg, sameCrs, crsLabel } from './crs';
 export { SAMPLE_TYPE_SPECS, sampleTypeOf, type SampleTypeSpec, type NumericArray } from './sampleTypes';

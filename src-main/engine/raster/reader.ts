@@ -205,6 +205,7 @@ class GeoTiffRaster implements RasterSource {
       throw new FieldMoeError(path, 'bands have different sample types, which FieldMoE does not support; split the bands into separate files');
     }
     const planar = (await tagValue<number>(fd, TAG.PlanarConfiguration)) ?? 1;
+    await fixBigEndianBlockTables(path, fd, image.littleEndian);
     await checkBlocksInsideFile(path, fd, image.isTiled);
 
     const georeferencing = await readGeoreferencing(fd);
@@ -328,6 +329,48 @@ class GeoTiffRaster implements RasterSource {
 
   async close(): Promise<void> {
     await Promise.resolve(this.tiff.close());
+  }
+}
+
+/** What geotiff.js keeps for a large array tag it loads lazily (not exported by geotiff.js). */
+interface LazyArray {
+  arrayOffset: number;
+  fieldType: number;
+  length: number;
+}
+
+const OFFSET_READERS: Record<number, (v: DataView, at: number) => number> = {
+  3: (v, at) => v.getUint16(at, false),
+  4: (v, at) => v.getUint32(at, false),
+  16: (v, at) => Number(v.getBigUint64(at, false)),
+};
+const OFFSET_SIZES: Record<number, number> = { 3: 2, 4: 4, 16: 8 };
+
+/**
+ * geotiff.js 3.0.5 decodes its lazily loaded arrays (tile/strip offsets and byte counts of
+ * larger files) as little-endian whatever the file says. For big-endian files we read those
+ * arrays ourselves and hand geotiff.js the correct values.
+ */
+async function fixBigEndianBlockTables(path: string, fd: FileDirectory, littleEndian: boolean): Promise<void> {
+  if (littleEndian) return;
+  const lazy = fd.deferredArrays as unknown as Map<number | string, LazyArray>;
+  for (const tag of [TAG.TileOffsets, TAG.TileByteCounts, TAG.StripOffsets, TAG.StripByteCounts]) {
+    const arr = lazy.get(tag);
+    if (!arr) continue;
+    const read = OFFSET_READERS[arr.fieldType];
+    const size = OFFSET_SIZES[arr.fieldType];
+    if (!read) throw new FieldMoeError(path, `corrupt TIFF: block table of field type ${arr.fieldType}`);
+    const bytes = Buffer.alloc(arr.length * size);
+    const handle = await fs.open(path, 'r');
+    try {
+      await handle.read(bytes, 0, bytes.length, arr.arrayOffset);
+    } finally {
+      await handle.close();
+    }
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const values = Array.from({ length: arr.length }, (_, i) => read(view, i * size));
+    lazy.delete(tag);
+    (fd.actualizedFields as Map<number | string, unknown>).set(tag, values);
   }
 }
 

@@ -35,7 +35,7 @@ export interface GeoTiffWriteOptions {
   colorMap?: readonly RgbColor[];
   bandDescriptions?: readonly string[];
   bandWavelengthsNm?: readonly (number | undefined)[];
-  /** Extra GDAL_METADATA items (dataset level unless they name a sample). */
+  /** Extra GDAL_METADATA items (dataset level unless they name a sample); read when the file is finished, so items added before finish() are written. */
   metadata?: readonly MetadataItem[];
   /** zlib level 1..9 (default 6). */
   compressionLevel?: number;
@@ -44,6 +44,20 @@ export interface GeoTiffWriteOptions {
 }
 
 const FOUR_GB = 2 ** 32;
+
+/**
+ * Whether a file needs BigTIFF: asked for explicitly, or ('auto') when the uncompressed tiles
+ * plus tables could pass 4 GB. DEFLATE output is usually far smaller, but a classic TIFF that
+ * overflows cannot be repaired after the fact, so the worst case decides.
+ */
+export function needsBigTiff(o: Pick<GeoTiffWriteOptions, 'width' | 'height' | 'bands' | 'sampleType' | 'tileSize' | 'bigTiff'>): boolean {
+  const big = o.bigTiff ?? 'auto';
+  if (big !== 'auto') return big;
+  const tile = o.tileSize ?? 256;
+  const tiles = Math.ceil(o.width / tile) * Math.ceil(o.height / tile) * (o.bands ?? 1);
+  const uncompressed = tiles * tile * tile * SAMPLE_TYPE_SPECS[o.sampleType].bytes;
+  return uncompressed + tiles * 64 + (1 << 20) >= FOUR_GB;
+}
 
 /**
  * A streaming, tiled, DEFLATE-compressed GeoTIFF writer. Data arrive one row of tiles at a time
@@ -81,9 +95,7 @@ export class GeoTiffWriter {
     const tiles = this.tilesAcross * this.tileRows * this.bands;
     this.offsets = new Array(tiles).fill(0);
     this.byteCounts = new Array(tiles).fill(0);
-    const uncompressed = this.tilesAcross * this.tileRows * this.tileSize * this.tileSize * this.bands * this.spec.bytes;
-    const big = options.bigTiff ?? 'auto';
-    this.flavour = tiffFlavour(big === 'auto' ? uncompressed + tiles * 64 + (1 << 20) >= FOUR_GB : big);
+    this.flavour = tiffFlavour(needsBigTiff(options));
     this.position = this.flavour.headerSize;
   }
 

@@ -55,6 +55,8 @@ class BandAccumulator {
   saturated = 0;
   min = Infinity;
   max = -Infinity;
+  /** Sums run over v - shift (shift = first valid value) so the variance keeps its precision. */
+  shift = NaN;
   sum = 0;
   sumSq = 0;
   readonly rowSum: Float64Array;
@@ -139,8 +141,10 @@ function accumulate(data: Float32Array, w: PixelWindow, step: number, sensor: Se
           a.valid++;
           if (v < a.min) a.min = v;
           if (v > a.max) a.max = v;
-          a.sum += v;
-          a.sumSq += v * v;
+          if (a.shift !== a.shift) a.shift = v;
+          const d = v - a.shift;
+          a.sum += d;
+          a.sumSq += d * d;
           if (v >= sat) a.saturated++;
           const col = x / step;
           a.rowSum[row] += v;
@@ -193,7 +197,7 @@ export function stripeFraction(sum: Float64Array, n: Uint32Array): number {
 
 function finish(a: BandAccumulator, index: number, name: string, wavelengthNm: number | undefined): BandStats {
   const hasValid = a.valid > 0;
-  const mean = hasValid ? a.sum / a.valid : null;
+  const mean = hasValid ? a.shift + a.sum / a.valid : null;
   const variance = hasValid ? Math.max(0, a.sumSq / a.valid - (a.sum / a.valid) ** 2) : null;
   return {
     index,

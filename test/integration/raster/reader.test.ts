@@ -60,6 +60,18 @@ describe('openRaster: sample types and layouts', () => {
   }
 });
 
+describe('openRaster: big-endian files with large block tables', () => {
+  it('reads the right tiles (geotiff.js alone decodes their lazily loaded offsets as little-endian)', async () => {
+    const size = { width: 1200, height: 700 };
+    const file = path.join(tmp.dir, 'big-endian-many-tiles.tif');
+    makeRaster(file, { ...size, bands: 2, type: 'int16', creationOptions: ['ENDIANNESS=BIG', 'TILED=YES', 'BLOCKXSIZE=16', 'BLOCKYSIZE=16', 'INTERLEAVE=BAND', 'COMPRESS=DEFLATE'] });
+    const r = await openRaster(file);
+    const w = { x: 1100, y: 600, width: 100, height: 100 };
+    expectPattern(await r.readWindow(w), 'int16', w, [0, 1], size);
+    await r.close();
+  });
+});
+
 describe('openRaster: compressions and predictors', () => {
   const cases: Record<string, string[]> = {
     'DEFLATE + horizontal predictor': ['COMPRESS=DEFLATE', 'PREDICTOR=2', 'TILED=YES', 'BLOCKXSIZE=32', 'BLOCKYSIZE=32'],
