@@ -225,7 +225,7 @@ export function mamolForward(g: Graph, backbone: ParamSource, adapters: ParamSou
           if (block < first) return undefined;
           const record: ExpertsRecord = { block };
           records.push(record);
-          return g.scope(`experts.${block}`, () => missingAwareExperts(g, adapters, normed, mRows, psi, cfg.experts, record));
+          return g.scope('experts', () => missingAwareExperts(g, adapters, normed, mRows, psi, cfg.experts, record));
         },
       },
     }),

@@ -1,0 +1,242 @@
+#!/usr/bin/python3
+"""The default SpectralMoE and MaMOL inference graphs written independently in PyTorch, for
+bench/infer.bench.ts: loads the config and weights the bench exported (safetensors, parsed with
+numpy), checks that its probabilities match onnxruntime's on the bench's input (so both sides
+time the same function), then times batches with the same thread count.
+
+    /usr/bin/python3 test/scripts/models_moe_torch_bench.py DIR THREADS SECONDS
+
+DIR holds <arch>.json (ModelConfig), <arch>.safetensors, <arch>.inputs.safetensors and
+<arch>.expected.safetensors for arch in spectralmoe, mamol. Prints one JSON line.
+"""
+import json
+import math
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8 : 8 + n])
+    body = raw[8 + n :]
+    out = {}
+    for k, v in header.items():
+        if k == "__metadata__":
+            continue
+        assert v["dtype"] == "F32", v["dtype"]
+        a, b = v["data_offsets"]
+        out[k] = torch.from_numpy(np.frombuffer(body[a:b], dtype="<f4").reshape(v["shape"]).copy())
+    return out
+
+
+# ---- ViT (timm-like names, PyTorch [out, in] Linear layout) -------------------------------------
+
+
+def linear(w, p, x, bias=True):
+    y = x @ w[p + ".weight"].t()
+    return y + w[p + ".bias"] if bias and (p + ".bias") in w else y
+
+
+def layer_norm(w, p, x, eps):
+    return F.layer_norm(x, (x.shape[-1],), w[p + ".weight"], w[p + ".bias"], eps)
+
+
+def attention(w, p, x, heads):
+    b, t, d = x.shape
+    hd = d // heads
+    qkv = linear(w, p + ".qkv", x).reshape(b, t, 3, heads, hd).permute(2, 0, 3, 1, 4)
+    q, k, v = qkv[0], qkv[1], qkv[2]
+    a = torch.softmax((q * (1 / math.sqrt(hd))) @ k.transpose(-1, -2), dim=-1)
+    return linear(w, p + ".proj", (a @ v).transpose(1, 2).reshape(b, t, d))
+
+
+def vit_block(w, p, x, cfg, mlp_parallel=None):
+    eps = cfg["layerNormEps"]
+    act = F.gelu if cfg["activation"] == "gelu" else (lambda z: z * torch.sigmoid(1.702 * z))
+    y = x + attention(w, p + ".attn", layer_norm(w, p + ".norm1", x, eps), cfg["heads"])
+    n2 = layer_norm(w, p + ".norm2", y, eps)
+    z = y + linear(w, p + ".mlp.fc2", act(linear(w, p + ".mlp.fc1", n2)))
+    if mlp_parallel is not None:
+        z = z + mlp_parallel(n2)
+    return z
+
+
+def assemble(w, p, patches, cfg):
+    b = patches.shape[0]
+    x = patches + w[p + "pos_embed"][:, 1:]
+    cls = (w[p + "cls_token"] + w[p + "pos_embed"][:, :1]).expand(b, 1, -1)
+    return torch.cat([cls, x], 1)
+
+
+def patch_embed(w, p, x, cfg):
+    t = F.conv2d(x, w[p + "patch_embed.weight"], w.get(p + "patch_embed.bias"), stride=cfg["patchSize"])
+    return t.flatten(2).transpose(1, 2)
+
+
+# ---- SpectralMoE --------------------------------------------------------------------------------
+
+
+def topk_gates(h, k):
+    vals, idx = h.topk(k, dim=-1)
+    return torch.zeros_like(h).scatter(-1, idx, torch.softmax(vals, -1))
+
+
+def moe_route(w, p, f, tokens, gate, moe, shared):
+    e, m, d = tokens.shape
+    if gate is None:
+        g = torch.ones(f.shape[:-1] + (e,))
+    else:
+        wg = w[gate + ".w_gate"]
+        if moe["p"] == 2:
+            sq = (f * f).sum(-1, keepdim=True) - 2 * (f @ wg) + (wg * wg).sum(0, keepdim=True)
+            h = -torch.sqrt(torch.relu(sq) + 1e-12)
+        else:
+            h = -(f.unsqueeze(-2) - wg.t()).abs().sum(-1)
+        g = topk_gates(h, moe["topK"])
+    flat = tokens.reshape(e * m, d)
+    amap = torch.softmax((f @ flat.t() / math.sqrt(d)).reshape(f.shape[:-1] + (e, m)), -1)
+    proj = flat @ shared["w_t"] + shared["b_t"]
+    return (amap * g.unsqueeze(-1)).reshape(f.shape[:-1] + (e * m,)) @ proj
+
+
+def spectralmoe(w, cfg, inputs):
+    vit, moe = cfg["vit"], cfg["adapters"]["moe"]
+    d = vit["width"]
+    shared = {k: w["moe.shared." + k] for k in ["w_t", "b_t", "alpha"]}
+    mlp_w, mlp_b = w["moe.shared.mlp.weight"], w["moe.shared.mlp.bias"]
+    depth_tokens = None
+    if moe["depth"] and cfg["depthVit"]:
+        dv = cfg["depthVit"]
+        x = assemble(w, "depth_encoder.", patch_embed(w, "depth_encoder.", inputs["depth"], dv), dv)
+        depth_tokens = []
+        for i in range(dv["depth"]):
+            x = vit_block(w, f"depth_encoder.blocks.{i}", x, dv)
+            depth_tokens.append(x[:, 1:])
+    x = assemble(w, "backbone.", patch_embed(w, "backbone.", inputs["image"], vit), vit)
+    feats = {}
+    for i in range(vit["depth"]):
+        x = vit_block(w, f"backbone.blocks.{i}", x, vit)
+        p = f"backbone.moe.{i}"
+        tokens = w[p + ".experts.a"] @ w[p + ".experts.b"]
+        multi = moe["experts"] > 1
+        vgate = (p + (".gate.visual" if moe["dualGating"] else ".gate.shared")) if multi else None
+        dgate = (p + (".gate.depth" if moe["dualGating"] else ".gate.shared")) if multi else None
+        fv = x[:, 1:]
+        df = moe_route(w, p, fv, tokens, vgate, moe, shared)
+        if depth_tokens is not None:
+            dfd = moe_route(w, p, depth_tokens[i], tokens, dgate, moe, shared)
+            if moe["fusion"] == "cross-attention":
+                df = torch.softmax(df @ dfd.transpose(1, 2) / math.sqrt(d), -1) @ dfd
+            else:
+                df = df + dfd
+        out = fv + shared["alpha"] * ((df + fv) @ mlp_w + mlp_b)
+        x = torch.cat([x[:, :1], out], 1)
+        if i in cfg["decoder"]["levels"]:
+            feats[i] = x[:, 1:]
+    dec = cfg["decoder"]
+    fused = sum(
+        linear(w, f"decoder.proj.{j}", layer_norm(w, f"decoder.norm.{j}", feats[l], 1e-6)) for j, l in enumerate(dec["levels"])
+    )
+    logits = linear(w, "decoder.classifier", F.gelu(fused))
+    gh = cfg["tile"] // vit["patchSize"]
+    grid = logits.transpose(1, 2).reshape(logits.shape[0], dec["classes"], gh, gh)
+    up = F.interpolate(grid, size=(cfg["tile"], cfg["tile"]), mode="bilinear", align_corners=False)
+    return torch.softmax(up, 1)
+
+
+# ---- MaMOL --------------------------------------------------------------------------------------
+
+
+def lora_sum(z, a, b, coef, r):
+    """sum_e coef_e * (z A_e) B_e with A [d, E r], B [E r, d]; coef [..., E]."""
+    za = z @ a
+    spread = coef.repeat_interleave(r, dim=-1)
+    return (za * spread) @ b
+
+
+def mamol(w, cfg, inputs):
+    vit, ex = cfg["vit"], cfg["experts"]
+    mods = cfg["modalities"]
+    M, d, p = len(mods), vit["width"], cfg["tokenPatch"]
+    m = inputs["available"]
+    b = m.shape[0]
+    toks = []
+    for i, mod in enumerate(mods):
+        x = inputs[mod["name"]] * m[:, i].reshape(b, 1, 1, 1)
+        c, s = x.shape[1], x.shape[2]
+        g = s // p
+        patches = x.reshape(b, c, g, p, g, p).permute(0, 2, 4, 1, 3, 5).reshape(b, g * g, c * p * p)
+        e = f"embed.{mod['name']}"
+        toks.append(linear(w, e + ".fc2", F.gelu(linear(w, e + ".fc1", patches))))
+    n = toks[0].shape[1]
+    stacked = torch.stack(toks, 1).reshape(b * M, n, d)
+    m_rows = m.unsqueeze(1).expand(b, M, M).reshape(b * M, M)
+    psi = None
+    if ex["dynamic"] > 0 and ex["routerSeesPattern"]:
+        bits = torch.tensor([[(q >> i) & 1 for q in range(2**M)] for i in range(M)], dtype=torch.float32)
+        onehot = ((m_rows @ bits + (1 - m_rows) @ (1 - bits)) == M).float()
+        psi = linear(w, "experts.pattern_embed", onehot)
+    x = assemble(w, "backbone.", stacked, vit)
+    first = vit["depth"] - cfg["adaptedBlocks"]
+    for i in range(vit["depth"]):
+        def experts(z, i=i):
+            pre = f"backbone.blocks.{i}.experts"
+            out = 0
+            if ex["shared"] or ex["modalitySpecific"]:
+                parts = ([torch.ones(b * M, 1)] if ex["shared"] else []) + ([m_rows] if ex["modalitySpecific"] else [])
+                coef = torch.cat(parts, 1).unsqueeze(1)
+                out = out + lora_sum(z, w[pre + ".static.a"], w[pre + ".static.b"], coef, ex["rank"])
+            if ex["dynamic"] > 0:
+                h = linear(w, pre + ".router.phi_z", z)
+                if psi is not None:
+                    h = h + linear(w, pre + ".router.phi_t", psi, bias=False).unsqueeze(1)
+                probs = torch.softmax(linear(w, pre + ".router.w", F.gelu(h), bias=False), -1)
+                _, idx = probs.topk(ex["topK"], -1)
+                gates = torch.zeros_like(probs).scatter(-1, idx, probs.gather(-1, idx))
+                out = out + lora_sum(z, w[pre + ".dynamic.a"], w[pre + ".dynamic.b"], gates, ex["rank"])
+            return out
+
+        x = vit_block(w, f"backbone.blocks.{i}", x, vit, experts if i >= first else None)
+    x = layer_norm(w, "backbone.norm", x, vit["layerNormEps"])
+    patches = x[:, 1:].reshape(b, M, n, d) * m.reshape(b, M, 1, 1)
+    logits = linear(w, "head.classifier", patches.permute(0, 2, 1, 3).reshape(b, n, M * d))
+    g = cfg["size"] // p
+    grid = logits.transpose(1, 2).reshape(b, cfg["classes"], g, g)
+    up = F.interpolate(grid, size=(cfg["size"], cfg["size"]), mode="bilinear", align_corners=False)
+    return torch.softmax(up, 1)
+
+
+MODELS = {"spectralmoe": spectralmoe, "mamol": mamol}
+
+
+def main():
+    folder, threads, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+    torch.set_num_threads(threads)
+    result = {"torch": torch.__version__, "threads": threads}
+    for arch, fn in MODELS.items():
+        model = json.load(open(f"{folder}/{arch}.json"))
+        w = read_safetensors(f"{folder}/{arch}.safetensors")
+        inputs = read_safetensors(f"{folder}/{arch}.inputs.safetensors")
+        expected = read_safetensors(f"{folder}/{arch}.expected.safetensors")["probabilities"]
+        with torch.inference_mode():
+            got = fn(w, model["config"], inputs)
+            diff = float((got - expected).abs().max())
+            fn(w, model["config"], inputs)  # warm-up
+            runs, start = 0, time.perf_counter()
+            while runs < 3 or time.perf_counter() - start < seconds:
+                fn(w, model["config"], inputs)
+                runs += 1
+            per_batch = (time.perf_counter() - start) / runs
+        result[arch] = {"max_abs_diff": diff, "seconds_per_batch": per_batch, "runs": runs}
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
