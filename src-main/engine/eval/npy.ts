@@ -35,7 +35,10 @@ export interface Npy {
   data: NpyArray;
 }
 
-/** Reads a C-order .npy (format 1.0-3.0) of one of the NPY_TYPES dtypes. */
+/**
+ * Reads a .npy (format 1.0-3.0) of one of the NPY_TYPES dtypes; Fortran-order arrays (as
+ * MATLAB-derived files often are, e.g. houston2013-pixels) are returned in C order.
+ */
 export async function readNpy(file: string): Promise<Npy> {
   const buf = await readFile(file);
   if (buf.length < 10 || buf.toString('latin1', 1, 6) !== 'NUMPY') throw new FieldMoeError(file, 'not a NumPy .npy file');
@@ -48,14 +51,35 @@ export async function readNpy(file: string): Promise<Npy> {
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
   const type = NPY_TYPES.find((t) => t.descr === descr || (t.bytes === 1 && descr === '<u1'));
   if (!type || shapeText === undefined) throw new FieldMoeError(file, `unsupported .npy dtype ${descr ?? '?'} (use float32/64, uint8, int16, uint16 or int32)`);
-  if (fortran) throw new FieldMoeError(file, 'Fortran-order .npy is not supported (save with np.ascontiguousarray)');
   const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
   const count = shape.reduce((a, b) => a * b, 1);
   const offset = start + headerLength;
   if (buf.length < offset + count * type.bytes) throw new FieldMoeError(file, 'truncated .npy file');
   // Copy into an aligned buffer: the header length need not be a multiple of the element size.
   const aligned = buf.buffer.slice(buf.byteOffset + offset, buf.byteOffset + offset + count * type.bytes);
-  return { shape, data: type.make(aligned, 0, count) };
+  const data = type.make(aligned, 0, count);
+  return { shape, data: fortran ? fortranToC(data, shape) : data };
+}
+
+/** C-order copy of column-major `data` of `shape` (the first axis varies fastest in the file). */
+function fortranToC(data: NpyArray, shape: readonly number[]): NpyArray {
+  if (shape.length < 2) return data;
+  const out = new (data.constructor as new (n: number) => NpyArray)(data.length);
+  const rank = shape.length;
+  const fStride = new Array<number>(rank);
+  fStride[0] = 1;
+  for (let a = 1; a < rank; a++) fStride[a] = fStride[a - 1] * shape[a - 1];
+  const index = new Array<number>(rank).fill(0);
+  for (let i = 0; i < data.length; i++) {
+    let f = 0;
+    for (let a = 0; a < rank; a++) f += index[a] * fStride[a];
+    out[i] = data[f];
+    for (let a = rank - 1; a >= 0; a--) {
+      if (++index[a] < shape[a]) break;
+      index[a] = 0;
+    }
+  }
+  return out;
 }
 
 /** Writes a C-order .npy (format 1.0), atomically. */
