@@ -5,7 +5,7 @@
  * counter are graph inputs, so schedules live in TypeScript and bias correction follows the
  * counter the caller feeds.
  */
-import type { Value } from './graph/graph';
+import type { Dim, Value } from './graph/graph';
 import { add, div, min, mul, pow, sqrt, sub, where, equal } from './ops/elementwise';
 import { reduceSum } from './ops/reduce';
 
@@ -35,14 +35,20 @@ export interface Optimizer {
 }
 
 /**
- * The usual parameters to keep out of weight decay: biases, normalisation scales and shifts,
- * gate/router weights and learnable scalars such as SpectralMoE's alpha.
+ * The usual parameters to keep out of weight decay (timm's and most fine-tuning recipes'):
+ * every vector or scalar (biases, norm scales and shifts, learnable scalars such as alpha),
+ * plus by name norms, gate/router weights, position embeddings and class/register tokens.
  */
-export function defaultNoDecay(name: string): boolean {
+export function defaultNoDecay(name: string, shape: readonly Dim[] = [0, 0]): boolean {
+  if (shape.length <= 1) return true;
   const parts = name.toLowerCase().split('.');
   const last = parts[parts.length - 1];
-  return last === 'bias' || last === 'alpha' || parts.some((p) => p.includes('norm') || /^ln(_|\d|$)/.test(p) || p.includes('gate'));
+  if (['bias', 'alpha', 'pos_embed', 'cls_token', 'reg_token', 'register_tokens'].includes(last)) return true;
+  return parts.some((p) => p.includes('norm') || /^ln(_|\d|$)/.test(p) || p.includes('gate'));
 }
+
+/** Decides weight decay per parameter, by name and shape. */
+export type NoDecay = (name: string, shape: readonly Dim[]) => boolean;
 
 export interface SgdOptions {
   momentum?: number;
@@ -50,7 +56,7 @@ export interface SgdOptions {
   /** L2 penalty added to the gradient (coupled, as in torch.optim.SGD). */
   weightDecay?: number;
   nesterov?: boolean;
-  noDecay?: (name: string) => boolean;
+  noDecay?: NoDecay;
 }
 
 /** torch.optim.SGD: d = g + wd p; buf = mu buf + (1 - dampening) d (buf = d on step 1); p -= lr (d + mu buf | buf). */
@@ -63,7 +69,7 @@ export function sgd(options: SgdOptions = {}): Optimizer {
     prepare: (s) => s,
     update({ name, param, grad, state }, shared) {
       const { lr, step } = shared as StepScalars;
-      let d = weightDecay !== 0 && !noDecay(name) ? add(grad, mul(param, weightDecay)) : grad;
+      let d = weightDecay !== 0 && !noDecay(name, param.shape) ? add(grad, mul(param, weightDecay)) : grad;
       if (momentum === 0) return { param: sub(param, mul(lr, d)), state: [] };
       const blended = add(mul(state[0], momentum), dampening !== 0 ? mul(d, 1 - dampening) : d);
       // PyTorch starts the buffer at d itself; with dampening 0 that equals the blend from zero.
@@ -81,7 +87,7 @@ export interface AdamWOptions {
   /** Decoupled weight decay (p -= lr * wd * p), as in torch.optim.AdamW (default 0.01). */
   weightDecay?: number;
   /** Parameters exempt from weight decay; default `defaultNoDecay`. */
-  noDecay?: (name: string) => boolean;
+  noDecay?: NoDecay;
 }
 
 /** torch.optim.AdamW (amsgrad off), bias correction from the fed step counter. */
@@ -97,7 +103,7 @@ export function adamw(options: AdamWOptions = {}): Optimizer {
     },
     update({ name, param, grad, state }, shared) {
       const { stepSize, bc2Sqrt, decay } = shared as { stepSize: Value; bc2Sqrt: Value; decay: Value };
-      const p = weightDecay !== 0 && !noDecay(name) ? mul(param, decay) : param;
+      const p = weightDecay !== 0 && !noDecay(name, param.shape) ? mul(param, decay) : param;
       const m = add(mul(state[0], beta1), mul(grad, 1 - beta1));
       const v = add(mul(state[1], beta2), mul(mul(grad, grad), 1 - beta2));
       const denom = add(div(sqrt(v), bc2Sqrt), eps);
