@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Graph } from '../../../src-main/engine/ml/index';
 import { ParamSource } from '../../../src-main/engine/ml/models/init';
 import { interpolationMatrix, vitConfig, vitForward, type VitConfig } from '../../../src-main/engine/ml/models/vit';
-import { CLIP_HF, DINOV2_HF, TORCHVISION, importVitCheckpoint, inferVitShape, mapCheckpoint, type CheckpointLayout } from '../../../src-main/engine/ml/models/weights';
+import { CHECKPOINT_LAYOUTS, CLIP_HF, DINOV2_HF, DINOV2_ORIGINAL, TIMM, TORCHVISION, importVitCheckpoint, inferVitShape, mapCheckpoint, type CheckpointLayout } from '../../../src-main/engine/ml/models/weights';
 import type { StoredTensor } from '../../../src-main/engine/ml/io/safetensors';
 import { fixturePath, loadFixture, relativeError, runGraph, splitFixture } from './vit-run';
 
@@ -95,6 +95,27 @@ describe('checkpoint import errors', () => {
     await expect(importVitCheckpoint(fixturePath('no-such.safetensors'), TORCHVISION, cfg)).rejects.toThrow(/no-such\.safetensors: .*ENOENT/);
     // the torchvision fixture also holds io.* reference tensors, which a plain import must report
     await expect(importVitCheckpoint(fixturePath('vit_torchvision.safetensors'), TORCHVISION, cfg)).rejects.toThrow(/vit_torchvision\.safetensors: .*unexpected 3 tensor\(s\): io\./);
+  });
+
+  it('maps the original DINOv2 / Depth Anything layout (prefix pretrained., head outside) and timm names to the same weights', async () => {
+    const file = await loadFixture('vit_dinov2_hf.safetensors');
+    const { checkpoint } = splitFixture(file.tensors);
+    const cfg = vitConfig({ width: 32, depth: 2, heads: 4, patchSize: 8, imageSize: 32, registers: 2, layerScale: 1 });
+    const ours = mapCheckpoint(checkpoint, DINOV2_HF, cfg, 'hf');
+    // Written by hand from facebookresearch/dinov2's module names, not from our rules.
+    const rename = (n: string) =>
+      n.replace('patch_embed.weight', 'patch_embed.proj.weight').replace('patch_embed.bias', 'patch_embed.proj.bias').replace('reg_tokens', 'register_tokens');
+    const stored = (v: { shape: number[]; data: Float32Array | Float64Array }): StoredTensor => ({ dtype: 'float32', shape: v.shape, data: Float32Array.from(v.data) });
+    const original = new Map([...ours].map(([k, v]) => [`pretrained.${rename(k)}`, stored(v)]));
+    original.set('pretrained.mask_token', { dtype: 'float32', shape: [1, 32], data: new Float32Array(32) });
+    original.set('depth_head.projects.0.weight', { dtype: 'float32', shape: [4, 32], data: new Float32Array(128) });
+    const back = mapCheckpoint(original, DINOV2_ORIGINAL, cfg, 'depth_anything.safetensors', { theirPrefix: 'pretrained.' });
+    expect([...back.keys()].sort()).toEqual([...ours.keys()].sort());
+    for (const [k, v] of ours) expect(Array.from(back.get(k)!.data), k).toEqual(Array.from(v.data));
+    const timm = new Map([...ours].map(([k, v]) => [rename(k).replace('register_tokens', 'reg_token'), stored(v)]));
+    timm.set('head.weight', { dtype: 'float32', shape: [2, 32], data: new Float32Array(64) });
+    expect(mapCheckpoint(timm, TIMM, cfg, 'timm.safetensors').size).toBe(ours.size);
+    expect(Object.keys(CHECKPOINT_LAYOUTS).sort()).toEqual(['clip-hf', 'dinov2-hf', 'dinov2-original', 'timm', 'torchvision']);
   });
 
   it('rejects a config that does not fit the checkpoint (depth 3 vs 2 blocks)', async () => {

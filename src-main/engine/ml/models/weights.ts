@@ -123,11 +123,47 @@ export const TORCHVISION: CheckpointLayout = {
   ignore: [/^heads\./],
 };
 
-export const CHECKPOINT_LAYOUTS: Record<string, CheckpointLayout> = {
-  [DINOV2_HF.name]: DINOV2_HF,
-  [CLIP_HF.name]: CLIP_HF,
-  [TORCHVISION.name]: TORCHVISION,
+/** Our own names, which timm and the original DINOv2 code share for the blocks. */
+const SAME_BLOCK_NAMES: NameRule[] = ['norm1', 'attn.qkv', 'attn.proj', 'norm2', 'mlp.fc1', 'mlp.fc2'].flatMap((m) =>
+  ['weight', 'bias'].map((k) => ({ ours: `blocks.{i}.${m}.${k}`, theirs: `blocks.{i}.${m}.${k}` })),
+);
+
+/**
+ * facebookresearch/dinov2 state_dicts, also the encoder inside Depth Anything (v1/v2) and
+ * PromptDA checkpoints under the prefix 'pretrained.' (use theirPrefix).
+ */
+export const DINOV2_ORIGINAL: CheckpointLayout = {
+  name: 'dinov2-original',
+  rules: [
+    { ours: 'patch_embed.weight', theirs: 'patch_embed.proj.weight' },
+    { ours: 'patch_embed.bias', theirs: 'patch_embed.proj.bias' },
+    { ours: 'cls_token', theirs: 'cls_token' },
+    { ours: 'reg_tokens', theirs: 'register_tokens' },
+    { ours: 'pos_embed', theirs: 'pos_embed' },
+    ...SAME_BLOCK_NAMES,
+    { ours: 'blocks.{i}.ls1.gamma', theirs: 'blocks.{i}.ls1.gamma' },
+    { ours: 'blocks.{i}.ls2.gamma', theirs: 'blocks.{i}.ls2.gamma' },
+    { ours: 'norm.weight', theirs: 'norm.weight' },
+    { ours: 'norm.bias', theirs: 'norm.bias' },
+  ],
+  ignore: [/^mask_token$/, /^head\./],
 };
+
+/** timm VisionTransformer state_dicts (vit_*, incl. reg_token and norm_pre variants). */
+export const TIMM: CheckpointLayout = {
+  name: 'timm',
+  rules: [
+    ...DINOV2_ORIGINAL.rules.filter((r) => r.ours !== 'reg_tokens'),
+    { ours: 'reg_tokens', theirs: 'reg_token' },
+    { ours: 'norm_pre.weight', theirs: 'norm_pre.weight' },
+    { ours: 'norm_pre.bias', theirs: 'norm_pre.bias' },
+  ],
+  ignore: [/^head\./, /^fc_norm\./, /^attn_pool\./],
+};
+
+export const CHECKPOINT_LAYOUTS: Record<string, CheckpointLayout> = Object.fromEntries(
+  [DINOV2_HF, DINOV2_ORIGINAL, TIMM, CLIP_HF, TORCHVISION].map((l) => [l.name, l]),
+);
 
 /** The rule for one of our names, with its `{i}` filled in, or undefined. */
 function sourcesFor(layout: CheckpointLayout, ours: string): string[] | undefined {
@@ -142,7 +178,10 @@ function sourcesFor(layout: CheckpointLayout, ours: string): string[] | undefine
 }
 
 export interface ImportOptions {
-  /** Prepended to every checkpoint name (e.g. 'dinov2.' for HF classification checkpoints). */
+  /**
+   * Prepended to every checkpoint name (e.g. 'dinov2.' for HF classification checkpoints,
+   * 'pretrained.' for Depth Anything); tensors outside it (a depth head) are not ours to check.
+   */
   theirPrefix?: string;
   /** Prepended to our names in the result (the scope the ViT is built in, e.g. 'backbone.'). */
   ourPrefix?: string;
@@ -187,7 +226,9 @@ export function mapCheckpoint(
     }
     out.set((options.ourPrefix ?? '') + ours, { shape, data: concatData(parts) });
   }
-  const unexpected = [...tensors.keys()].filter((n) => !consumed.has(n) && !layout.ignore.some((r) => r.test(n.slice(theirPrefix.length))));
+  const unexpected = [...tensors.keys()].filter(
+    (n) => n.startsWith(theirPrefix) && !consumed.has(n) && !layout.ignore.some((r) => r.test(n.slice(theirPrefix.length))),
+  );
   if (missing.length || unexpected.length || wrongShape.length) {
     const parts = [
       missing.length && `missing ${missing.length} tensor(s): ${listed(missing)}`,
