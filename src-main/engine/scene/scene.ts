@@ -15,6 +15,8 @@ export interface OpenSceneOptions {
   referenceSensor?: string;
   /** Sensor ids to treat as failed for the whole scene (CLI --missing). */
   missing?: readonly string[];
+  /** Most source values (all bands) held at once while resampling one sensor (default 16M = 64 MB). */
+  resampleBudget?: number;
 }
 
 interface OpenedSensor {
@@ -42,7 +44,7 @@ export async function openScene(spec: SceneSpec, options: OpenSceneOptions = {})
   const rasters: RasterSource[] = [];
   try {
     for (const s of resolved.sensors) rasters.push(await openRaster(s.file));
-    return buildScene(resolved, rasters, referenceId, missing);
+    return buildScene(resolved, rasters, referenceId, missing, options.resampleBudget ?? DEFAULT_RESAMPLE_BUDGET);
   } catch (err) {
     await Promise.all(rasters.map((r) => r.close().catch(() => undefined)));
     throw err;
@@ -68,7 +70,7 @@ function defaultResampling(raster: RasterSource): ResamplingMethod {
   return SAMPLE_TYPE_SPECS[raster.info.sampleType].isInteger ? 'nearest' : 'bilinear';
 }
 
-function buildScene(resolved: ResolvedSceneSpec, rasters: RasterSource[], referenceId: string, missing: ReadonlySet<string>): Scene {
+function buildScene(resolved: ResolvedSceneSpec, rasters: RasterSource[], referenceId: string, missing: ReadonlySet<string>, resampleBudget: number): Scene {
   const refIndex = resolved.sensors.findIndex((s) => s.id === referenceId);
   const ref = { id: referenceId, raster: rasters[refIndex].info };
   const sensors: OpenedSensor[] = resolved.sensors.map((spec, i) => {
@@ -97,7 +99,7 @@ function buildScene(resolved: ResolvedSceneSpec, rasters: RasterSource[], refere
   if (ref.raster.crs) info.crs = ref.raster.crs;
   if (ref.raster.geoTransform) info.geoTransform = ref.raster.geoTransform;
   if (Object.keys(refRaster.georeferencing).length > 0) info.georeferencing = refRaster.georeferencing;
-  return new OpenedScene(info, sensors);
+  return new OpenedScene(info, sensors, resampleBudget);
 }
 
 /**
@@ -121,12 +123,15 @@ export function markInvalid(data: Float32Array, bands: number, plane: number, no
   if (nodataCount) for (let i = 0; i < plane; i++) if (nodataCount[i] === bands) valid[i] = 0;
 }
 
+const DEFAULT_RESAMPLE_BUDGET = 16 * 1024 * 1024;
+
 class OpenedScene implements Scene {
   private readonly byId: Map<string, OpenedSensor>;
 
   constructor(
     readonly info: SceneInfo,
     private readonly sensors: OpenedSensor[],
+    private readonly resampleBudget: number,
   ) {
     this.byId = new Map(sensors.map((s) => [s.info.id, s]));
   }
@@ -156,19 +161,39 @@ class OpenedScene implements Scene {
       valid = new Uint8Array(plane).fill(1);
       markInvalid(data, bands, plane, s.info.raster.nodata, valid);
     } else {
-      const cols = axisSamples(s.mapping.col, window.x, window.width);
-      const rows = axisSamples(s.mapping.row, window.y, window.height);
-      const src = sourceWindow(cols, rows);
-      const srcData = await s.raster.readWindow(src, undefined, signal);
-      const srcValid = new Uint8Array(src.width * src.height).fill(1);
-      markInvalid(srcData, bands, src.width * src.height, s.info.raster.nodata, srcValid);
       data = new Float32Array(bands * plane);
       valid = new Uint8Array(plane);
-      resampleBlock(srcData, srcValid, src.width, src.height, bands, cols, rows, s.mapping.method, data, valid);
+      await this.readResampled(s, window, data, valid, signal);
     }
     if (s.info.failed) valid.fill(0);
     else if (s.regions.length > 0) applyFailureRegions(valid, window, s.regions, this.info.geoTransform);
     return { sensor: s.info.id, bands, width: window.width, height: window.height, data, valid };
+  }
+
+  /**
+   * Reads a sensor on another grid in chunks of reference rows, so a much finer sensor (say 10 m
+   * under a 60 m reference) never needs more than `resampleBudget` source values at once.
+   */
+  private async readResampled(s: OpenedSensor, window: PixelWindow, data: Float32Array, valid: Uint8Array, signal?: AbortSignal): Promise<void> {
+    const bands = s.info.raster.bandCount;
+    const plane = window.width * window.height;
+    const cols = axisSamples(s.mapping.col, window.x, window.width);
+    const srcRowsPerRow = Math.max(1, Math.abs(s.mapping.row.scale));
+    const chunkRows = Math.max(1, Math.floor(this.resampleBudget / (bands * cols.length * srcRowsPerRow)));
+    for (let r0 = 0; r0 < window.height; r0 += chunkRows) {
+      const h = Math.min(chunkRows, window.height - r0);
+      const rows = axisSamples(s.mapping.row, window.y + r0, h);
+      const src = sourceWindow(cols, rows);
+      const srcData = await s.raster.readWindow(src, undefined, signal);
+      const srcValid = new Uint8Array(src.width * src.height).fill(1);
+      markInvalid(srcData, bands, src.width * src.height, s.info.raster.nodata, srcValid);
+      const chunkPlane = h * window.width;
+      const whole = h === window.height;
+      const outData = whole ? data : new Float32Array(bands * chunkPlane);
+      const outValid = whole ? valid : valid.subarray(r0 * window.width, (r0 + h) * window.width);
+      resampleBlock(srcData, srcValid, src.width, src.height, bands, cols, rows, s.mapping.method, outData, outValid);
+      if (!whole) for (let b = 0; b < bands; b++) data.set(outData.subarray(b * chunkPlane, (b + 1) * chunkPlane), b * plane + r0 * window.width);
+    }
   }
 
   async close(): Promise<void> {

@@ -135,3 +135,22 @@ describe('openScene: sensors on another grid in the same CRS are resampled to th
     expect((err as Error).message).toMatch(/mismatched grids: sensor "naip" .* is 256 x 256 but the reference sensor "aviris" is 86 x 83/);
   });
 });
+
+describe('openScene: a finer sensor under a coarse reference', () => {
+  it('is read in row chunks within the resampling budget, with the same values as in one go', async () => {
+    const coarse = path.join(tmp.dir, 'dem30-ref.tif');
+    run('gdal_translate', ['-q', '-tr', '30', '30', DEM(), coarse]);
+    const m = path.join(tmp.dir, 'coarse-ref.json');
+    writeJson(m, [{ id: 'dem', kind: 'dem', file: coarse }, { id: 's2', kind: 'multispectral', file: S2(), resampling: 'bilinear' }]);
+    const oneGo = await openScene(m);
+    const chunked = await openScene(m, { resampleBudget: 13 * 100 * 3 * 2 });
+    const { width, height } = oneGo.info;
+    const win = { x: -1, y: 2, width: width + 2, height: height - 3 };
+    const a = (await oneGo.readWindow(win, { sensors: ['s2'] })).get('s2')!;
+    const b = (await chunked.readWindow(win, { sensors: ['s2'] })).get('s2')!;
+    expect(Array.from(b.valid)).toEqual(Array.from(a.valid));
+    expect(b.data.every((v, i) => Object.is(v, a.data[i]))).toBe(true);
+    expect(a.valid.some((v) => v === 1)).toBe(true);
+    await Promise.all([oneGo.close(), chunked.close()]);
+  });
+});
