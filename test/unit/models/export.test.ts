@@ -136,6 +136,25 @@ describe('model packs of configured models', () => {
     }
   });
 
+  it('SpectralMoE with the wavelength-conditioned embedding: one pack takes any band set', async () => {
+    const base = tinySpectral('wo-depth');
+    if (base.architecture !== 'spectralmoe') throw new Error('unreachable');
+    const model: ModelConfig = { architecture: 'spectralmoe', config: { ...base.config, embedding: { kind: 'spectral', frequencies: 4, hidden: 8 } } };
+    const dir = tmp();
+    const spec: PackExportSpec = {
+      ...spectralSpec,
+      inputs: { image: { sensorKinds: ['multispectral', 'hyperspectral'], bands: { mode: 'any', minBands: 3, maxBands: 300 }, normalization: { type: 'uniform', mean: 0, std: 1 }, optional: false } },
+    };
+    const { manifest } = await exportModelPack(dir, model, initialWeights(model), spec);
+    expect(manifest.inputs[0].bands).toMatchObject({ mode: 'any', wavelengthsInput: 'wavelengths' });
+    for (const bands of [4, 7]) {
+      const wl = new ort.Tensor('float32', Float32Array.from({ length: bands }, (_, i) => 0.45 + 0.2 * i), [bands]);
+      const probs = await runPack(dir, { image: randTensor([1, bands, 16, 16], bands), wavelengths: wl });
+      expect(probs.length).toBe(3 * 16 * 16);
+      expect(probs.every(Number.isFinite)).toBe(true);
+    }
+  });
+
   it('refuses the patch head, unknown inputs, and weights that do not match', async () => {
     const patch = defaultMamol({ modalities: [{ name: 'hs', bands: 2 }, { name: 'lidar', bands: 1 }], classes: 2, head: 'patch', size: 4, tokenPatch: 1 });
     if (patch.architecture !== 'mamol') throw new Error('unreachable');

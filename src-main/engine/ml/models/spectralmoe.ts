@@ -114,8 +114,9 @@ function l1Distance(f: Value, w: Value): Value {
 
 /**
  * The 0/1 mask of the k largest entries along the last axis: an entry is selected when fewer
- * than k entries beat it (ties go to the lower index). Built from comparisons so that it runs on
- * every execution provider and carries no gradient.
+ * than k entries beat it (ties go to the lower index). Built from comparisons (an [.., E, E]
+ * table, E = experts is small) rather than ops/topk's topkGate, whose TopK and ScatterElements
+ * have no WebGPU kernels: this keeps the inference graph on every provider. No gradient.
  */
 export function topKMask(h: Value, k: number): Value {
   const e = h.shape[h.rank - 1] as number;
@@ -387,7 +388,7 @@ export function spectralMoeForward(g: Graph, src: SpectralMoeSources, cfg: Spect
     );
     return head ? concat([head, updated], 1) : updated;
   };
-  const mlpParallel = loraRank ? (block: number, normed: Value) => g.scope(`lora.${block}`, () => lora(g, src.adapters, 'ffn', normed, loraRank)) : undefined;
+  const mlpParallel = loraRank ? (_block: number, normed: Value) => lora(g, src.adapters, 'lora.ffn', normed, loraRank) : undefined;
 
   const out = g.scope('backbone', () => {
     const patchTokens = cfg.embedding.kind === 'spectral' ? spectralTokens(g, src.adapters, cfg, inp) : undefined;
