@@ -55,7 +55,25 @@ async function checkFile(path: string): Promise<void> {
   }
   if (stat.isDirectory()) throw new FieldMoeError(path, 'is a folder, not a GeoTIFF');
   if (stat.size === 0) throw new FieldMoeError(path, 'empty file (0 bytes), not a GeoTIFF');
+  const head = Buffer.alloc(4);
+  const handle = await fs.open(path, 'r');
+  try {
+    await handle.read(head, 0, 4, 0);
+  } finally {
+    await handle.close();
+  }
+  if (!TIFF_MAGICS.some((m) => head.equals(m))) {
+    throw new FieldMoeError(path, 'not a TIFF file; FieldMoE reads GeoTIFF rasters (convert other formats with `gdal_translate -of GTiff <in> <out.tif>`)');
+  }
 }
+
+/** Classic and BigTIFF signatures, little- and big-endian. */
+const TIFF_MAGICS = [
+  Buffer.from([0x49, 0x49, 42, 0]),
+  Buffer.from([0x4d, 0x4d, 0, 42]),
+  Buffer.from([0x49, 0x49, 43, 0]),
+  Buffer.from([0x4d, 0x4d, 0, 43]),
+];
 
 type FileDirectory = ReturnType<GeoTIFFImage['getFileDirectory']>;
 

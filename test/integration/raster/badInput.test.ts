@@ -46,7 +46,9 @@ describe('openRaster: bad input gives one clear line naming the file', () => {
   it('not a TIFF at all', async () => {
     const file = path.join(tmp.dir, 'text.tif');
     writeFileSync(file, 'this is a text file, not an image\n'.repeat(20));
-    await expectRasterError(openRaster(file), file, /not a readable GeoTIFF/);
+    await expectRasterError(openRaster(file), file, /not a TIFF file; FieldMoE reads GeoTIFF rasters/);
+    const npy = sharedData('houston2013-pixels', 'y_train.npy');
+    await expectRasterError(openRaster(npy), npy, /not a TIFF file/);
   });
 
   it('truncated in the pixel data', async () => {
