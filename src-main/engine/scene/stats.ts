@@ -1,4 +1,5 @@
 import { ProgressMeter, throwIfCancelled, type JobContext } from '../jobs/job';
+import { FieldMoeError } from '../util/errors';
 import { SAMPLE_TYPE_SPECS } from '../raster/sampleTypes';
 import { jsonNodata, type JsonNodata } from './describe';
 import type { PixelWindow, Scene, SensorInfo, SensorKind } from './types';
@@ -44,6 +45,8 @@ export interface SceneStatsOptions extends JobContext {
   maxPixels?: number;
   /** Upper bound on float values held per read window (default 16M, i.e. 64 MB). */
   maxWindowValues?: number;
+  /** Sensors to describe (default: all). */
+  sensors?: readonly string[];
 }
 
 /** Running sums for one band, plus its per-row and per-column means for stripe detection. */
@@ -81,10 +84,14 @@ export async function sceneStats(scene: Scene, options: SceneStatsOptions = {}):
   const step = Math.max(1, Math.ceil(Math.sqrt((width * height) / maxPixels)));
   const sampledRows = Math.ceil(height / step);
   const sampledCols = Math.ceil(width / step);
-  const sensors = scene.info.sensors;
+  const wanted = options.sensors;
+  for (const id of wanted ?? []) {
+    if (!scene.info.sensors.some((s) => s.id === id)) throw new FieldMoeError(scene.info.source, `unknown sensor "${id}"; the scene has ${scene.info.sensors.map((s) => s.id).join(', ')}`);
+  }
+  const sensors = wanted ? scene.info.sensors.filter((s) => wanted.includes(s.id)) : scene.info.sensors;
   const acc = sensors.map((s) => s.bands.map(() => new BandAccumulator(sampledRows, sampledCols)));
   const totalBands = sensors.reduce((n, s) => n + s.raster.bandCount, 0);
-  const ref = sensors.find((s) => s.id === scene.info.referenceSensor)!.raster;
+  const ref = scene.info.sensors.find((s) => s.id === scene.info.referenceSensor)!.raster;
 
   // Strips follow the reference block rows so each block is decoded once; columns are chunked
   // so a window holds at most maxWindowValues floats over all bands.
@@ -100,7 +107,7 @@ export async function sceneStats(scene: Scene, options: SceneStatsOptions = {}):
   for (let k = 0; k < windows.length; k++) {
     throwIfCancelled(options.signal);
     const w = windows[k];
-    const blocks = await scene.readWindow(w, { signal: options.signal });
+    const blocks = await scene.readWindow(w, { signal: options.signal, sensors: sensors.map((s) => s.id) });
     sensors.forEach((s, si) => {
       const block = blocks.get(s.id)!;
       accumulate(block.data, w, step, s, acc[si]);

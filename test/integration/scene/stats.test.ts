@@ -70,6 +70,14 @@ describe('sceneStats', () => {
     await scene.close();
   });
 
+  it('describes only the sensors asked for', async () => {
+    const scene = await openScene(sharedData('sen1floods11-spain'));
+    const stats = await sceneStats(scene, { sensors: ['s1'] });
+    expect(stats.sensors.map((s) => [s.sensor, s.bands.length])).toEqual([['s1', 2]]);
+    await expect(sceneStats(scene, { sensors: ['s9'] })).rejects.toThrow(/unknown sensor "s9"/);
+    await scene.close();
+  });
+
   it('reports progress and stops on cancel', async () => {
     const scene = await openScene(sharedData('nc-landsat7'));
     const fractions: number[] = [];
