@@ -205,6 +205,9 @@ def mamol(w, cfg, inputs):
 
         x = vit_block(w, f"backbone.blocks.{i}", x, vit, experts if i >= first else None)
     x = layer_norm(w, "backbone.norm", x, vit["layerNormEps"])
+    if cfg["head"] == "patch":
+        cls = x[:, 0].reshape(b, M, d) * m.reshape(b, M, 1)
+        return torch.softmax(linear(w, "head.classifier", cls.reshape(b, M * d)), 1)
     patches = x[:, 1:].reshape(b, M, n, d) * m.reshape(b, M, 1, 1)
     logits = linear(w, "head.classifier", patches.permute(0, 2, 1, 3).reshape(b, n, M * d))
     g = cfg["size"] // p
