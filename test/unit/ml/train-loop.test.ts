@@ -212,10 +212,13 @@ describe('TrainLoop', () => {
     expect(report.history[1].val!.metrics.labelled).toBe(13);
   });
 
-  it('runs SGD steps too (a second optimizer through the same runtime)', async () => {
+  it('runs SGD steps too (a second optimizer through the same runtime), reporting the provider that ran', async () => {
     const s = buildTrainStep(forward, { optimizer: sgd({ momentum: 0.9 }) });
-    const t = await Trainer.open(s, undefined, { threads: 1 });
+    // Where CUDA is absent (CI) the trainer falls back to CPU and says why.
+    const t = await Trainer.open(s, undefined, { threads: 1, providers: ['cuda'] });
     opened.push(t);
+    expect(['cuda', 'cpu']).toContain(t.provider);
+    expect(t.fallbacks.map((f) => f.provider)).toEqual(t.provider === 'cpu' ? ['cuda'] : []);
     const b = await train.batch([...Array(B).keys()]);
     const first = await t.step(b, 0.05);
     let last = first;

@@ -4,7 +4,7 @@
  * sets swap, so nothing is copied between steps and nothing is allocated per step.
  */
 import * as ort from 'onnxruntime-node';
-import { openSession, type Provider, type SessionOptions } from '../../runtime/session';
+import { openSession, type OpenedSession, type Provider, type SessionOptions } from '../../runtime/session';
 import type { AnyTypedArray, FloatDType } from '../graph/dtype';
 import type { Dim } from '../graph/graph';
 import { readSafetensors, writeSafetensors, expectTensor, type StoredTensor } from '../io/safetensors';
@@ -61,6 +61,8 @@ export class Trainer {
     private readonly evalSession: ort.InferenceSession | undefined,
     /** The execution provider that runs the train step (after any fallback). */
     readonly provider: Provider,
+    /** Providers tried before it that failed, with why (for the run log). */
+    readonly fallbacks: OpenedSession['fallbacks'],
     seed: number,
   ) {
     const dt = stepModel.dtype;
@@ -85,7 +87,7 @@ export class Trainer {
     if (evalModel && evalModel.dtype !== step.dtype) throw new Error(`eval model is ${evalModel.dtype}, train step is ${step.dtype}`);
     const opened = await openSession(step.model, options);
     const ev = evalModel ? await openSession(evalModel.model, { ...options, providers: [opened.provider] }) : undefined;
-    return new Trainer(step, evalModel, opened.session, ev?.session, opened.provider, options.seed ?? 0);
+    return new Trainer(step, evalModel, opened.session, ev?.session, opened.provider, opened.fallbacks, options.seed ?? 0);
   }
 
   /** Number of steps taken since open (or since the last `restore`, which restores it too). */
