@@ -105,7 +105,12 @@ export interface SensorBlock {
   width: number;
   height: number;
   data: Float32Array;
-  /** Per pixel: 1 where the sensor has a valid value (not nodata, not NaN, not failed there). */
+  /**
+   * Per pixel: 1 where the sensor has a valid value. 0 where any band is NaN, where every band
+   * equals the raster's nodata (one band at the nodata value is still data: Landsat band 7 is 0
+   * over water), outside the sensor's raster, for a failed sensor, and inside its failure
+   * regions. `data` at invalid pixels holds whatever the file holds (often nodata or NaN).
+   */
   valid: Uint8Array;
 }
 
