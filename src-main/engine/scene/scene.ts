@@ -1,5 +1,4 @@
-import { FieldMoeError } from '../util/errors';
-import { CancelledError } from '../util/errors';
+import { CancelledError, FieldMoeError } from '../util/errors';
 import { openRaster, type RasterSource } from '../raster/reader';
 import { SAMPLE_TYPE_SPECS } from '../raster/sampleTypes';
 import { resolveSceneSpec, type ResolvedSceneSpec } from './manifest';
