@@ -1,0 +1,77 @@
+/**
+ * Adapter choices for fine-tuning (`--adapter`): per architecture, how the base pack's model
+ * config becomes the fine-tuned one (a preset of ml/models/adapters.ts) and which of the base
+ * pack's weights keep training. Weights the base pack lacks (a new head, a new adapter, the
+ * embedding of a new sensor shape) always train; the frozen backbone never does.
+ */
+import { MAMOL_PRESETS, SEG_PRESETS, SPECTRALMOE_PAPER_DEFAULTS, type ModelConfig } from '../ml/models/index';
+import { FieldMoeError } from '../util/errors';
+
+export const ADAPTER_CHOICES = ['spectralmoe', 'mamol', 'lora', 'rein', 'head-only'] as const;
+export type AdapterChoice = (typeof ADAPTER_CHOICES)[number];
+
+interface ArchitectureAdapters {
+  /** Adapter choices this architecture supports, with the preset each maps to. */
+  presets: Partial<Record<AdapterChoice, string>>;
+  /** Applies a preset to the config (classes already set). */
+  apply(model: ModelConfig, preset: string): ModelConfig;
+  /** Base-pack weights that keep training under `choice` (others present in the base stay frozen). */
+  trains(choice: AdapterChoice, name: string): boolean;
+  /** Parameter-name prefix of the class head (replaced for a new class set). */
+  headPrefix: string;
+  /** Sets the number of classes. */
+  withClasses(model: ModelConfig, classes: number): ModelConfig;
+  /** The default adapter. */
+  defaultChoice: AdapterChoice;
+}
+
+const REGISTRY: Record<string, ArchitectureAdapters> = {
+  spectralmoe: {
+    presets: { spectralmoe: 'spectralmoe', lora: 'lora', rein: 'rein', 'head-only': 'frozen' },
+    apply(model, preset) {
+      if (model.architecture !== 'spectralmoe') throw new Error('unreachable');
+      const cfg = model.config;
+      const base = cfg.adapters.moe ?? SPECTRALMOE_PAPER_DEFAULTS;
+      const adapters = SEG_PRESETS[preset].apply(base);
+      if (adapters.moe) adapters.moe = { ...adapters.moe, depth: adapters.moe.depth && !!cfg.depthVit };
+      return { architecture: 'spectralmoe', config: { ...cfg, adapters } };
+    },
+    // The wavelength-conditioned embedding (under backbone.*) stays as trained with the backbone.
+    trains: (choice, name) => (choice === 'head-only' ? name.startsWith('decoder.') : !name.startsWith('backbone.')),
+    headPrefix: 'decoder.classifier.',
+    withClasses(model, classes) {
+      if (model.architecture !== 'spectralmoe') throw new Error('unreachable');
+      return { architecture: 'spectralmoe', config: { ...model.config, decoder: { ...model.config.decoder, classes } } };
+    },
+    defaultChoice: 'spectralmoe',
+  },
+  mamol: {
+    presets: { mamol: 'mamol', lora: 'lora', 'head-only': 'frozen' },
+    apply(model, preset) {
+      if (model.architecture !== 'mamol') throw new Error('unreachable');
+      return { architecture: 'mamol', config: { ...model.config, experts: MAMOL_PRESETS[preset].apply(model.config.experts) } };
+    },
+    // Modality embeddings stay as trained with the backbone (a new sensor shape gets a new one).
+    trains: (choice, name) => (choice === 'head-only' ? name.startsWith('head.') : !name.startsWith('embed.')),
+    headPrefix: 'head.classifier.',
+    withClasses(model, classes) {
+      if (model.architecture !== 'mamol') throw new Error('unreachable');
+      return { architecture: 'mamol', config: { ...model.config, classes } };
+    },
+    defaultChoice: 'mamol',
+  },
+};
+
+export function architectureAdapters(architecture: string): ArchitectureAdapters {
+  const a = REGISTRY[architecture];
+  if (!a) throw new FieldMoeError(`architecture "${architecture}"`, `cannot be fine-tuned (known: ${Object.keys(REGISTRY).join(', ')})`);
+  return a;
+}
+
+/** The preset for `choice` on `architecture`, or a one-line error listing the valid choices. */
+export function presetFor(architecture: string, choice: string): { preset: string; choice: AdapterChoice } {
+  const a = architectureAdapters(architecture);
+  const preset = a.presets[choice as AdapterChoice];
+  if (!preset) throw new FieldMoeError('--adapter', `"${choice}" does not apply to a ${architecture} pack (choices: ${Object.keys(a.presets).join(', ')})`);
+  return { preset, choice: choice as AdapterChoice };
+}

@@ -1,0 +1,169 @@
+/**
+ * Few-shot fine-tuning of a model pack on one scene and the analyst's labels: keeps the pack's
+ * frozen backbone, trains the chosen adapter and the head (the pack's classes when every label
+ * class is one of them, else a new head for the labels' classes), and writes a new pack.
+ */
+import path from 'node:path';
+import { loadModelPack } from '../ml/models/export';
+import { getArchitecture, type ModelConfig } from '../ml/models/index';
+import { mapBands, type InputBinding } from '../packs/bandmap';
+import { packSearchPath, resolvePack } from '../packs/registry';
+import type { PackClass, PackInput } from '../packs/manifest';
+import { loadLabels, mapToPackClasses } from '../labels/index';
+import type { LabelSet } from '../labels/types';
+import type { Scene } from '../scene/types';
+import type { JobContext } from '../jobs/job';
+import { FieldMoeError } from '../util/errors';
+import { architectureAdapters, presetFor } from './adapters';
+import { fit, type FitResult, type MissingSimulation } from './fit';
+import { compatibleWeights, packClassesOf, writeTrainedPack } from './packio';
+
+export interface FinetuneRequest {
+  /** Pack folder, manifest or name on the pack search path. */
+  model: string;
+  scene: Scene;
+  /** Labels file (raster + classes.json, GeoJSON, shapefile), or labels already loaded. */
+  labels: string | LabelSet;
+  out: string;
+  adapter?: string;
+  /** 'auto' (default): keep the pack's classes when every label class is one of them. */
+  head?: 'auto' | 'keep' | 'new';
+  epochs?: number;
+  valSplit?: number;
+  seed?: number;
+  missing?: MissingSimulation;
+  wavelengths?: ReadonlyMap<string, readonly number[]>;
+  /** Few-shot: labelled training pixels per class (default: all). */
+  pixelsPerClass?: number;
+  tilesPerClass?: number;
+  batchSize?: number;
+  lr?: number;
+  patience?: number;
+  threads?: number;
+  name?: string;
+}
+
+export interface FinetuneResult {
+  out: string;
+  adapter: string;
+  head: 'keep' | 'new';
+  classes: PackClass[];
+  fit: FitResult;
+}
+
+export async function finetune(req: FinetuneRequest, job: JobContext = {}): Promise<FinetuneResult> {
+  const pack = await resolvePack(req.model, packSearchPath());
+  const base = await loadModelPack(pack.dir);
+  const arch = architectureAdapters(base.model.architecture);
+  const { preset, choice } = presetFor(base.model.architecture, req.adapter ?? arch.defaultChoice);
+  const labels = typeof req.labels === 'string' ? await loadLabels(req.labels, req.scene.info, { signal: job.signal }) : req.labels;
+
+  const mapping = mapToPackClasses(labels.classes, base.pack.manifest.classes);
+  const head = req.head === 'keep' || req.head === 'new' ? req.head : mapping.allMatched ? 'keep' : 'new';
+  if (head === 'keep' && !mapping.allMatched)
+    throw new FieldMoeError(typeof req.labels === 'string' ? req.labels : labels.source, `has classes the pack lacks (${labels.classes.filter((_, i) => mapping.packIndex[i] < 0).map((c) => c.name).join(', ')}); fine-tune with a new head`);
+  const classes = head === 'keep' ? base.pack.manifest.classes : packClassesOf(labels.classes);
+  const classMap = head === 'keep' ? mapping.packIndex : Int32Array.from(labels.classes, (_, i) => i);
+
+  // Inputs: the pack's, with band counts taken from the scene (a sensor the pack never saw).
+  const { bindings } = mapBands(req.scene.info, base.pack.manifest, { wavelengths: req.wavelengths });
+  const missing = req.missing ? resolveMissing(req.missing, bindings, base.pack.manifest.availabilityInput) : undefined;
+  let model: ModelConfig = arch.apply(arch.withClasses(base.model, classes.length), preset);
+  model = withSceneBands(model, bindings.map((b) => ({ name: b.input.name, channels: b.channels, available: b.available })));
+  const weights = compatibleWeights(model, base.weights, (name) => head === 'new' && name.startsWith(arch.headPrefix));
+
+  const result = await fit(
+    {
+      model,
+      weights,
+      trainsAdapter: (name) => arch.trains(choice, name),
+      trainBackbone: false,
+      inputs: base.pack.manifest.inputs,
+      availabilityInput: base.pack.manifest.availabilityInput,
+      sources: [{ name: req.scene.info.source, scene: req.scene, labels, classMap, wavelengths: req.wavelengths }],
+      epochs: req.epochs ?? 30,
+      seed: req.seed ?? 0,
+      valSplit: req.valSplit ?? 0.2,
+      trainPixelsPerClass: req.pixelsPerClass,
+      tilesPerClass: req.tilesPerClass,
+      batchSize: req.batchSize,
+      lr: req.lr,
+      patience: req.patience,
+      missing,
+      threads: req.threads,
+      classNames: classes,
+    },
+    job,
+  );
+
+  const inputs = base.pack.manifest.inputs.map((input, i): PackInput => {
+    const b = bindings[i];
+    const bands = input.bands.mode === 'any' && b.sensor ? { ...input.bands, minBands: b.channels, maxBands: b.channels } : input.bands;
+    const norm = result.normalization[0][i];
+    return { ...input, bands, normalization: { type: 'uniform', mean: norm.mean, std: norm.std } };
+  });
+  const name = req.name ?? path.basename(path.resolve(req.out));
+  const provenance = {
+    kind: 'finetune',
+    base: { name: base.pack.manifest.name, version: base.pack.manifest.version, dir: base.pack.dir },
+    scene: req.scene.info.source,
+    labels: labels.source,
+    adapter: choice,
+    preset,
+    head,
+    seed: req.seed ?? 0,
+    epochs: req.epochs ?? 30,
+    valSplit: req.valSplit ?? 0.2,
+    pixelsPerClass: req.pixelsPerClass ?? null,
+    missing: req.missing ?? null,
+    trainPixels: result.trainPixels[0],
+    valPixels: result.valPixels[0],
+    cachedFeatureInputs: result.cachedInputs,
+    date: new Date().toISOString(),
+  };
+  const v = result.validation?.pooled;
+  await writeTrainedPack({
+    dir: req.out,
+    name,
+    version: '1',
+    model,
+    classes,
+    inputs,
+    result,
+    provenance,
+    trainingText: [
+      `Fine-tuned from pack ${base.pack.manifest.name} ${base.pack.manifest.version} (weights copied; its frozen backbone unchanged) with adapter "${choice}" (preset ${preset}) and ${head === 'keep' ? "the pack's classes" : 'a new head for the labels\' classes'}.`,
+      `Scene ${req.scene.info.source}, labels ${labels.source}: ${result.trainPixels[0]} training pixels, ${result.valPixels[0]} validation pixels (spatial split by ${labels.kind === 'polygons' ? 'polygon' : 'block'}, seed ${req.seed ?? 0}).`,
+      `${result.history.length} epoch(s)${result.stoppedEarly ? ' (early stop on validation loss)' : ''}, best epoch ${result.bestEpoch ?? '-'}.`,
+      v ? `Validation (held-out pixels): OA ${v.oa.toFixed(3)}, kappa ${v.kappa.toFixed(3)}, mIoU ${v.miou.toFixed(3)}, mAcc ${v.macc.toFixed(3)}.` : 'No validation pixels.',
+      `Input normalisation recomputed from this scene (uniform mean/std per input).`,
+      req.missing ? `Missing-sensor simulation: rate ${req.missing.rate}, mode ${req.missing.mode}.` : '',
+    ].filter(Boolean).join('\n'),
+  });
+  return { out: req.out, adapter: choice, head, classes, fit: result };
+}
+
+/**
+ * `--missing-mode` is "both" or a scene sensor id (or a pack input name); returned with the pack
+ * input it drops. Only packs that take sensor availability can simulate missing sensors.
+ */
+export function resolveMissing(m: MissingSimulation, bindings: readonly InputBinding[], availability?: string): MissingSimulation {
+  if (!availability) throw new FieldMoeError('--missing-rate', 'needs a pack that takes sensor availability (a MaMOL pack)');
+  if (!(m.rate >= 0 && m.rate <= 1)) throw new FieldMoeError('--missing-rate', `must be between 0 and 1, got ${m.rate}`);
+  if (m.mode === 'both') return m;
+  const hit = bindings.find((b) => b.sensor?.id === m.mode) ?? bindings.find((b) => b.input.name === m.mode);
+  if (!hit)
+    throw new FieldMoeError('--missing-mode', `"${m.mode}" is neither "both" nor a sensor of the scene bound to the pack (${bindings.filter((b) => b.sensor).map((b) => b.sensor!.id).join(', ')})`);
+  return { rate: m.rate, mode: hit.input.name };
+}
+
+/** Sets per-input band counts of configs whose graph inputs fix them (MaMOL modalities). */
+export function withSceneBands(model: ModelConfig, inputs: readonly { name: string; channels: number; available: boolean }[]): ModelConfig {
+  if (model.architecture !== 'mamol') return model;
+  const modalities = model.config.modalities.map((m) => {
+    const b = inputs.find((i) => i.name === m.name);
+    return b && b.available && b.channels > 0 ? { ...m, bands: b.channels } : m;
+  });
+  void getArchitecture;
+  return { architecture: 'mamol', config: { ...model.config, modalities } };
+}

@@ -1,0 +1,464 @@
+/**
+ * The training core shared by `fieldmoe finetune` (adapters + head on a frozen pack) and
+ * `fieldmoe train` (a new pack, backbone trained too): scene sources -> class-balanced tiles
+ * around labelled pixels with a spatial validation split -> the cut forward (frozen part cached
+ * once per sample, see cut.ts) -> train-step/eval graphs -> TrainLoop with early stopping on
+ * validation loss -> weights + validation metrics.
+ */
+import * as ort from 'onnxruntime-node';
+import { Graph, type Value } from '../ml/graph/graph';
+import { accuracyCounts, crossEntropy } from '../ml/losses';
+import { adamw } from '../ml/optim';
+import { add } from '../ml/ops/index';
+import { buildEvalModel, buildTrainStep, type ForwardContext, type ForwardFn, type TensorSpec } from '../ml/train/step';
+import { Trainer, type Feeds } from '../ml/train/trainer';
+import { TrainLoop, type Dataset, type EpochRecord, type TrainProgress } from '../ml/train/loop';
+import { cosineLr, withWarmup } from '../ml/train/schedule';
+import { Rng } from '../ml/train/rng';
+import { buildModel, getArchitecture, type ModelConfig, type ModelSources } from '../ml/models/index';
+import { ParamSource, type WeightMap } from '../ml/models/init';
+import { openSession } from '../runtime/session';
+import { mapBands, type InputBinding } from '../packs/bandmap';
+import type { PackInput, PackManifest } from '../packs/manifest';
+import type { Scene } from '../scene/types';
+import type { LabelSet } from '../labels/types';
+import { splitLabels } from '../labels/split';
+import { subsamplePerClass } from '../labels/sampling';
+import { computeMetrics, type Metrics } from '../eval/metrics';
+import { throwIfCancelled, type JobContext } from '../jobs/job';
+import { FieldMoeError } from '../util/errors';
+import { copyCut, NOISE_PREFIX, planCut, type Cut } from './cut';
+import { fillInput, fillTarget, LabelLookup, readSceneBlocks, tileAround, uniformStats, type SceneSource, type TileSample } from './samples';
+
+export const LABELS_INPUT = 'labels';
+const IGNORE = -1;
+
+export interface FitSourceSpec {
+  name: string;
+  scene: Scene;
+  labels: LabelSet;
+  /** Label class index -> model class index (-1: not trained on). */
+  classMap: Int32Array;
+  /** `--wavelengths` overrides for this scene. */
+  wavelengths?: ReadonlyMap<string, readonly number[]>;
+}
+
+/** MaMOL's missing-rate simulation (paper 5.1, generalised to M sensors). */
+export interface MissingSimulation {
+  /** Share of training samples made incomplete. */
+  rate: number;
+  /** 'both': each incomplete sample misses exactly one input, chosen uniformly; else that input's name. */
+  mode: string;
+}
+
+export interface FitOptions {
+  model: ModelConfig;
+  /** Weights by parameter name (base pack, filtered to the model's shapes); others are initialised. */
+  weights: WeightMap;
+  /** Which adapter/head parameters train (names under the adapters source). */
+  trainsAdapter: (name: string) => boolean;
+  /** Train the backbone too (`fieldmoe train`). */
+  trainBackbone: boolean;
+  /** Pack inputs (names as the model's graph inputs), for band mapping. */
+  inputs: PackInput[];
+  availabilityInput?: string;
+  sources: FitSourceSpec[];
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  weightDecay?: number;
+  seed?: number;
+  valSplit?: number;
+  /** Few-shot: at most this many labelled training pixels per class (default: all). */
+  trainPixelsPerClass?: number;
+  /** Training tiles per class and source (centres drawn from the training pixels; default 64). */
+  tilesPerClass?: number;
+  /** Validation pixels per class and source, each scored at the centre of its own tile (default 200). */
+  valPixelsPerClass?: number;
+  /** Early stopping patience in epochs (default 5; 0 = off). */
+  patience?: number;
+  missing?: MissingSimulation;
+  threads?: number;
+  /** Class ids and names of the model's outputs, for the validation metrics. */
+  classNames?: { id: number; name: string }[];
+}
+
+export interface FitResult {
+  /** Every model parameter after training (frozen ones as given). */
+  weights: Map<string, { shape: number[]; data: Float32Array }>;
+  trained: string[];
+  history: EpochRecord[];
+  stoppedEarly: boolean;
+  bestEpoch?: number;
+  /** Scores on the validation pixels (centre of their tiles), per source and pooled. */
+  validation?: { pooled: Metrics; perSource: { name: string; metrics: Metrics; pixels: number }[] };
+  /** Uniform normalisation used per source and input. */
+  normalization: { mean: number; std: number }[][];
+  trainPixels: number[];
+  valPixels: number[];
+  cachedInputs: number;
+  seconds: { cache: number; train: number; total: number };
+  provider: string;
+}
+
+/**
+ * The wavelengths input exactly as the classify pipeline feeds it (classify/runner.ts): the
+ * bindings' nanometres. Packs trained here express the encoding periods in nm to match
+ * (training/train.ts SPECTRAL_EMBEDDING_NM).
+ */
+export function wavelengthFeed(nm: readonly number[]): Float32Array {
+  return Float32Array.from(nm);
+}
+
+/** Pseudo manifest for band mapping (mapBands reads name and inputs). */
+function mappingManifest(inputs: PackInput[], availabilityInput?: string): PackManifest {
+  return { name: 'training', inputs, availabilityInput } as PackManifest;
+}
+
+interface PreparedSource extends SceneSource {
+  train: TileSample[];
+  val: TileSample[];
+  trainLookup: LabelLookup;
+  valLookup: LabelLookup;
+  width: number;
+  height: number;
+  wavelengths: Map<string, Float32Array>;
+}
+
+async function prepareSource(spec: FitSourceSpec, index: number, opts: FitOptions, tile: number, signal?: AbortSignal): Promise<PreparedSource> {
+  const { bindings } = mapBands(spec.scene.info, mappingManifest(opts.inputs, opts.availabilityInput), { wavelengths: spec.wavelengths });
+  const blocks = await readSceneBlocks(spec.scene, bindings, signal);
+  const normalization = bindings.map((b, i) => uniformStats(blocks[i], b));
+  const labels = spec.labels;
+  const seed = opts.seed ?? 0;
+  const split = splitLabels(labels, { valFraction: opts.valSplit ?? 0.2, seed });
+  const usable = (idx: Uint32Array) => Uint32Array.from(Array.from(idx).filter((i) => spec.classMap[labels.classIndex[i]] >= 0));
+  let trainIdx: Uint32Array = usable(split.train);
+  if (opts.trainPixelsPerClass) trainIdx = subsamplePerClass(labels, trainIdx, opts.trainPixelsPerClass, seed);
+  const valIdx = subsamplePerClass(labels, usable(split.val), opts.valPixelsPerClass ?? 200, seed + 1);
+  if (!trainIdx.length) throw new FieldMoeError(labels.source, 'no labelled training pixel is left after the validation split');
+  const centres = subsamplePerClass(labels, trainIdx, opts.tilesPerClass ?? 64, seed + 2);
+  const jitter = new Rng(seed + 3);
+  const wavelengths = new Map<string, Float32Array>();
+  for (const b of bindings) if (b.input.bands.mode === 'any' && b.input.bands.wavelengthsInput) wavelengths.set(b.input.bands.wavelengthsInput, wavelengthFeed(b.wavelengths));
+  return {
+    name: spec.name,
+    labels,
+    bindings,
+    blocks,
+    classMap: spec.classMap,
+    normalization,
+    train: Array.from(centres, (i) => jittered(tileAround(labels, index, i, tile), tile, jitter)),
+    val: Array.from(valIdx, (i) => tileAround(labels, index, i, tile)),
+    trainLookup: new LabelLookup(labels, trainIdx),
+    valLookup: new LabelLookup(labels, valIdx),
+    width: spec.scene.info.width,
+    height: spec.scene.info.height,
+    wavelengths,
+  };
+}
+
+/**
+ * Moves a training tile so its labelled pixel sits anywhere but the outer 2 pixels: the
+ * pipeline classifies pixels at every tile position, not only at the centre.
+ */
+function jittered(t: TileSample, T: number, rng: Rng): TileSample {
+  const half = Math.floor(T / 2);
+  const span = Math.max(1, T - 4);
+  return { ...t, x0: t.x0 + half - 2 - rng.int(span), y0: t.y0 + half - 2 - rng.int(span) };
+}
+
+/** The three parameter sources: backbone/depth frozen unless trained, adapters by predicate. */
+function sources(opts: FitOptions): ModelSources {
+  const base = { dtype: 'float32' as const, seed: opts.seed ?? 0, weights: opts.weights, source: 'base weights' };
+  return {
+    backbone: new ParamSource({ ...base, trainable: opts.trainBackbone }),
+    depthEncoder: new ParamSource({ ...base, trainable: false }),
+    adapters: new ParamSource({ ...base, trainable: (name) => !opts.weights.has(name) || opts.trainsAdapter(name) }),
+  };
+}
+
+interface Scratch {
+  g: Graph;
+  loss: Value;
+  metrics: Record<string, Value>;
+  logits: Value;
+}
+
+/** The whole forward (model + loss) on a scratch graph; noise inputs prefixed `noise:`. */
+function scratchForward(opts: FitOptions): Scratch {
+  const g = new Graph('scratch');
+  const noise = (name: string, shape: readonly (number | string)[]) => g.input(`${NOISE_PREFIX}${name}`, 'float32', shape);
+  const built = buildModel(g, opts.model, sources(opts), 'float32', { noise });
+  const arch = getArchitecture(opts.model.architecture);
+  const T = arch.tile(opts.model.config).size;
+  const labels = g.input(LABELS_INPUT, 'int64', arch.dense(opts.model.config) ? ['N', T, T] : ['N']);
+  let loss = crossEntropy(built.logits, labels, { ignoreIndex: IGNORE });
+  if (built.auxLoss) loss = add(loss, built.auxLoss);
+  const { correct, labelled } = accuracyCounts(built.logits, labels, { ignoreIndex: IGNORE });
+  return { g, loss, metrics: { correct, labelled }, logits: built.logits };
+}
+
+const LIVE = new Set([LABELS_INPUT]);
+
+/**
+ * Train/eval forwards over the cut, plus the prefix model computing the cache. Both are built
+ * from the train-mode forward, so they cut at the same frontier; the eval graph takes the gate
+ * noise as inputs, fed zeros (noise-free gates, as at inference).
+ */
+function cutForwards(opts: FitOptions): { train: ForwardFn; eval: ForwardFn; cut: Cut; paramsGraph: Graph } {
+  const first = scratchForward(opts);
+  const outsOf = (s: Scratch) => [s.loss, s.metrics.correct, s.metrics.labelled, s.logits];
+  const cut = planCut(first.g, outsOf(first), LIVE);
+  const forward: ForwardFn = (ctx: ForwardContext) => {
+    const s = scratchForward(opts);
+    const outs = outsOf(s);
+    const plan = planCut(s.g, outs, LIVE);
+    const same = plan.specs.length === cut.specs.length && plan.specs.every((p, k) => p.shape.join() === cut.specs[k].shape.join());
+    if (!same) throw new Error('fine-tune cut: two builds of the forward cache different features');
+    const [loss, correct, labelled, logits] = copyCut(s.g, outs, plan.frontier, ctx);
+    return { loss, metrics: { correct, labelled }, outputs: ctx.mode === 'eval' ? { logits } : undefined };
+  };
+  return { train: forward, eval: forward, cut, paramsGraph: first.g };
+}
+
+/**
+ * Samples as a Dataset of whole batches (one source per batch, as the wavelengths input is one
+ * per scene): example i of the TrainLoop is batch i. Cached features are computed on first use
+ * per (tile, availability pattern) and kept.
+ */
+class TileBatches implements Dataset {
+  private readonly groups: { source: number; tiles: TileSample[] }[] = [];
+  private readonly cache = new Map<string, Float32Array[]>();
+  private readonly rng: Rng;
+
+  constructor(
+    private readonly fit: Fitting,
+    private readonly split: 'train' | 'val',
+    batchSize: number,
+    seed: number,
+  ) {
+    this.rng = new Rng(seed + 17);
+    const shuffler = new Rng(seed + 5);
+    fit.sources.forEach((s, si) => {
+      const tiles = split === 'train' ? s.train : s.val;
+      const order = split === 'train' ? shuffler.permutation(tiles.length) : [...tiles.keys()];
+      for (let i = 0; i < order.length; i += batchSize) this.groups.push({ source: si, tiles: order.slice(i, i + batchSize).map((k) => tiles[k]) });
+    });
+  }
+
+  get size(): number {
+    return this.groups.length;
+  }
+
+  tilesOf(i: number): { source: number; tiles: TileSample[] } {
+    return this.groups[i];
+  }
+
+  async batch(indices: readonly number[]): Promise<Feeds> {
+    if (indices.length !== 1) throw new Error('TileBatches: one group per step');
+    const { source, tiles } = this.groups[indices[0]];
+    return this.fit.feeds(source, tiles, this.split, this.split === 'train' ? this.rng : undefined, this.cache);
+  }
+}
+
+/** Everything a run needs after preparation. */
+class Fitting {
+  cacheMs = 0;
+  constructor(
+    readonly opts: FitOptions,
+    readonly sources: PreparedSource[],
+    readonly tile: number,
+    readonly dense: boolean,
+    readonly cut: Cut,
+    readonly prefix: ort.InferenceSession | undefined,
+    /** Batch inputs of the train graph that are not cached (labels, available, image when not cut...). */
+    readonly liveInputs: Set<string>,
+    /** Noise inputs of the eval graph (fed zeros). */
+    readonly evalNoise: TensorSpec[],
+  ) {}
+
+  /** Availability pattern per tile: the observed one, minus a simulated missing input. */
+  private pattern(raw: boolean[], rng: Rng | undefined): boolean[] {
+    const sim = this.opts.missing;
+    if (!sim || !rng || !(rng.next() < sim.rate)) return raw;
+    const names = this.opts.inputs.map((i) => i.name);
+    const drop = sim.mode === 'both' ? rng.int(names.length) : names.indexOf(sim.mode);
+    return raw.map((a, i) => a && i !== drop);
+  }
+
+  async feeds(si: number, tiles: TileSample[], split: 'train' | 'val', rng: Rng | undefined, cache: Map<string, Float32Array[]>): Promise<Feeds> {
+    const src = this.sources[si];
+    const T = this.tile;
+    const B = tiles.length;
+    const M = src.bindings.length;
+    const raw: Float32Array[] = src.bindings.map((b) => new Float32Array(B * b.channels * T * T));
+    const avail = new Float32Array(B * M);
+    const patterns: boolean[][] = tiles.map((t, j) => {
+      const present = src.bindings.map((b, bi) => fillInput(src, bi, t, T, src.width, src.height, raw[bi], j * b.channels * T * T));
+      const p = this.pattern(present, rng);
+      p.forEach((a, bi) => (avail[j * M + bi] = a ? 1 : 0));
+      return p;
+    });
+    const inputs: Feeds = {};
+    src.bindings.forEach((b, bi) => (inputs[b.input.name] = new ort.Tensor('float32', raw[bi], [B, b.channels, T, T])));
+    if (this.opts.availabilityInput) inputs[this.opts.availabilityInput] = new ort.Tensor('float32', avail, [B, M]);
+    for (const [name, wl] of src.wavelengths) inputs[name] = new ort.Tensor('float32', wl, [wl.length]);
+
+    const feeds: Feeds = {};
+    for (const name of this.liveInputs) if (inputs[name]) feeds[name] = inputs[name];
+    for (const [name, wl] of src.wavelengths) if (this.liveInputs.has(name)) feeds[name] = new ort.Tensor('float32', wl, [wl.length]);
+    const labels = new BigInt64Array(B * (this.dense ? T * T : 1));
+    const lookup = split === 'train' ? src.trainLookup : src.valLookup;
+    tiles.forEach((t, j) => {
+      if (this.dense) fillTarget(src, lookup, t, T, labels, j * T * T, split === 'val');
+      else labels[j] = BigInt(src.classMap[src.labels.classIndex[t.index]]);
+    });
+    feeds[LABELS_INPUT] = new ort.Tensor('int64', labels, this.dense ? [B, T, T] : [B]);
+    if (split === 'val')
+      for (const spec of this.evalNoise) {
+        const dims = spec.shape.map((d) => (typeof d === 'number' ? d : B));
+        feeds[spec.name] = new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
+      }
+    if (this.cut.specs.length) Object.assign(feeds, await this.cached(si, tiles, patterns, inputs, cache));
+    return feeds;
+  }
+
+  /** Cached frontier tensors for the tiles, computing the missing ones in one prefix run. */
+  private async cached(si: number, tiles: TileSample[], patterns: boolean[][], inputs: Feeds, cache: Map<string, Float32Array[]>): Promise<Feeds> {
+    const keys = tiles.map((t, j) => `${si}:${t.index}:${t.x0},${t.y0}:${patterns[j].map(Number).join('')}`);
+    if (keys.some((k) => !cache.has(k))) {
+      const t0 = performance.now();
+      const sub: Feeds = {};
+      for (const name of this.prefix!.inputNames) {
+        if (!inputs[name]) throw new Error(`feature cache: no value for ${name}`);
+        sub[name] = inputs[name];
+      }
+      const out = await this.prefix!.run(sub);
+      keys.forEach((key, j) => cache.set(key, this.cut.specs.map((s) => rowOf(out[s.name], j))));
+      this.cacheMs += performance.now() - t0;
+    }
+    const feeds: Feeds = {};
+    this.cut.specs.forEach((s, k) => {
+      const rows = keys.map((key) => cache.get(key)![k]);
+      const per = rows[0].length;
+      const data = new Float32Array(per * rows.length);
+      rows.forEach((r, j) => data.set(r, j * per));
+      const dims = [rows.length, ...(s.shape.slice(1) as number[])];
+      feeds[s.name] = new ort.Tensor('float32', data, dims);
+    });
+    return feeds;
+  }
+}
+
+function rowOf(t: ort.Tensor, r: number): Float32Array {
+  const per = t.size / t.dims[0];
+  return (t.data as Float32Array).slice(r * per, (r + 1) * per);
+}
+
+/** Trains per `opts`; progress events carry epoch, loss, validation loss/accuracy and ETA. */
+export async function fit(opts: FitOptions, job: JobContext = {}): Promise<FitResult> {
+  const started = performance.now();
+  const arch = getArchitecture(opts.model.architecture);
+  const tile = arch.tile(opts.model.config).size;
+  const dense = arch.dense(opts.model.config);
+  const classes = arch.classes(opts.model.config);
+  const prepared: PreparedSource[] = [];
+  for (const [i, s] of opts.sources.entries()) {
+    throwIfCancelled(job.signal);
+    prepared.push(await prepareSource(s, i, opts, tile, job.signal));
+  }
+  const { train, eval: evalFwd, cut, paramsGraph } = cutForwards(opts);
+  const optimizer = adamw({ weightDecay: opts.weightDecay ?? 1e-4 });
+  const stepModel = buildTrainStep(train, { optimizer, clipGradNorm: 1.0 });
+  const evalModel = buildEvalModel(evalFwd);
+  const threads = opts.threads;
+  const trainer = await Trainer.open(stepModel, evalModel, { seed: opts.seed ?? 0, threads });
+  const prefix = cut.prefixModel ? (await openSession(cut.prefixModel, { threads })).session : undefined;
+  const cachedNames = new Set(cut.specs.map((s) => s.name));
+  const live = new Set(stepModel.batchInputs.map((b) => b.name).filter((n) => !cachedNames.has(n)));
+  const evalNoise = evalModel.batchInputs.filter((b) => b.name.startsWith(NOISE_PREFIX));
+  const fitting = new Fitting(opts, prepared, tile, dense, cut, prefix, live, evalNoise);
+  try {
+    const batchSize = opts.batchSize ?? 16;
+    const seed = opts.seed ?? 0;
+    const trainData = new TileBatches(fitting, 'train', batchSize, seed);
+    const valData = new TileBatches(fitting, 'val', 32, seed);
+    const hasVal = valData.size > 0;
+    const epochs = opts.epochs ?? 30;
+    const base = opts.lr ?? 1e-3;
+    const total = epochs * trainData.size;
+    const loop = new TrainLoop(trainer, trainData, {
+      epochs,
+      batchSize: 1,
+      lr: withWarmup(Math.min(10, Math.floor(total / 10)), cosineLr(base, total)),
+      seed,
+      dropLast: false,
+      validation: hasVal ? valData : undefined,
+      validationBatchSize: 1,
+      earlyStopping: hasVal && (opts.patience ?? 5) > 0 ? { patience: opts.patience ?? 5 } : undefined,
+    });
+    const t0 = performance.now();
+    const report = await loop.run({
+      signal: job.signal,
+      onProgress: (p) => {
+        const tp = p as TrainProgress;
+        const acc = tp.val && tp.val.metrics.labelled ? ` val acc ${(tp.val.metrics.correct / tp.val.metrics.labelled).toFixed(3)}` : '';
+        job.onProgress?.({ ...tp, stage: 'finetune', message: `${tp.message ?? ''}${acc}` });
+      },
+    });
+    const trainMs = performance.now() - t0;
+    const validation = await scoreValidation(trainer, valData, prepared, classes, opts.classNames, job.signal);
+    const weights = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const [name, p] of paramsGraph.params) weights.set(name, { shape: p.value.shape as number[], data: Float32Array.from(p.data as Float32Array) });
+    for (const [name, t] of trainer.parameters()) weights.set(name, { shape: [...t.shape], data: Float32Array.from(t.data as Float32Array) });
+    return {
+      weights,
+      trained: stepModel.trainable,
+      history: report.history,
+      stoppedEarly: report.stoppedEarly,
+      bestEpoch: report.bestEpoch,
+      validation,
+      normalization: prepared.map((p) => p.normalization),
+      trainPixels: prepared.map((p) => countLookup(p.trainLookup, p)),
+      valPixels: prepared.map((p) => p.val.length),
+      cachedInputs: cut.specs.length,
+      seconds: { cache: fitting.cacheMs / 1000, train: (trainMs - fitting.cacheMs) / 1000, total: (performance.now() - started) / 1000 },
+      provider: trainer.provider,
+    };
+  } finally {
+    await trainer.release();
+    await prefix?.release();
+  }
+}
+
+function countLookup(_l: LabelLookup, p: PreparedSource): number {
+  return new Set(p.train.map((t) => t.index)).size;
+}
+
+/** Predictions at the centre pixel of each validation tile, scored per source and pooled. */
+async function scoreValidation(trainer: Trainer, data: TileBatches, sources: PreparedSource[], classes: number, classNames: FitOptions['classNames'], signal?: AbortSignal): Promise<FitResult['validation']> {
+  const truth: number[][] = sources.map(() => []);
+  const pred: number[][] = sources.map(() => []);
+  for (let i = 0; i < data.size; i++) {
+    throwIfCancelled(signal);
+    const { source, tiles } = data.tilesOf(i);
+    const r = await trainer.evaluate(await data.batch([i]));
+    const logits = r.outputs.logits;
+    const dims = logits.dims;
+    const K = dims[1];
+    const L = logits.data as Float32Array;
+    const plane = dims.length === 4 ? dims[2] * dims[3] : 1;
+    const centre = dims.length === 4 ? Math.floor(dims[2] / 2) * dims[3] + Math.floor(dims[3] / 2) : 0;
+    tiles.forEach((t, j) => {
+      let best = 0;
+      for (let k = 1; k < K; k++) if (L[(j * K + k) * plane + centre] > L[(j * K + best) * plane + centre]) best = k;
+      truth[source].push(sources[source].classMap[sources[source].labels.classIndex[t.index]]);
+      pred[source].push(best);
+    });
+  }
+  const names = classNames ?? Array.from({ length: classes }, (_, k) => ({ id: k + 1, name: `class ${k + 1}` }));
+  if (!truth.flat().length) return undefined;
+  const perSource = sources.filter((_, i) => truth[i].length).map((s) => { const i = sources.indexOf(s); return { name: s.name, metrics: computeMetrics(truth[i], pred[i], names), pixels: truth[i].length }; });
+  return { pooled: computeMetrics(truth.flat(), pred.flat(), names), perSource };
+}

@@ -1,0 +1,103 @@
+/**
+ * Writing a trained model as a pack: the inference graph and all weights through
+ * ml/models/export.ts (so the classify pipeline loads it like any pack), plus the trained
+ * tensors alone as `adapter.safetensors` and the training provenance as `training.json`, both
+ * listed in the manifest's files.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { exportModelPack, type PackExportSpec } from '../ml/models/export';
+import type { ModelConfig } from '../ml/models/index';
+import { Graph } from '../ml/graph/graph';
+import { buildModel, modelSources } from '../ml/models/index';
+import { writeSafetensors, type StoredTensor } from '../ml/io/safetensors';
+import { MANIFEST_FILE, validateManifest, type PackClass, type PackInput } from '../packs/index';
+import { writeFileAtomic } from '../util/atomic';
+import type { WeightMap } from '../ml/models/init';
+import type { LabelClass } from '../labels/types';
+import type { FitResult } from './fit';
+
+export const ADAPTER_FILE = 'adapter.safetensors';
+export const TRAINING_FILE = 'training.json';
+
+export interface PackOutput {
+  dir: string;
+  name: string;
+  version: string;
+  model: ModelConfig;
+  classes: PackClass[];
+  inputs: PackInput[];
+  result: FitResult;
+  /** Provenance written to training.json and summarised in the model card. */
+  provenance: Record<string, unknown>;
+  /** Model-card paragraph on training data and procedure. */
+  trainingText: string;
+  /** Extra manifest metrics. */
+  metrics?: Record<string, number>;
+}
+
+export function hexColor(c: readonly [number, number, number]): string {
+  return '#' + c.map((v) => Math.max(0, Math.min(255, Math.round(v))).toString(16).padStart(2, '0')).join('');
+}
+
+export function packClassesOf(classes: readonly LabelClass[]): PackClass[] {
+  return classes.map((c) => ({ id: c.id, name: c.name, color: hexColor(c.color) }));
+}
+
+/** Validation metrics as manifest figures (fractions). */
+export function validationMetrics(result: FitResult): Record<string, number> {
+  const v = result.validation?.pooled;
+  const out: Record<string, number> = {};
+  if (v) Object.assign(out, { 'val.oa': round(v.oa), 'val.kappa': round(v.kappa), 'val.miou': round(v.miou), 'val.macc': round(v.macc), 'val.pixels': v.n });
+  const best = result.history.find((h) => h.epoch === result.bestEpoch) ?? result.history[result.history.length - 1];
+  if (best?.val) out['val.loss'] = round(best.val.loss);
+  out['train.epochs'] = result.history.length;
+  return out;
+}
+
+const round = (x: number) => Math.round(x * 1e4) / 1e4;
+
+/** Parameter names and shapes a model config creates. */
+export function parameterShapes(model: ModelConfig): Map<string, number[]> {
+  const g = new Graph('probe');
+  buildModel(g, model, modelSources({ dtype: 'float32' }), 'float32');
+  return new Map([...g.params].map(([n, p]) => [n, p.value.shape as number[]]));
+}
+
+/** Base weights the model can take (same name and shape), minus names `drop` rejects. */
+export function compatibleWeights(model: ModelConfig, base: WeightMap, drop: (name: string) => boolean = () => false): Map<string, { shape: readonly number[]; data: ArrayLike<number> }> {
+  const shapes = parameterShapes(model);
+  const out = new Map<string, { shape: readonly number[]; data: ArrayLike<number> }>();
+  for (const [name, w] of base) {
+    const s = shapes.get(name);
+    if (s && !drop(name) && s.length === w.shape.length && s.every((d, i) => d === w.shape[i])) out.set(name, w);
+  }
+  return out;
+}
+
+export async function writeTrainedPack(o: PackOutput): Promise<void> {
+  const spec: PackExportSpec = {
+    name: o.name,
+    version: o.version,
+    classes: o.classes,
+    inputs: Object.fromEntries(o.inputs.map(({ name, ...rest }) => [name, rest])),
+    metrics: { ...validationMetrics(o.result), ...o.metrics },
+    training: o.trainingText,
+  };
+  const tmp = `${o.dir}.partial-${process.pid}`;
+  await fs.rm(tmp, { recursive: true, force: true });
+  const { manifest } = await exportModelPack(tmp, o.model, o.result.weights, spec);
+  const trained = new Map<string, StoredTensor>();
+  for (const name of o.result.trained) {
+    const w = o.result.weights.get(name)!;
+    trained.set(name, { dtype: 'float32', shape: w.shape, data: w.data });
+  }
+  await writeSafetensors(path.join(tmp, ADAPTER_FILE), trained, { kind: 'trained tensors of this pack (adapters and head)' });
+  await writeFileAtomic(path.join(tmp, TRAINING_FILE), JSON.stringify({ ...o.provenance, history: o.result.history, validation: o.result.validation, seconds: o.result.seconds }, null, 1) + '\n');
+  const full = validateManifest({ ...manifest, files: [...manifest.files, ADAPTER_FILE, TRAINING_FILE] }, o.dir);
+  await writeFileAtomic(path.join(tmp, MANIFEST_FILE), JSON.stringify(full, null, 2) + '\n');
+  // Replace the output folder only once everything is written.
+  await fs.rm(o.dir, { recursive: true, force: true });
+  await fs.mkdir(path.dirname(path.resolve(o.dir)), { recursive: true });
+  await fs.rename(tmp, o.dir);
+}

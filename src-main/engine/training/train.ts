@@ -1,0 +1,247 @@
+/**
+ * Full training of a new pack (`fieldmoe train`): one compact model trained on one or more
+ * labelled scenes together (class sets united by name), backbone included unless a frozen
+ * backbone is given. The pack inputs are derived from the scenes' sensor kinds: SpectralMoE
+ * takes any optical band set through the wavelength embedding (plus elevation for the depth
+ * branch when every scene has it); MaMOL takes one optional input per sensor family with an
+ * availability vector, so any of them may be missing.
+ */
+import type { SensorInfo, SensorKind, Scene } from '../scene/types';
+import type { LabelSet } from '../labels/types';
+import { loadLabels, normalizeClassName, generatedColor, type LabelClass } from '../labels/index';
+import type { PackClass, PackInput } from '../packs/manifest';
+import { SEG_PRESETS, MAMOL_PRESETS, MAMOL_PAPER_EXPERTS, SPECTRALMOE_PAPER_DEFAULTS, defaultLevels, type ModelConfig } from '../ml/models/index';
+import { vitConfig, type VitConfig } from '../ml/models/vit';
+import type { WeightMap } from '../ml/models/init';
+import type { JobContext } from '../jobs/job';
+import { FieldMoeError } from '../util/errors';
+import { fit, type FitResult, type MissingSimulation } from '../finetune/fit';
+import { compatibleWeights, hexColor, writeTrainedPack } from '../finetune/packio';
+
+export const ARCHES = ['spectralmoe', 'mamol'] as const;
+export type Arch = (typeof ARCHES)[number];
+
+/** Sensor families: which scene sensor kinds feed which MaMOL input. */
+export const SENSOR_FAMILIES: { name: string; kinds: SensorKind[]; description: string }[] = [
+  { name: 'optical', kinds: ['multispectral', 'hyperspectral', 'rgb'], description: 'optical bands (multispectral / hyperspectral / RGB)' },
+  { name: 'sar', kinds: ['sar'], description: 'SAR backscatter' },
+  { name: 'elevation', kinds: ['dem', 'lidar'], description: 'elevation (DEM / LiDAR)' },
+];
+
+const OPTICAL = SENSOR_FAMILIES[0].kinds;
+const ELEVATION = SENSOR_FAMILIES[2].kinds;
+
+/** The compact sizes trained on this CPU (see models/*\/README or the model card). */
+export interface CompactSize {
+  width: number;
+  depth: number;
+  heads: number;
+  /** Pixels per token side. */
+  patch: number;
+  /** Tile side. */
+  tile: number;
+}
+
+export const COMPACT: CompactSize = { width: 64, depth: 4, heads: 4, patch: 4, tile: 32 };
+
+export function compactVitConfig(size: CompactSize, inChannels = 3): VitConfig {
+  return vitConfig({ width: size.width, depth: size.depth, heads: size.heads, patchSize: size.patch, imageSize: size.tile, mlpRatio: 2, inChannels });
+}
+
+export interface TrainSource {
+  scene: Scene;
+  labels: string | LabelSet;
+  wavelengths?: ReadonlyMap<string, readonly number[]>;
+}
+
+export interface TrainRequest {
+  arch: Arch;
+  sources: TrainSource[];
+  out: string;
+  name?: string;
+  version?: string;
+  size?: CompactSize;
+  /** Adapter preset (SEG_PRESETS / MAMOL_PRESETS name). */
+  preset?: string;
+  /** A trained backbone to start from and keep frozen (weights by name, e.g. another pack's). */
+  frozenBackbone?: { weights: WeightMap; source: string };
+  epochs?: number;
+  seed?: number;
+  valSplit?: number;
+  tilesPerClass?: number;
+  batchSize?: number;
+  lr?: number;
+  patience?: number;
+  missing?: MissingSimulation;
+  threads?: number;
+  /** Extra model-card text (e.g. the recipe). */
+  note?: string;
+}
+
+export interface TrainResult {
+  out: string;
+  model: ModelConfig;
+  classes: PackClass[];
+  inputs: PackInput[];
+  fit: FitResult;
+}
+
+/** United class list by normalised name, and each source's label -> model class map. */
+export function uniteClasses(sets: readonly LabelSet[]): { classes: PackClass[]; maps: Int32Array[] } {
+  const classes: PackClass[] = [];
+  const byName = new Map<string, number>();
+  const maps = sets.map((set) =>
+    Int32Array.from(set.classes, (c: LabelClass) => {
+      const key = normalizeClassName(c.name);
+      let k = byName.get(key);
+      if (k === undefined) {
+        k = classes.length;
+        byName.set(key, k);
+        const id = k + 1;
+        classes.push({ id, name: c.name, color: hexColor(sets.length === 1 ? c.color : generatedColor(id)) });
+      }
+      return k;
+    }),
+  );
+  if (classes.length > 255) throw new FieldMoeError('labels', `${classes.length} classes; a class map holds at most 255`);
+  return { classes, maps };
+}
+
+function firstOf(sensors: readonly SensorInfo[], kinds: readonly SensorKind[]): SensorInfo | undefined {
+  return sensors.find((s) => kinds.includes(s.kind));
+}
+
+const UNIFORM = { type: 'uniform' as const, mean: 0, std: 1 };
+
+/**
+ * The spectral embedding with its sin-cos periods given in nanometres (embed.ts's defaults
+ * 0.02..50 um times 1000): the classify pipeline feeds band wavelengths in nm, so the encoding
+ * is the one the embedding defines for micrometres.
+ */
+export const SPECTRAL_EMBEDDING_NM = { kind: 'spectral', minPeriodUm: 20, maxPeriodUm: 50_000 } as unknown as { kind: 'spectral' };
+
+/** Pack inputs and model config for `arch` on these scenes. */
+export function designModel(arch: Arch, scenes: readonly Scene[], classes: number, size: CompactSize, preset?: string): { model: ModelConfig; inputs: PackInput[]; availabilityInput?: string } {
+  const infos = scenes.map((s) => s.info);
+  if (arch === 'spectralmoe') {
+    const optical = infos.map((i) => firstOf(i.sensors, OPTICAL));
+    const missing = optical.findIndex((o) => !o);
+    if (missing >= 0) throw new FieldMoeError(infos[missing].source, 'has no optical (multispectral, hyperspectral or RGB) sensor for a SpectralMoE pack');
+    const depth = infos.every((i) => firstOf(i.sensors, ELEVATION));
+    const vit = compactVitConfig(size);
+    const moeBase = { ...SPECTRALMOE_PAPER_DEFAULTS, experts: 4, tokensPerExpert: 16, rank: 8, loadLambda: 1 };
+    const adapters = SEG_PRESETS[preset ?? (depth ? 'spectralmoe' : 'wo-depth')].apply(moeBase);
+    if (adapters.moe) adapters.moe = { ...adapters.moe, depth: adapters.moe.depth && depth };
+    const inputs: PackInput[] = [
+      { name: 'image', sensorKinds: [...OPTICAL], bands: { mode: 'any', minBands: 1, maxBands: 1000, wavelengthsInput: 'wavelengths' }, normalization: UNIFORM, optional: false, description: 'optical bands with known wavelengths' },
+    ];
+    if (adapters.moe?.depth) inputs.push({ name: 'depth', sensorKinds: [...ELEVATION], bands: { mode: 'any', minBands: 1, maxBands: 1 }, normalization: UNIFORM, optional: false, description: 'elevation for the depth branch' });
+    const model: ModelConfig = {
+      architecture: 'spectralmoe',
+      config: {
+        vit,
+        depthVit: adapters.moe?.depth ? { ...vit, inChannels: 1 } : null,
+        adapters,
+        decoder: { levels: defaultLevels(vit.depth, Math.min(4, vit.depth)), hidden: 64, classes },
+        tile: size.tile,
+        embedding: SPECTRAL_EMBEDDING_NM,
+      },
+    };
+    return { model, inputs };
+  }
+  const families = SENSOR_FAMILIES.filter((f) => infos.some((i) => firstOf(i.sensors, f.kinds)));
+  const modalities = families.map((f) => {
+    const counts = new Set(infos.map((i) => firstOf(i.sensors, f.kinds)?.bands.length).filter((n): n is number => n !== undefined));
+    if (counts.size > 1) throw new FieldMoeError('--scene', `the ${f.name} sensors of the scenes have different band counts (${[...counts].join(', ')}); MaMOL needs one per input`);
+    return { name: f.name, bands: [...counts][0] };
+  });
+  const inputs: PackInput[] = families.map((f, i) => ({
+    name: f.name,
+    sensorKinds: [...f.kinds],
+    bands: { mode: 'any', minBands: modalities[i].bands, maxBands: modalities[i].bands },
+    normalization: UNIFORM,
+    optional: true,
+    description: f.description,
+  }));
+  const experts = MAMOL_PRESETS[preset ?? 'mamol'].apply({ ...MAMOL_PAPER_EXPERTS, rank: 4, routerHidden: 32 });
+  const model: ModelConfig = {
+    architecture: 'mamol',
+    config: {
+      vit: compactVitConfig(size),
+      modalities,
+      size: size.tile,
+      tokenPatch: size.patch,
+      embedHidden: 64,
+      experts,
+      adaptedBlocks: Math.max(1, Math.floor(size.depth / 2)),
+      head: 'dense',
+      classes,
+    },
+  };
+  return { model, inputs, availabilityInput: 'available' };
+}
+
+export async function train(req: TrainRequest, job: JobContext = {}): Promise<TrainResult> {
+  if (!req.sources.length) throw new FieldMoeError('--scene', 'give at least one scene with --labels');
+  const sets = await Promise.all(req.sources.map((s) => (typeof s.labels === 'string' ? loadLabels(s.labels, s.scene.info, { signal: job.signal }) : s.labels)));
+  const { classes, maps } = uniteClasses(sets);
+  const size = req.size ?? COMPACT;
+  const { model, inputs, availabilityInput } = designModel(req.arch, req.sources.map((s) => s.scene), classes.length, size, req.preset);
+  const frozen = req.frozenBackbone;
+  const weights = frozen ? compatibleWeights(model, frozen.weights, (n) => !n.startsWith('backbone.') || n.includes('spectral') || n.includes('experts')) : new Map();
+  const result = await fit(
+    {
+      model,
+      weights,
+      trainsAdapter: () => true,
+      trainBackbone: !frozen,
+      inputs,
+      availabilityInput,
+      sources: req.sources.map((s, i) => ({ name: s.scene.info.source, scene: s.scene, labels: sets[i], classMap: maps[i], wavelengths: s.wavelengths })),
+      epochs: req.epochs ?? 20,
+      seed: req.seed ?? 0,
+      valSplit: req.valSplit ?? 0.2,
+      tilesPerClass: req.tilesPerClass ?? 48,
+      batchSize: req.batchSize ?? 16,
+      lr: req.lr ?? 2e-3,
+      patience: req.patience ?? 6,
+      missing: req.missing,
+      threads: req.threads,
+      classNames: classes,
+    },
+    job,
+  );
+  // The pack records the first scene's normalisation (the scene family its classify figures refer to).
+  const packInputs = inputs.map((input, i) => ({ ...input, normalization: { type: 'uniform' as const, ...result.normalization[0][i] } }));
+  const name = req.name ?? `${req.arch}-trained`;
+  const per = result.validation?.perSource ?? [];
+  await writeTrainedPack({
+    dir: req.out,
+    name,
+    version: req.version ?? '1',
+    model,
+    classes,
+    inputs: packInputs,
+    result,
+    provenance: {
+      kind: 'train',
+      arch: req.arch,
+      preset: req.preset ?? null,
+      size,
+      frozenBackbone: frozen?.source ?? null,
+      sources: req.sources.map((s, i) => ({ scene: s.scene.info.source, labels: sets[i].source, normalization: result.normalization[i], trainPixels: result.trainPixels[i], valPixels: result.valPixels[i] })),
+      seed: req.seed ?? 0,
+      missing: req.missing ?? null,
+      date: new Date().toISOString(),
+    },
+    trainingText: [
+      `Trained here on ${req.sources.length} labelled scene(s) together (${frozen ? `backbone frozen from ${frozen.source}` : 'backbone trained'}):`,
+      ...req.sources.map((s, i) => `- ${s.scene.info.source} with ${sets[i].source}: ${result.trainPixels[i]} training pixels as tile centres, ${result.valPixels[i]} held-back validation pixels (spatial block split).`),
+      `${result.history.length} epoch(s), seed ${req.seed ?? 0}${req.missing ? `, missing-sensor simulation rate ${req.missing.rate} mode ${req.missing.mode}` : ''}.`,
+      `Input normalisation: uniform mean/std of each scene at training; the manifest records those of ${req.sources[0].scene.info.source} (fine-tuning recomputes them for a new scene).`,
+      ...per.map((p) => `- validation on ${p.name}: OA ${p.metrics.oa.toFixed(3)}, kappa ${p.metrics.kappa.toFixed(3)}, mIoU ${p.metrics.miou.toFixed(3)}, mAcc ${p.metrics.macc.toFixed(3)} (${p.pixels} px)`),
+      req.note ?? '',
+    ].filter(Boolean).join('\n'),
+  });
+  return { out: req.out, model, classes, inputs: packInputs, fit: result };
+}
