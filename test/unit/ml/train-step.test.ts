@@ -3,6 +3,9 @@
  * its gradient outputs match central differences of its loss output, it overfits a fixed batch
  * with AdamW, its eval graph shares the forward, and frozen weights stay initializers.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as ml from '../../../src-main/engine/ml/index';
@@ -144,6 +147,15 @@ describe('train step of an attention + MLP + top-k-gated expert model (float64)'
     const out = await session.run(feeds);
     expect(relError([(out['metric:ce'].data as Float64Array)[0]], [before.metrics.ce])).toBeLessThan(1e-12);
     expect(before.metrics.labelled).toBe(B);
+    // Weight export: trainable only by default, frozen too on request.
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'fieldmoe-step-'));
+    await trainer.saveWeights(path.join(dir, 'a.safetensors'));
+    await trainer.saveWeights(path.join(dir, 'b.safetensors'), { includeFrozen: true });
+    const a = await ml.readSafetensors(path.join(dir, 'a.safetensors'));
+    const b2 = await ml.readSafetensors(path.join(dir, 'b.safetensors'));
+    expect([...a.tensors.keys()].sort()).toEqual([...step.trainable].sort());
+    expect(b2.tensors.get('embed.weight')!.data).toEqual(step.frozen.get('embed.weight')!.data);
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('overfits a fixed batch: loss below 1% of its start within 50 AdamW steps', async () => {

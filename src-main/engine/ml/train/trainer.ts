@@ -5,7 +5,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { openSession, type OpenedSession, type Provider, type SessionOptions } from '../../runtime/session';
-import type { AnyTypedArray, FloatDType } from '../graph/dtype';
+import { dtypeOfArray, type AnyTypedArray, type FloatDType } from '../graph/dtype';
 import type { Dim } from '../graph/graph';
 import { readSafetensors, writeSafetensors, expectTensor, type StoredTensor } from '../io/safetensors';
 import { FieldMoeError } from '../../util/errors';
@@ -168,7 +168,7 @@ export class Trainer {
   async saveWeights(file: string, options: { includeFrozen?: boolean; metadata?: Record<string, string> } = {}): Promise<void> {
     const tensors = new Map(this.parameters());
     if (options.includeFrozen)
-      for (const [name, f] of this.stepModel.frozen) tensors.set(name, { dtype: dtypeOfData(f.data), shape: f.shape, data: f.data });
+      for (const [name, f] of this.stepModel.frozen) tensors.set(name, { dtype: dtypeOfArray(f.data), shape: f.shape, data: f.data });
     await writeSafetensors(file, tensors, options.metadata);
   }
 
@@ -206,10 +206,6 @@ export class Trainer {
     this.noiseRng.fillNormal(t.data as FloatArray);
     return t;
   }
-}
-
-function dtypeOfData(a: AnyTypedArray): FloatDType {
-  return a instanceof Float64Array ? 'float64' : 'float32';
 }
 
 /** Batch tensors must match the graph's batch inputs in dtype and static dims (clear errors beat onnxruntime's). */
