@@ -13,7 +13,7 @@ export * from './pipeline';
 export * from './output';
 export * from './sinks';
 export { tileOrigins, blendWindow } from './tiling';
-export { TileRunner, type TileBatch } from './runner';
+export { sessionEngine, workerEngine, type InferenceEngine, type BatchRunner, type TileBatch } from './runner';
 
 export interface ClassifyRequest extends ClassifyFilesOptions {
   scene: SceneSpec;

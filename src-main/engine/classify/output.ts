@@ -6,7 +6,8 @@
 import type { ModelPack } from '../packs/pack';
 import type { Scene } from '../scene/types';
 import type { JobContext } from '../jobs/job';
-import { openSession, type Provider } from '../runtime/session';
+import { defaultThreads, openSession, type Provider } from '../runtime/session';
+import { sessionEngine, workerEngine, type InferenceEngine } from './runner';
 import { GeoTiffWriter, type GeoTiffWriteOptions, type RgbColor } from '../raster/writer';
 import type { MetadataItem } from '../raster/gdalMetadata';
 import { runPipeline, resolveTiling, type ClassifyReport, type PipelineOptions, type ResultSink } from './pipeline';
@@ -21,6 +22,11 @@ export interface ClassifyFilesOptions extends PipelineOptions {
   providers?: readonly Provider[];
   /** Intra-op threads for onnxruntime (default: all cores). */
   threads?: number;
+  /**
+   * Where session.run runs: 'worker' (default) overlaps inference with reading, blending and
+   * writing on the main thread; 'main' keeps everything on one thread.
+   */
+  inference?: 'worker' | 'main';
 }
 
 export interface ClassifyFilesReport extends ClassifyReport {
@@ -36,8 +42,14 @@ export async function classifyToFiles(scene: Scene, pack: ModelPack, options: Cl
   // Bad input is reported before the model loads or any file is created.
   resolveTiling(manifest, options);
   mapBands(scene.info, manifest, { wavelengths: options.wavelengths });
+  // openSession picks the provider (with its CPU fallback); the worker then opens exactly that one.
   const opened = await openSession(pack.modelPath, { providers: options.providers, threads: options.threads, log: options.log });
   options.log?.(`execution provider: ${opened.provider}`);
+  let engine: InferenceEngine = sessionEngine(opened.session, opened.provider);
+  if ((options.inference ?? 'worker') === 'worker') {
+    await opened.session.release();
+    engine = await workerEngine(pack.modelPath, opened.provider, options.threads ?? defaultThreads());
+  }
   const metadata: MetadataItem[] = [
     { name: 'FIELDMOE_MODEL', value: `${manifest.name} ${manifest.version}` },
     { name: 'FIELDMOE_PROVIDER', value: opened.provider },
@@ -59,7 +71,7 @@ export async function classifyToFiles(scene: Scene, pack: ModelPack, options: Cl
       : undefined;
     if (confWriter) writers.push(confWriter);
     const sink = new TileRowSink(classWriter, confWriter);
-    const report = await runPipeline(scene, manifest, { session: opened.session, provider: opened.provider }, sink, options, ctx);
+    const report = await runPipeline(scene, manifest, engine, sink, options, ctx);
     await sink.flush();
     // The writers read their metadata list when they finish, so the run's outcome goes in now.
     metadata.push(
@@ -72,7 +84,7 @@ export async function classifyToFiles(scene: Scene, pack: ModelPack, options: Cl
     for (const w of writers) await w.abort();
     throw err;
   } finally {
-    await opened.session.release();
+    await engine.release();
   }
 }
 

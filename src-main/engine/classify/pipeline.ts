@@ -2,9 +2,10 @@
  * The tiled inference pipeline: scene -> pack inputs -> onnxruntime -> blended class
  * probabilities -> class map + confidence, streamed row band by row band.
  *
- * Memory is bounded by one band of tiles: we read a band of `tile` rows across the whole
- * scene width, run its tiles in batches, add their probabilities (weighted by a smooth window)
- * into a rolling accumulator of `tile` rows, and hand the rows no later tile can touch to the
+ * Memory is bounded by two bands of tiles: we read a band of `tile` rows across the whole
+ * scene width (and start reading the next one, so I/O overlaps inference), normalise it in
+ * place, run its tiles in batches, add their probabilities (weighted by a smooth window) into a
+ * rolling float64 accumulator of `tile` rows, and hand the rows no later tile can touch to the
  * sink. Nothing is proportional to the scene height.
  */
 import type { PackManifest } from '../packs/manifest';
@@ -13,8 +14,7 @@ import type { PixelWindow, Scene, SensorBlock } from '../scene/types';
 import { ProgressMeter, throwIfCancelled, type JobContext } from '../jobs/job';
 import { FieldMoeError } from '../util/errors';
 import { blendWindow, tileOrigins } from './tiling';
-import { TileRunner, type TileBatch } from './runner';
-import type * as ort from 'onnxruntime-node';
+import type { InferenceEngine, TileBatch } from './runner';
 
 /** Receives finished rows; buffers are reused after the returned promise settles. */
 export interface ResultSink {
@@ -30,6 +30,11 @@ export interface PipelineOptions {
   batch?: number;
   /** `--wavelengths` overrides per sensor id. */
   wavelengths?: ReadonlyMap<string, readonly number[]>;
+  /**
+   * Read the next band of tiles while the current one runs (default true): overlaps I/O with
+   * inference at the cost of one more band of input in memory.
+   */
+  prefetch?: boolean;
   /** Log lines (provider, degraded, ...). */
   log?: (line: string) => void;
 }
@@ -60,11 +65,6 @@ export interface ClassifyReport {
   timings: { readMs: number; prepareMs: number; blendMs: number; writeMs: number };
 }
 
-export interface PipelineSession {
-  session: ort.InferenceSession;
-  provider: string;
-}
-
 /** Checks `--tile` / `--overlap` against the pack before any work starts. */
 export function resolveTiling(manifest: PackManifest, options: Pick<PipelineOptions, 'tile' | 'overlap' | 'batch'>): { tile: number; overlap: number; batch: number } {
   const spec = manifest.tile;
@@ -80,13 +80,13 @@ export function resolveTiling(manifest: PackManifest, options: Pick<PipelineOpti
 }
 
 /** Classifies `scene` with an opened pack session, streaming rows to `sink`. */
-export async function runPipeline(scene: Scene, manifest: PackManifest, opened: PipelineSession, sink: ResultSink, options: PipelineOptions = {}, ctx: JobContext = {}): Promise<ClassifyReport> {
+export async function runPipeline(scene: Scene, manifest: PackManifest, engine: InferenceEngine, sink: ResultSink, options: PipelineOptions = {}, ctx: JobContext = {}): Promise<ClassifyReport> {
   const started = performance.now();
   const { tile: T, overlap, batch: B } = resolveTiling(manifest, options);
   const mapping = mapBands(scene.info, manifest, { wavelengths: options.wavelengths });
   const { width: W, height: H } = scene.info;
   const K = manifest.classes.length;
-  const runner = new TileRunner(opened.session, manifest, mapping.bindings, T);
+  const runner = engine.runner(manifest, mapping.bindings, T);
   const xs = tileOrigins(W, T, overlap);
   const ys = tileOrigins(H, T, overlap);
   const win = blendWindow(T, overlap);
@@ -104,39 +104,70 @@ export async function runPipeline(scene: Scene, manifest: PackManifest, opened: 
     clock = now;
   };
   let done = 0;
+  const prefetch = options.prefetch ?? true;
 
-  for (let r = 0; r < ys.length; r++) {
-    throwIfCancelled(ctx.signal);
-    const y = ys[r];
-    const rows = Math.min(T, H - y);
-    const window: PixelWindow = { x: 0, y, width: W, height: rows };
-    clock = performance.now();
-    const blocks = await scene.readWindow(window, { sensors: readSensors, signal: ctx.signal });
-    lap('readMs');
-    const band = new BandData(mapping.bindings, blocks, W, rows);
-    stats.countBand(band);
-    acc.markData(band.anyValid, rows);
-    lap('prepareMs');
-    for (let first = 0; first < xs.length; first += B) {
+  const readBand = (r: number) => {
+    const window: PixelWindow = { x: 0, y: ys[r], width: W, height: Math.min(T, H - ys[r]) };
+    const read = scene.readWindow(window, { sensors: readSensors, signal: ctx.signal });
+    read.catch(() => undefined); // handled where it is awaited; this only keeps Node from calling it unhandled meanwhile
+    return read;
+  };
+  // The next band is read while this one runs: file reads and inflating overlap inference.
+  let pending: Promise<Map<string, SensorBlock>> | undefined = readBand(0);
+  try {
+    for (let r = 0; r < ys.length; r++) {
       throwIfCancelled(ctx.signal);
-      const count = Math.min(B, xs.length - first);
-      const batch = runner.batch(count);
-      for (let j = 0; j < count; j++) fillTile(batch, j, band, xs[first + j], T);
-      lap('prepareMs');
-      await runner.run(batch);
+      const y = ys[r];
+      const rows = Math.min(T, H - y);
       clock = performance.now();
-      for (let j = 0; j < count; j++) acc.blend(batch.probabilities, j, xs[first + j], Math.min(T, W - xs[first + j]), rows, win);
-      done += count;
-      progress.update(done);
+      const blocks = await (pending ?? readBand(r));
+      pending = r + 1 < ys.length && prefetch ? readBand(r + 1) : undefined;
+      lap('readMs');
+      const band = new BandData(mapping.bindings, blocks, W, rows);
+      stats.countBand(band);
+      band.normalise();
+      acc.markData(band.anyValid, rows);
+      lap('prepareMs');
+      // Double buffering: batch i+1 is filled while batch i runs, then batch i is blended.
+      let inflight: { batch: TileBatch; first: number; done: Promise<void> } | undefined;
+      const blendInflight = async () => {
+        if (!inflight) return;
+        const { batch, first, done: ran } = inflight;
+        inflight = undefined;
+        await ran;
+        clock = performance.now();
+        for (let j = 0; j < batch.count; j++) acc.blend(batch.probabilities, j, xs[first + j], Math.min(T, W - xs[first + j]), rows, win);
+        done += batch.count;
+        progress.update(done);
+        lap('blendMs');
+      };
+      try {
+        for (let first = 0; first < xs.length; first += B) {
+          throwIfCancelled(ctx.signal);
+          const count = Math.min(B, xs.length - first);
+          const batch = runner.batch(count);
+          for (let j = 0; j < count; j++) fillTile(batch, j, band, xs[first + j], T);
+          lap('prepareMs');
+          const ran = runner.run(batch);
+          ran.catch(() => undefined); // awaited in blendInflight
+          await blendInflight();
+          inflight = { batch, first, done: ran };
+        }
+        await blendInflight();
+      } finally {
+        await inflight?.done.catch(() => undefined);
+      }
+      const nextY = r + 1 < ys.length ? ys[r + 1] : H;
+      const finished = nextY - y;
+      acc.finish(finished, classIds, stats);
       lap('blendMs');
+      await sink.writeRows(y, finished, acc.classes.subarray(0, finished * W), acc.confidence.subarray(0, finished * W));
+      acc.shift(finished);
+      lap('writeMs');
     }
-    const nextY = r + 1 < ys.length ? ys[r + 1] : H;
-    const finished = nextY - y;
-    acc.finish(finished, classIds, stats);
-    lap('blendMs');
-    await sink.writeRows(y, finished, acc.classes.subarray(0, finished * W), acc.confidence.subarray(0, finished * W));
-    acc.shift(finished);
-    lap('writeMs');
+  } finally {
+    // A cancel or an error must not leave a read running unobserved.
+    await pending?.catch(() => undefined);
   }
   stats.checkBands(scene);
   const report: ClassifyReport = {
@@ -146,7 +177,7 @@ export async function runPipeline(scene: Scene, manifest: PackManifest, opened: 
     overlap,
     tiles: xs.length * ys.length,
     batches: runner.runs,
-    provider: opened.provider,
+    provider: engine.provider,
     inputs: mapping.bindings.map((b) => ({ input: b.input.name, sensor: b.sensor?.id ?? null, available: b.available, bands: b.bandIndices })),
     ...stats.degradation(),
     nodataPixels: stats.nodataPixels,
@@ -177,11 +208,36 @@ class BandData {
       for (let p = 0; p < v.length; p++) this.anyValid[p] |= v[p];
     }
   }
+
+  /**
+   * Normalises the bound bands in place, once per band rather than once per overlapping tile:
+   * (value - mean) / std where the sensor is valid, exactly 0 where it is not (nodata, NaN,
+   * failure regions). Bands of a binding are distinct (band mapping guarantees it).
+   */
+  normalise(): void {
+    const n = this.width * this.rows;
+    for (let i = 0; i < this.bindings.length; i++) {
+      const block = this.perBinding[i];
+      if (!block) continue;
+      const b = this.bindings[i];
+      const { data, valid } = block;
+      for (let c = 0; c < b.channels; c++) {
+        const off = b.bandIndices[c] * n;
+        const m = b.mean[c];
+        const s = b.invStd[c];
+        for (let p = 0; p < n; p++) {
+          const v = data[off + p];
+          // v === v filters NaN; valid already covers nodata and failure regions.
+          data[off + p] = valid[p] !== 0 && v === v ? (v - m) * s : 0;
+        }
+      }
+    }
+  }
 }
 
 /**
- * Copies tile j of the batch from the band: normalised channels, 0 where the sensor is invalid
- * (nodata, NaN, failed) and in the padding past the scene edge; availability per input.
+ * Copies tile j of the batch from the (normalised) band, zeros in the padding past the scene
+ * edge and for unavailable sensors, and sets availability per input.
  */
 function fillTile(batch: TileBatch, j: number, band: BandData, x0: number, T: number): void {
   const W = band.width;
@@ -189,46 +245,43 @@ function fillTile(batch: TileBatch, j: number, band: BandData, x0: number, T: nu
   const th = band.rows;
   const partial = tw < T || th < T;
   const plane = T * T;
-  band.bindings.forEach((b, i) => {
+  const M = band.bindings.length;
+  for (let i = 0; i < M; i++) {
+    const b = band.bindings[i];
     const dst = batch.inputs[i];
     const base = j * b.channels * plane;
     const block = band.perBinding[i];
     if (!block) {
       dst.fill(0, base, base + b.channels * plane);
-      batch.availability[j * band.bindings.length + b.index] = 0;
-      return;
+      batch.availability[j * M + b.index] = 0;
+      continue;
     }
     if (partial) dst.fill(0, base, base + b.channels * plane);
-    const { data, valid } = block;
     const bandSize = W * th;
-    let validPx = 0;
-    let dataPx = 0;
     for (let c = 0; c < b.channels; c++) {
-      const src = b.bandIndices[c] * bandSize;
-      const m = b.mean[c];
-      const s = b.invStd[c];
-      for (let i = 0; i < th; i++) {
-        const srow = src + i * W + x0;
-        const vrow = i * W + x0;
-        const drow = base + c * plane + i * T;
-        for (let k = 0; k < tw; k++) {
-          const v = data[srow + k];
-          // v === v filters NaN; valid already covers nodata and failure regions.
-          dst[drow + k] = valid[vrow + k] !== 0 && v === v ? (v - m) * s : 0;
-        }
-      }
+      const src = b.bandIndices[c] * bandSize + x0;
+      const d = base + c * plane;
+      for (let r = 0; r < th; r++) dst.set(block.data.subarray(src + r * W, src + r * W + tw), d + r * T);
     }
-    for (let i = 0; i < th; i++) {
-      const vrow = i * W + x0;
-      for (let k = 0; k < tw; k++) {
-        validPx += valid[vrow + k];
-        dataPx += band.anyValid[vrow + k];
-      }
+    batch.availability[j * M + b.index] = availableInTile(block.valid, band.anyValid, W, x0, tw, th) ? 1 : 0;
+  }
+}
+
+/**
+ * A sensor counts as present for a tile when it covers at least half of the tile's data pixels
+ * (pixels where any sensor is valid); its invalid pixels are zeros either way.
+ */
+function availableInTile(valid: Uint8Array, anyValid: Uint8Array, W: number, x0: number, tw: number, th: number): boolean {
+  let validPx = 0;
+  let dataPx = 0;
+  for (let r = 0; r < th; r++) {
+    const row = r * W + x0;
+    for (let k = 0; k < tw; k++) {
+      validPx += valid[row + k];
+      dataPx += anyValid[row + k];
     }
-    // A sensor counts as present for a tile when it covers at least half of the tile's data
-    // pixels; its invalid pixels are zeros either way.
-    batch.availability[j * band.bindings.length + b.index] = dataPx === 0 || validPx * 2 >= dataPx ? 1 : 0;
-  });
+  }
+  return dataPx === 0 || validPx * 2 >= dataPx;
 }
 
 /**

@@ -1,12 +1,19 @@
 /**
- * Runs batches of tiles through one onnxruntime session with tensors allocated once per batch
- * size and reused for every batch (inputs, availability, wavelengths and the output), so the
- * hot loop allocates nothing. It also times `session.run` alone, the baseline of the
- * classify overhead benchmark.
+ * Runs batches of tiles through onnxruntime. Tensors are allocated once per batch size and
+ * reused (inputs, availability, wavelengths and the output), in two alternating sets, so the
+ * pipeline fills the next batch while the previous one runs. Two engines share this contract:
+ *   sessionEngine  session.run on the calling thread (tests, the simplest path)
+ *   workerEngine   the session lives in a worker thread: inference runs on its own core while
+ *                  the main thread reads, normalises, blends and writes. Buffers move between
+ *                  the threads by transfer (zero copy; onnxruntime-node rejects shared memory).
+ * Both time session.run alone: the baseline of the classify overhead benchmark.
  */
 import * as ort from 'onnxruntime-node';
+import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
 import type { PackManifest } from '../packs/manifest';
 import type { InputBinding } from '../packs/bandmap';
+import type { Provider } from '../runtime/session';
 
 export interface TileBatch {
   /** Tiles in this batch. */
@@ -15,67 +22,279 @@ export interface TileBatch {
   inputs: Float32Array[];
   /** float32 [count, M]: per tile, 1 where the input's sensor is available (MaMOL packs). */
   availability: Float32Array;
-  /** float32 [count, K, T, T] class probabilities after `run`. */
+  /** float32 [count, K, T, T] class probabilities once `run` resolves. */
   probabilities: Float32Array;
 }
 
-interface Prepared {
-  batch: TileBatch;
-  feeds: Record<string, ort.Tensor>;
-  fetches: Record<string, ort.Tensor>;
+export interface BatchRunner {
+  /** Milliseconds spent inside session.run, and how many runs. */
+  readonly runMs: number;
+  readonly runs: number;
+  /** A batch of `count` tiles that is free to fill (the two sets alternate). */
+  batch(count: number): TileBatch;
+  /** Runs a filled batch; resolves when its probabilities are ready. */
+  run(batch: TileBatch): Promise<void>;
 }
 
-export class TileRunner {
-  /** Milliseconds spent inside session.run. */
+/** Where inference runs; `runner` binds it to one pack's inputs and tile size. */
+export interface InferenceEngine {
+  /** The execution provider that runs the model. */
+  readonly provider: string;
+  runner(manifest: PackManifest, bindings: readonly InputBinding[], tile: number): BatchRunner;
+  release(): Promise<void>;
+}
+
+interface TensorSpec {
+  name: string;
+  dims: number[];
+}
+
+/** Names and shapes of a pack's feeds and output for a batch of `count` tiles. */
+function batchLayout(manifest: PackManifest, bindings: readonly InputBinding[], tile: number, count: number) {
+  const T = tile;
+  const inputs: TensorSpec[] = bindings.map((b) => ({ name: b.input.name, dims: [count, b.channels, T, T] }));
+  const availability: TensorSpec | undefined = manifest.availabilityInput ? { name: manifest.availabilityInput, dims: [count, bindings.length] } : undefined;
+  const output: TensorSpec = { name: manifest.output, dims: [count, manifest.classes.length, T, T] };
+  return { inputs, availability, output };
+}
+
+/** Constant feeds: the wavelengths of wavelength-conditioned inputs. */
+function constantFeeds(bindings: readonly InputBinding[]): { name: string; data: Float32Array }[] {
+  return bindings.flatMap((b) => (b.input.bands.mode === 'any' && b.input.bands.wavelengthsInput ? [{ name: b.input.bands.wavelengthsInput, data: Float32Array.from(b.wavelengths) }] : []));
+}
+
+const size = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
+
+function newBatch(layout: ReturnType<typeof batchLayout>, count: number, M: number): TileBatch {
+  return {
+    count,
+    inputs: layout.inputs.map((s) => new Float32Array(size(s.dims))),
+    availability: new Float32Array(count * M),
+    probabilities: new Float32Array(size(layout.output.dims)),
+  };
+}
+
+/** Two alternating batches per batch size. */
+class BatchPool {
+  private readonly sets = new Map<number, { batches: TileBatch[]; next: number }>();
+  constructor(private readonly make: (count: number) => TileBatch) {}
+  take(count: number): TileBatch {
+    let s = this.sets.get(count);
+    if (!s) {
+      s = { batches: [this.make(count), this.make(count)], next: 0 };
+      this.sets.set(count, s);
+    }
+    const b = s.batches[s.next];
+    s.next = 1 - s.next;
+    return b;
+  }
+}
+
+// ---- in-thread -----------------------------------------------------------------------------------
+
+export function sessionEngine(session: ort.InferenceSession, provider: string): InferenceEngine {
+  return {
+    provider,
+    runner: (manifest, bindings, tile) => new SessionRunner(session, manifest, bindings, tile),
+    release: () => session.release(),
+  };
+}
+
+class SessionRunner implements BatchRunner {
   runMs = 0;
   runs = 0;
-  private readonly prepared = new Map<number, Prepared>();
-  private readonly constantFeeds: Record<string, ort.Tensor> = {};
+  private readonly pool: BatchPool;
+  private readonly feeds = new Map<TileBatch, { feeds: Record<string, ort.Tensor>; fetches: Record<string, ort.Tensor> }>();
+  private readonly constants: Record<string, ort.Tensor> = {};
 
   constructor(
-    readonly session: ort.InferenceSession,
-    readonly manifest: PackManifest,
-    readonly bindings: readonly InputBinding[],
-    readonly tile: number,
+    private readonly session: ort.InferenceSession,
+    private readonly manifest: PackManifest,
+    private readonly bindings: readonly InputBinding[],
+    private readonly tile: number,
   ) {
-    for (const b of bindings) {
-      const name = b.input.bands.mode === 'any' ? b.input.bands.wavelengthsInput : undefined;
-      if (name) this.constantFeeds[name] = new ort.Tensor('float32', Float32Array.from(b.wavelengths), [b.wavelengths.length]);
-    }
+    for (const c of constantFeeds(bindings)) this.constants[c.name] = new ort.Tensor('float32', c.data, [c.data.length]);
+    this.pool = new BatchPool((count) => {
+      const layout = batchLayout(manifest, bindings, tile, count);
+      const batch = newBatch(layout, count, bindings.length);
+      const feeds: Record<string, ort.Tensor> = { ...this.constants };
+      layout.inputs.forEach((s, i) => (feeds[s.name] = new ort.Tensor('float32', batch.inputs[i], s.dims)));
+      if (layout.availability) feeds[layout.availability.name] = new ort.Tensor('float32', batch.availability, layout.availability.dims);
+      this.feeds.set(batch, { feeds, fetches: { [layout.output.name]: new ort.Tensor('float32', batch.probabilities, layout.output.dims) } });
+      return batch;
+    });
   }
 
-  /** The reusable batch for `count` tiles (at most two sizes per scene: full and remainder). */
   batch(count: number): TileBatch {
-    let p = this.prepared.get(count);
-    if (!p) {
-      p = this.prepare(count);
-      this.prepared.set(count, p);
-    }
-    return p.batch;
+    return this.pool.take(count);
   }
 
   async run(batch: TileBatch): Promise<void> {
-    const p = this.prepared.get(batch.count)!;
+    const f = this.feeds.get(batch)!;
     const t0 = performance.now();
-    await this.session.run(p.feeds, p.fetches);
+    await this.session.run(f.feeds, f.fetches);
     this.runMs += performance.now() - t0;
     this.runs++;
   }
+}
 
-  private prepare(count: number): Prepared {
-    const T = this.tile;
-    const K = this.manifest.classes.length;
-    const M = this.bindings.length;
-    const feeds: Record<string, ort.Tensor> = { ...this.constantFeeds };
-    const inputs = this.bindings.map((b) => {
-      const data = new Float32Array(count * b.channels * T * T);
-      feeds[b.input.name] = new ort.Tensor('float32', data, [count, b.channels, T, T]);
-      return data;
+// ---- worker thread -------------------------------------------------------------------------------
+
+/**
+ * The worker is plain CommonJS evaluated from this string, so it needs no TypeScript loader and
+ * survives bundling; it requires onnxruntime-node by the path the main thread resolved.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const ort = require(workerData.ortPath);
+let session;
+const constants = {};
+parentPort.on('message', async (m) => {
+  try {
+    if (m.type === 'open') {
+      session = await ort.InferenceSession.create(m.model, m.options);
+      parentPort.postMessage({ type: 'opened' });
+    } else if (m.type === 'constant') {
+      constants[m.name] = new ort.Tensor('float32', new Float32Array(m.buffer), m.dims);
+    } else if (m.type === 'run') {
+      const feeds = Object.assign({}, constants);
+      for (const f of m.feeds) feeds[f.name] = new ort.Tensor('float32', new Float32Array(f.buffer), f.dims);
+      const fetches = { [m.output.name]: new ort.Tensor('float32', new Float32Array(m.output.buffer), m.output.dims) };
+      const t0 = performance.now();
+      await session.run(feeds, fetches);
+      const ms = performance.now() - t0;
+      const buffers = m.feeds.map((f) => f.buffer).concat([m.output.buffer]);
+      parentPort.postMessage({ type: 'ran', id: m.id, ms, feeds: m.feeds.map((f) => f.buffer), output: m.output.buffer }, buffers);
+    } else if (m.type === 'release') {
+      if (session) await session.release();
+      parentPort.postMessage({ type: 'released' });
+    }
+  } catch (err) {
+    parentPort.postMessage({ type: 'error', id: m.id, message: String((err && err.message) || err) });
+  }
+});
+`;
+
+interface WorkerReply {
+  type: 'opened' | 'ran' | 'released' | 'error';
+  id?: number;
+  ms?: number;
+  feeds?: ArrayBuffer[];
+  output?: ArrayBuffer;
+  message?: string;
+}
+
+/** Opens the model in a worker thread with exactly `provider` (resolved by openSession first). */
+export async function workerEngine(modelPath: string, provider: Provider, threads: number): Promise<InferenceEngine> {
+  const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath } });
+  const channel = new WorkerChannel(worker);
+  const options: ort.InferenceSession.SessionOptions = { executionProviders: [provider], graphOptimizationLevel: 'all', intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential' };
+  try {
+    await channel.request({ type: 'open', model: modelPath, options });
+  } catch (err) {
+    await worker.terminate();
+    throw err;
+  }
+  return {
+    provider,
+    runner: (manifest, bindings, tile) => new WorkerRunner(channel, manifest, bindings, tile),
+    async release() {
+      await channel.request({ type: 'release' }).catch(() => undefined);
+      await worker.terminate();
+    },
+  };
+}
+
+/** Request/reply over a worker's message port; one request of each id at a time. */
+class WorkerChannel {
+  private nextId = 1;
+  private readonly waiting = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>();
+  private pendingControl?: { resolve: (r: WorkerReply) => void; reject: (e: Error) => void };
+
+  constructor(readonly worker: Worker) {
+    worker.on('message', (r: WorkerReply) => {
+      const w = r.id !== undefined ? this.waiting.get(r.id) : this.pendingControl;
+      if (r.id !== undefined) this.waiting.delete(r.id);
+      else this.pendingControl = undefined;
+      if (!w) return;
+      if (r.type === 'error') w.reject(new Error(`inference worker: ${r.message}`));
+      else w.resolve(r);
     });
-    const availability = new Float32Array(count * M);
-    if (this.manifest.availabilityInput) feeds[this.manifest.availabilityInput] = new ort.Tensor('float32', availability, [count, M]);
-    const probabilities = new Float32Array(count * K * T * T);
-    const fetches = { [this.manifest.output]: new ort.Tensor('float32', probabilities, [count, K, T, T]) };
-    return { batch: { count, inputs, availability, probabilities }, feeds, fetches };
+    worker.on('error', (err) => this.failAll(err));
+    worker.on('exit', (code) => this.failAll(new Error(`inference worker exited (code ${code})`)));
+  }
+
+  /** A control message (open, release): replies carry no id. */
+  request(message: Record<string, unknown>): Promise<WorkerReply> {
+    return new Promise((resolve, reject) => {
+      this.pendingControl = { resolve, reject };
+      this.worker.postMessage(message);
+    });
+  }
+
+  send(message: Record<string, unknown>, transfer: ArrayBuffer[] = []): void {
+    this.worker.postMessage(message, transfer);
+  }
+
+  run(message: Record<string, unknown>, transfer: ArrayBuffer[]): Promise<WorkerReply> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.worker.postMessage({ ...message, id }, transfer);
+    });
+  }
+
+  private failAll(err: Error): void {
+    for (const w of this.waiting.values()) w.reject(err);
+    this.waiting.clear();
+    this.pendingControl?.reject(err);
+    this.pendingControl = undefined;
+  }
+}
+
+class WorkerRunner implements BatchRunner {
+  runMs = 0;
+  runs = 0;
+  private readonly pool: BatchPool;
+  private readonly layouts = new Map<number, ReturnType<typeof batchLayout>>();
+
+  constructor(
+    private readonly channel: WorkerChannel,
+    private readonly manifest: PackManifest,
+    private readonly bindings: readonly InputBinding[],
+    private readonly tile: number,
+  ) {
+    for (const c of constantFeeds(bindings)) channel.send({ type: 'constant', name: c.name, buffer: c.data.buffer, dims: [c.data.length] }, [c.data.buffer as ArrayBuffer]);
+    this.pool = new BatchPool((count) => newBatch(this.layout(count), count, bindings.length));
+  }
+
+  private layout(count: number) {
+    let l = this.layouts.get(count);
+    if (!l) {
+      l = batchLayout(this.manifest, this.bindings, this.tile, count);
+      this.layouts.set(count, l);
+    }
+    return l;
+  }
+
+  batch(count: number): TileBatch {
+    return this.pool.take(count);
+  }
+
+  async run(batch: TileBatch): Promise<void> {
+    const layout = this.layout(batch.count);
+    const feeds = layout.inputs.map((s, i) => ({ name: s.name, dims: s.dims, buffer: batch.inputs[i].buffer }));
+    if (layout.availability) feeds.push({ name: layout.availability.name, dims: layout.availability.dims, buffer: batch.availability.buffer });
+    const output = { ...layout.output, buffer: batch.probabilities.buffer };
+    const transfer = [...feeds.map((f) => f.buffer), output.buffer] as ArrayBuffer[];
+    const reply = await this.channel.run({ type: 'run', feeds, output }, transfer);
+    // The buffers come back: re-wrap them in the batch (the old views were detached by the transfer).
+    const back = reply.feeds!;
+    batch.inputs = batch.inputs.map((_, i) => new Float32Array(back[i]));
+    if (layout.availability) batch.availability = new Float32Array(back[batch.inputs.length]);
+    batch.probabilities = new Float32Array(reply.output!);
+    this.runMs += reply.ms!;
+    this.runs++;
   }
 }

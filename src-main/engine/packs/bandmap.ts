@@ -97,10 +97,11 @@ function matchBands(input: PackInput, sensor: SensorInfo, bands: readonly BandIn
     }
     return { indices: bands.map((b) => b.index), wavelengths: bands.map((b) => b.wavelengthNm ?? NaN) };
   }
+  // Each requirement takes a distinct band (the pipeline normalises each band in place once).
   const indices: number[] = [];
   const unmatched: BandRequirement[] = [];
   for (const req of spec.list) {
-    const hit = findBand(req, bands);
+    const hit = findBand(req, bands.filter((b) => !indices.includes(b.index)));
     if (hit) indices.push(hit.index);
     else unmatched.push(req);
   }

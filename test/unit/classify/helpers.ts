@@ -6,20 +6,26 @@ import { REPO_ROOT } from '../../helpers/paths';
 import { loadPack, type ModelPack } from '../../../src-main/engine/packs';
 import type { PackManifest } from '../../../src-main/engine/packs/manifest';
 import { openSession } from '../../../src-main/engine/runtime/session';
-import { MemorySink, runPipeline, type ClassifyReport, type PipelineOptions } from '../../../src-main/engine/classify';
+import { MemorySink, runPipeline, sessionEngine, workerEngine, type ClassifyReport, type InferenceEngine, type PipelineOptions } from '../../../src-main/engine/classify';
 import type { Scene } from '../../../src-main/engine/scene/types';
 import type { JobContext } from '../../../src-main/engine/jobs/job';
 
 export const packDir = (name: string) => path.join(REPO_ROOT, 'models', name);
 
-export async function runInMemory(scene: Scene, pack: ModelPack, options: PipelineOptions = {}, ctx: JobContext = {}): Promise<{ sink: MemorySink; report: ClassifyReport }> {
-  const opened = await openSession(pack.modelPath, { threads: 1 });
+/** Runs the pipeline into memory, with session.run on this thread (default) or in a worker. */
+export async function runInMemory(scene: Scene, pack: ModelPack, options: PipelineOptions & { inference?: 'main' | 'worker' } = {}, ctx: JobContext = {}): Promise<{ sink: MemorySink; report: ClassifyReport }> {
+  let engine: InferenceEngine;
+  if (options.inference === 'worker') engine = await workerEngine(pack.modelPath, 'cpu', 1);
+  else {
+    const opened = await openSession(pack.modelPath, { threads: 1 });
+    engine = sessionEngine(opened.session, opened.provider);
+  }
   try {
     const sink = new MemorySink(scene.info.width, scene.info.height);
-    const report = await runPipeline(scene, pack.manifest, opened, sink, options, ctx);
+    const report = await runPipeline(scene, pack.manifest, engine, sink, options, ctx);
     return { sink, report };
   } finally {
-    await opened.session.release();
+    await engine.release();
   }
 }
 

@@ -35,6 +35,22 @@ describe('tiled pipeline', () => {
     expect(sameBits(untiled.sink.confidence, tiled.sink.confidence)).toBe(true);
   });
 
+  it('gives the same maps with inference in a worker thread as on the main thread', async () => {
+    const pack = await loadPack(packDir('tiny-s1s2-water'));
+    const scene = () =>
+      new FakeScene(150, 90, [
+        { id: 's2', kind: 'multispectral', bands: S2, data: smoothBands(150, 90, 13, 200, 3000, 2), nodata: 0 },
+        { id: 's1', kind: 'sar', bands: [{ name: 'VV' }, { name: 'VH' }], data: smoothBands(150, 90, 2, -25, -5, 3) },
+      ]);
+    const main = await runInMemory(scene(), pack, { tile: 32, overlap: 8, batch: 3 });
+    const worker = await runInMemory(scene(), pack, { tile: 32, overlap: 8, batch: 3, inference: 'worker' });
+    expect(worker.report.batches).toBe(main.report.batches);
+    expect(worker.report.sessionRunMs).toBeGreaterThan(0);
+    expect(Buffer.compare(Buffer.from(main.sink.classes), Buffer.from(worker.sink.classes))).toBe(0);
+    expect(sameBits(main.sink.confidence, worker.sink.confidence)).toBe(true);
+    expect(new Set(main.sink.classes).size).toBe(2);
+  });
+
   it('writes nodata (class 0, NaN confidence) where no sensor is valid', async () => {
     const pack = await loadPack(packDir('tiny-landsat7'));
     const { sink, report } = await runInMemory(landsatScene(), pack, { tile: 64, overlap: 16 });
