@@ -1,9 +1,9 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { openRaster } from '../../../src-main/engine/raster/reader';
 import { SAMPLE_TYPES } from '../../../src-main/engine/scene/types';
 import { sharedData } from '../../helpers/paths';
-import { makeRaster, patternValue, python, readWithGdal, run, tempDir } from './gdalTools';
+import { makeRaster, makeRasters, patternValue, python, readWithGdal, run, tempDir } from './gdalTools';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -38,12 +38,14 @@ const LAYOUTS: Record<string, string[]> = {
 
 describe('openRaster: sample types and layouts', () => {
   const size = { width: 70, height: 45 };
+  const fileFor = (type: string, layout: string) => path.join(tmp.dir, `${type}-${layout.replace(/\W+/g, '_')}.tif`);
+  beforeAll(() => {
+    makeRasters(SAMPLE_TYPES.flatMap((type) => Object.entries(LAYOUTS).map(([layout, co]) => ({ file: fileFor(type, layout), ...size, bands: 3, type, creationOptions: co }))));
+  });
   for (const type of SAMPLE_TYPES) {
-    for (const [layout, co] of Object.entries(LAYOUTS)) {
+    for (const layout of Object.keys(LAYOUTS)) {
       it(`reads ${type} ${layout} exactly, across block edges and outside the raster`, async () => {
-        const file = path.join(tmp.dir, `${type}-${layout.replace(/\W+/g, '_')}.tif`);
-        makeRaster(file, { ...size, bands: 3, type, creationOptions: co });
-        const r = await openRaster(file);
+        const r = await openRaster(fileFor(type, layout));
         try {
           expect(r.info.sampleType).toBe(type);
           expect([r.info.width, r.info.height, r.info.bandCount]).toEqual([70, 45, 3]);
