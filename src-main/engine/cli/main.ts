@@ -7,6 +7,7 @@ import { FieldMoeError, isCancelled } from '../util/errors';
 import { commands, getCommand, parseFlags, registerCommand, type CliIO } from './command';
 import { infoCommand } from './info';
 import { classifyCommand } from './classify';
+import './commands/index'; // finetune, eval, train (issue 5) register themselves
 
 registerCommand(infoCommand);
 registerCommand(classifyCommand);

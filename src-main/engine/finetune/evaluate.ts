@@ -4,8 +4,11 @@
  * to label classes by name; a predicted class the labels lack, and nodata, count as wrong
  * (they are extra columns of the confusion matrix).
  */
-import { runPipeline, type ResultSink } from '../classify/pipeline';
-import { openSession } from '../runtime/session';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { classifyToFiles } from '../classify/output';
+import { openScene } from '../scene/index';
 import type { ModelPack } from '../packs/pack';
 import { mapToPackClasses } from '../labels/classes';
 import type { LabelSet } from '../labels/types';
@@ -30,26 +33,25 @@ export interface EvaluationReport extends Metrics {
   seconds: number;
 }
 
-/** Keeps the whole class map in memory (fine for the scene sizes that carry labels here). */
-class MapSink implements ResultSink {
-  readonly classes: Uint8Array;
-  constructor(readonly width: number, height: number) {
-    this.classes = new Uint8Array(width * height);
-  }
-  async writeRows(y: number, rows: number, classes: Uint8Array): Promise<void> {
-    this.classes.set(classes.subarray(0, rows * this.width), y * this.width);
-  }
-}
-
-/** Classifies `scene` with `pack` and returns the class map (class ids, 0 = nodata). */
+/**
+ * Classifies `scene` with `pack` exactly as `fieldmoe classify` does (classifyToFiles into a
+ * temporary GeoTIFF) and returns the class map (class ids, 0 = nodata).
+ */
 export async function classMap(scene: Scene, pack: ModelPack, options: EvaluateOptions = {}, job: JobContext = {}): Promise<{ classes: Uint8Array; provider: string }> {
-  const opened = await openSession(pack.modelPath, { threads: options.threads });
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'fieldmoe-eval-'));
   try {
-    const sink = new MapSink(scene.info.width, scene.info.height);
-    await runPipeline(scene, pack.manifest, opened, sink, { wavelengths: options.wavelengths }, job);
-    return { classes: sink.classes, provider: opened.provider };
+    const out = path.join(dir, 'classes.tif');
+    const report = await classifyToFiles(scene, pack, { out, wavelengths: options.wavelengths, threads: options.threads }, job);
+    const map = await openScene(out);
+    try {
+      const { width, height } = map.info;
+      const block = [...(await map.readWindow({ x: 0, y: 0, width, height })).values()][0];
+      return { classes: Uint8Array.from(block.data.subarray(0, width * height), (v) => (v === v ? v : 0)), provider: report.provider };
+    } finally {
+      await map.close();
+    }
   } finally {
-    await opened.session.release();
+    await fs.rm(dir, { recursive: true, force: true });
   }
 }
 

@@ -1,0 +1,43 @@
+/** Flag readers and progress shared by the finetune, eval and train commands. */
+import type { Progress } from '../../jobs/job';
+import { FieldMoeError } from '../../util/errors';
+import { stringFlag, type CliIO, type ParsedFlags } from '../command';
+import { progressPrinter } from '../progress';
+import type { MissingSimulation } from '../../finetune/fit';
+
+export function floatFlag(flags: ParsedFlags, name: string, min: number, max: number): number | undefined {
+  const v = stringFlag(flags, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!v.trim() || !Number.isFinite(n) || n < min || n > max) throw new FieldMoeError(`--${name}`, `"${v}" must be a number from ${min} to ${max}`);
+  return n;
+}
+
+/** `--missing-rate r --missing-mode both|<sensor id>` (mode defaults to both). */
+export function missingSimulationFlags(flags: ParsedFlags): MissingSimulation | undefined {
+  const rate = floatFlag(flags, 'missing-rate', 0, 1);
+  const mode = stringFlag(flags, 'missing-mode');
+  if (rate === undefined) {
+    if (mode !== undefined) throw new FieldMoeError('--missing-mode', 'needs --missing-rate');
+    return undefined;
+  }
+  return { rate, mode: mode ?? 'both' };
+}
+
+export const MISSING_USAGE = `  --missing-rate <r>          share of training samples made incomplete (MaMOL packs)
+  --missing-mode both|<id>    both: each incomplete sample misses exactly one sensor, chosen
+                              uniformly; <sensor id>: only that sensor goes missing`;
+
+/** Progress bar plus one line per epoch with training loss, validation loss/accuracy and ETA. */
+export function trainingProgress(io: CliIO): { onProgress: (p: Progress) => void; done: () => void } {
+  const bar = progressPrinter(io);
+  return {
+    onProgress(p) {
+      if (p.stage === 'validate') {
+        bar.done();
+        io.err(`${p.message ?? ''}${p.etaSeconds !== undefined ? `  ETA ${Math.round(p.etaSeconds)}s` : ''}\n`);
+      } else bar.onProgress(p);
+    },
+    done: bar.done,
+  };
+}

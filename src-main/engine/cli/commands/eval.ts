@@ -1,0 +1,57 @@
+import { evaluatePack } from '../../finetune/evaluate';
+import { loadLabels } from '../../labels/index';
+import { packSearchPath, resolvePack } from '../../packs/registry';
+import { writeFileAtomic } from '../../util/atomic';
+import { intFlag, listFlag, requiredFlag, stringFlag, type Command } from '../command';
+import { parseWavelengths } from '../classify';
+import { progressPrinter } from '../progress';
+import { openSceneFromFlags, SCENE_OPTIONS, SCENE_USAGE } from '../scene-flags';
+
+export const evalCommand: Command = {
+  name: 'eval',
+  summary: 'score a model pack against labelled pixels (OA, kappa, mIoU, mAcc, per class)',
+  usage: `fieldmoe eval --model <pack> --scene <scene> --labels <file> [--missing ids] [--json out.json]
+
+Classifies the scene with the pack (the same tiled pipeline as classify) and scores the class
+map at every labelled pixel. Classes are matched by name; predictions of a class the labels
+lack, and nodata, count as errors. Scores are fractions in 0..1: oa, kappa, miou, macc,
+per_class (iou, f1, producers_accuracy, users_accuracy, support) and confusion[truth][pred].
+
+  --model <pack>              pack folder, manifest or name from models/
+  --labels <file>             label raster (+ classes.json beside it), GeoJSON or shapefile
+  --json <out.json>           write the scores there (they always go to stdout too)
+${SCENE_USAGE}
+  --threads <N>               onnxruntime threads (default: all cores)
+  --wavelengths id=nm,nm,...  band wavelengths for a sensor whose file has none (repeatable)`,
+  options: {
+    ...SCENE_OPTIONS,
+    model: { type: 'string' },
+    labels: { type: 'string' },
+    json: { type: 'string' },
+    threads: { type: 'string' },
+    wavelengths: { type: 'string', multiple: true },
+  },
+  async run(flags, _positionals, io) {
+    const model = requiredFlag(flags, 'model', 'eval');
+    const labelsFile = requiredFlag(flags, 'labels', 'eval');
+    const json = stringFlag(flags, 'json');
+    const threads = intFlag(flags, 'threads', 1);
+    const wavelengths = parseWavelengths(listFlag(flags, 'wavelengths'));
+    const pack = await resolvePack(model, packSearchPath());
+    const scene = await openSceneFromFlags(flags);
+    const progress = progressPrinter(io);
+    try {
+      const labels = await loadLabels(labelsFile, scene.info, { signal: io.signal });
+      const report = await evaluatePack(scene, pack, labels, { threads, wavelengths }, { signal: io.signal, onProgress: progress.onProgress });
+      progress.done();
+      const text = JSON.stringify(report, null, 2) + '\n';
+      if (json) await writeFileAtomic(json, text);
+      io.err(`OA ${report.oa.toFixed(4)}  kappa ${report.kappa.toFixed(4)}  mIoU ${report.miou.toFixed(4)}  mAcc ${report.macc.toFixed(4)}  (${report.n} labelled pixels${report.missing.length ? `, missing ${report.missing.join(',')}` : ''})\n`);
+      io.out(text);
+      return 0;
+    } finally {
+      progress.done();
+      await scene.close();
+    }
+  },
+};
