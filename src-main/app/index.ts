@@ -2,7 +2,7 @@
  * Electron main: one secure window, the engine in a utility process, the IPC router, menus.
  * The only module family that imports `electron`.
  */
-import { app, BrowserWindow, Menu, dialog, ipcMain, session, utilityProcess } from 'electron';
+import { app, BrowserWindow, Menu, dialog, ipcMain, net, protocol, session, utilityProcess } from 'electron';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IPC_CHANNELS, type AppEvent, type MenuAction } from '../ipc/contract';
@@ -12,11 +12,15 @@ import { RecentProjects } from './recent';
 import { hardenSession, hardenWebContents, isAppUrl, secureWebPreferences } from './security';
 import { menuTemplate } from './menu';
 import { openDialog, saveDialog } from './dialogs';
+import { APP_INDEX_URL, APP_SCHEME, APP_SCHEME_PRIVILEGES, appFileUrl } from './app-protocol';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const devServerUrl = process.env.ELECTRON_RENDERER_URL;
 
 export function startApp(): void {
+  // Must happen before 'ready': app:// becomes a standard, secure scheme (see app-protocol.ts).
+  protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { ...APP_SCHEME_PRIVILEGES } }]);
+  const rendererDir = path.join(here, '../renderer');
   let win: BrowserWindow | null = null;
   const send = (event: AppEvent) => win?.webContents.send(IPC_CHANNELS.event, event);
   const recent = new RecentProjects(path.join(app.getPath('userData'), 'recent-projects.json'));
@@ -55,6 +59,10 @@ export function startApp(): void {
   app.on('web-contents-created', (_e, contents) => hardenWebContents(contents, devServerUrl));
   app.whenReady().then(async () => {
     hardenSession(session.defaultSession, devServerUrl);
+    protocol.handle(APP_SCHEME, (request) => {
+      const file = appFileUrl(rendererDir, request.url);
+      return file ? net.fetch(file) : new Response('not found', { status: 404 });
+    });
     ipcMain.handle(IPC_CHANNELS.invoke, (event, method: unknown, params: unknown) => route(event.senderFrame?.url ?? '', method, params));
     engine.start();
     await refreshMenu();
@@ -71,7 +79,7 @@ export function startApp(): void {
     win.once('ready-to-show', () => win?.show());
     win.on('closed', () => (win = null));
     if (devServerUrl) await win.loadURL(devServerUrl);
-    else await win.loadFile(path.join(here, '../renderer/index.html'));
+    else await win.loadURL(APP_INDEX_URL);
   });
   app.on('window-all-closed', () => {
     engine.stop();

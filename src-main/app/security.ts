@@ -3,6 +3,7 @@
  * no remote content, no navigation away from the app, no new windows, every permission denied.
  */
 import type { Session, WebContents, WebPreferences } from 'electron';
+import { APP_ORIGIN } from './app-protocol';
 
 /** maplibre needs blob: workers and inline style attributes; tiles arrive over IPC, so no remote hosts. */
 export const CONTENT_SECURITY_POLICY = [
@@ -37,9 +38,9 @@ export function secureWebPreferences(preload: string): WebPreferences {
   };
 }
 
-/** True for URLs the app itself serves: its files, or the dev server during `npm start`. */
+/** True for URLs the app itself serves: app://fieldmoe/, or the dev server during `npm start`. */
 export function isAppUrl(url: string, devServerUrl?: string): boolean {
-  if (url.startsWith('file://')) return true;
+  if (url.startsWith(`${APP_ORIGIN}/`)) return true;
   return Boolean(devServerUrl) && url.startsWith(devServerUrl!);
 }
 

@@ -69,14 +69,12 @@ export interface BandStats {
   max: number;
   mean: number;
   std: number;
-  p2: number;
-  p98: number;
   /** Share of sampled pixels that hold a valid value. */
   validFraction: number;
 }
 export interface SensorStats {
   sensor: string;
-  /** Pixels the statistics were computed from (an overview sample for large scenes). */
+  /** Pixels the statistics were computed from (a regular sample for large scenes). */
   sampledPixels: number;
   exact: boolean;
   bands: BandStats[];

@@ -12,7 +12,6 @@ import {
 } from '../../ipc/contract';
 import { validate } from '../../ipc/validate';
 import { TileRenderer, type RasterSource } from '../render/tiles';
-import { statsFromOverview } from '../render/stats';
 import { stretchRange } from '../render/stretch';
 import { classLut } from '../render/palette';
 import type { LayerStyle } from '../render/style';
@@ -141,7 +140,7 @@ export class EngineHost {
     const entry = (available: boolean, reason: string) => (available ? { available } : { available, reason });
     const caps: Record<string, { available: boolean; reason?: string }> = {
       openScene: entry(Boolean(s.openScene), MISSING_REASONS.openScene),
-      stats: { available: true },
+      stats: entry(Boolean(s.sceneStats), MISSING_REASONS.sceneStats),
       suggestFailures: entry(Boolean(s.suggestFailures), MISSING_REASONS.suggestFailures),
       classify: entry(Boolean(s.classify && s.listPacks), MISSING_REASONS.classify),
       finetune: entry(Boolean(s.finetune), MISSING_REASONS.finetune),
@@ -178,9 +177,7 @@ export class EngineHost {
   private async stats(sceneId: string, sensor: string) {
     const { scene } = this.sceneById(sceneId);
     if (!scene.info.sensors.some((s) => s.id === sensor)) throw new FieldMoeError(`sensor ${sensor}`, 'not in this scene');
-    const exact = this.options.services.sceneStats;
-    if (exact) return exact(scene, sensor, {});
-    return statsFromOverview(scene, sensor, await this.renderer.overview({ key: sceneId, scene, sensor }));
+    return this.need('sceneStats')(scene, sensor, {});
   }
 
   // -------------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ export interface EngineServices {
 /** Why a capability is missing, phrased for the analyst. */
 export const MISSING_REASONS: Record<keyof EngineServices, string> = {
   openScene: 'Opening scenes needs the scene reader, which is not in this build yet.',
-  sceneStats: 'Exact band statistics are not in this build yet; the panel shows statistics of the overview sample.',
+  sceneStats: 'Band statistics are not in this build yet.',
   suggestFailures: 'Failure suggestions from band statistics are not in this build yet.',
   listPacks: 'Model packs are not in this build yet.',
   classify: 'The classify pipeline is not in this build yet.',

@@ -23,7 +23,7 @@ export class FakeUtilityProcess extends EventEmitter {
 export class FakeWebContents extends EventEmitter {
   windowOpenHandler?: (d: { url: string }) => { action: string };
   sent: [string, unknown][] = [];
-  url = 'file:///app/out/renderer/index.html';
+  url = 'app://fieldmoe/index.html';
   setWindowOpenHandler(h: (d: { url: string }) => { action: string }) {
     this.windowOpenHandler = h;
   }
@@ -45,6 +45,8 @@ export const state = {
   beforeRequest: undefined as undefined | ((d: { url: string }, cb: (r: { cancel: boolean }) => void) => void),
   headersReceived: undefined as undefined | ((d: { responseHeaders: Record<string, string[]> }, cb: (r: { responseHeaders: Record<string, string[]> }) => void) => void),
   menu: undefined as unknown,
+  schemes: [] as unknown[],
+  protocolHandlers: new Map<string, (req: { url: string }) => unknown>(),
   loaded: [] as string[],
 };
 
@@ -91,6 +93,11 @@ export const electronMock = {
       },
     },
   },
+  protocol: {
+    registerSchemesAsPrivileged: (s: unknown[]) => state.schemes.push(...s),
+    handle: (scheme: string, h: (req: { url: string }) => unknown) => state.protocolHandlers.set(scheme, h),
+  },
+  net: { fetch: vi.fn(async (url: string) => ({ fetched: url })) },
   utilityProcess: {
     fork: (modulePath: string, args: string[]) => {
       const p = new FakeUtilityProcess(modulePath, args);
