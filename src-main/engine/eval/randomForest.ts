@@ -13,7 +13,7 @@ const run = promisify(execFile);
 
 /** The Debian python with numpy + scikit-learn (the `python3` on PATH may be another one). */
 export const DEFAULT_PYTHON = '/usr/bin/python3';
-export const RF_SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/scripts/rf_baseline.py');
+export const RF_SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../scripts/python/rf_baseline.py');
 
 /** Pixel samples: `features` is row-major (n x featureCount), `labels` are class indices. */
 export interface PixelSamples {
@@ -43,7 +43,7 @@ export interface RandomForestResult {
 
 /**
  * Trains a random forest on `train` with scikit-learn (in the Debian python, via
- * test/scripts/rf_baseline.py), predicts `test` and scores it with our metrics, so the
+ * scripts/python/rf_baseline.py), predicts `test` and scores it with our metrics, so the
  * baseline and the models are measured by the same code. Deterministic for a seed.
  */
 export async function randomForestBaseline(

@@ -6,7 +6,7 @@ test pixels and writes the predictions (.npy, int32). Prints one JSON line with 
 test labels are given, sklearn's overall accuracy and kappa (the caller computes the full metrics
 with the same code as the models, src-main/engine/eval/metrics.ts). Deterministic for a seed.
 
-    /usr/bin/python3 test/scripts/rf_baseline.py --train-x X.npy --train-y y.npy \
+    /usr/bin/python3 scripts/python/rf_baseline.py --train-x X.npy --train-y y.npy \
         --test-x Xt.npy [--test-y yt.npy] --pred-out pred.npy [--seed 0] [--trees 100]
 """
 import argparse
