@@ -72,7 +72,9 @@ export function mapBands(info: SceneInfo, manifest: PackManifest, options: BandM
 }
 
 function binding(input: PackInput, index: number, sensor: SensorInfo | undefined, bandIndices: number[], wavelengths: number[]): InputBinding {
-  const channels = input.bands.mode === 'fixed' ? input.bands.list.length : bandIndices.length;
+  // An optional `any` input with no sensor still gets a tensor: minBands zero channels.
+  const channels = input.bands.mode === 'fixed' ? input.bands.list.length : bandIndices.length || input.bands.minBands;
+  if (!sensor) wavelengths = new Array(channels).fill(0);
   const norm = input.normalization;
   const mean = new Float32Array(channels);
   const invStd = new Float32Array(channels);
