@@ -1,0 +1,156 @@
+/**
+ * Classify benchmarks (issue 2):
+ *   classify.overhead_ratio      total classify wall time (scene read, tensor fill, blending,
+ *                                GeoTIFF writing, session open) over the pure session.run time of
+ *                                the same batches, for a per-pixel MLP with the compute density of
+ *                                a ViT-S/16 (13 -> 192 -> 192 -> 8, ~40 kMAC per pixel) on a
+ *                                2048 x 2048 x 13-band uint16 scene. Goal <= 1.10.
+ *   classify.overhead_ratio_tiny the same for the tiny LDA pack (tiny-s1s2-water), whose inference
+ *                                is almost free, so the ratio is mostly I/O: reported for honesty.
+ *   classify.peak_rss_mb         peak RSS of `fieldmoe classify` (child process, /usr/bin/time -v)
+ *                                on a synthetic 8192 x 8192 x 13-band uint16 tiled DEFLATE scene.
+ *                                Goal < 1024.
+ *   classify.big_wall_s, classify.big_mpx_per_s   wall time and throughput of that run.
+ * The synthetic scenes are generated once into os.tmpdir() with GDAL (python3 + osgeo).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
+import { Graph, add, matmul, relu, softmax, transpose } from '../src-main/engine/ml';
+import { classifyToFiles, resolveTiling } from '../src-main/engine/classify';
+import { loadPack, type ModelPack } from '../src-main/engine/packs';
+import { openScene } from '../src-main/engine/scene';
+import { openSession, defaultThreads } from '../src-main/engine/runtime/session';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const S2_NM = [443, 490, 560, 665, 705, 740, 783, 842, 865, 945, 1375, 1610, 2190];
+
+/** A smooth synthetic Sentinel-2-like scene (uint16, nodata 0, 256-pixel DEFLATE tiles, band descriptions with wavelengths). */
+function syntheticScene(size: number): string {
+  const file = path.join(os.tmpdir(), `fieldmoe-bench-${size}x${size}x13-uint16.tif`);
+  if (existsSync(file)) return file;
+  const tmp = `${file}.partial.tif`;
+  execFileSync('/usr/bin/python3', ['-c', `
+import numpy as np
+from osgeo import gdal, osr
+size = ${size}
+nm = ${JSON.stringify(S2_NM)}
+d = gdal.GetDriverByName('GTiff').Create('${tmp}', size, size, 13, gdal.GDT_UInt16, ['TILED=YES', 'BLOCKXSIZE=256', 'BLOCKYSIZE=256', 'COMPRESS=DEFLATE', 'BIGTIFF=IF_SAFER'])
+d.SetGeoTransform([500000, 10, 0, 5000000, 0, -10])
+s = osr.SpatialReference(); s.ImportFromEPSG(32633); d.SetProjection(s.ExportToWkt())
+x = np.arange(size, dtype=np.float32)[None, :]
+for b in range(13):
+    band = d.GetRasterBand(b + 1)
+    band.SetDescription('B%02d %dnm' % (b + 1, nm[b]))
+    band.SetNoDataValue(0)
+    for y0 in range(0, size, 512):
+        y = np.arange(y0, min(size, y0 + 512), dtype=np.float32)[:, None]
+        v = 1500 + 1000 * np.sin(x * (0.003 + 0.0004 * b) + b) * np.cos(y * (0.0025 + 0.0003 * b)) + 400 * np.sin((x + y) * 0.011)
+        band.WriteArray(v.astype(np.uint16), 0, y0)
+d = None
+`]);
+  execFileSync('mv', [tmp, file]);
+  return file;
+}
+
+/** A per-pixel MLP pack, 13 -> H -> H -> 8, written into a temp folder. */
+async function mlpPack(hidden: number): Promise<ModelPack> {
+  const dir = path.join(os.tmpdir(), `fieldmoe-bench-mlp-${hidden}`);
+  await fs.mkdir(dir, { recursive: true });
+  const g = new Graph('bench-mlp');
+  const x = g.input('x', 'float32', ['N', 13, 'H', 'W']);
+  let seed = 1;
+  const rand = (n: number, scale: number) => Float32Array.from({ length: n }, () => ((seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5) * scale);
+  const layer = (v: ReturnType<typeof relu>, i: number, o: number, name: string) => add(matmul(v, g.param(`${name}.w`, rand(i * o, 2 / Math.sqrt(i)), [i, o])), g.param(`${name}.b`, rand(o, 0.1), [o]));
+  const h1 = relu(layer(transpose(x, [0, 2, 3, 1]), 13, hidden, 'l1'));
+  const h2 = relu(layer(h1, hidden, hidden, 'l2'));
+  const out = transpose(softmax(layer(h2, hidden, 8, 'l3'), -1), [0, 3, 1, 2]);
+  await fs.writeFile(path.join(dir, 'model.onnx'), g.toModel({ outputs: [['probabilities', out]] }));
+  const manifest = {
+    format: 'fieldmoe-pack/1', name: 'bench-mlp', version: '0', task: 'segmentation', architecture: `per-pixel MLP 13-${hidden}-${hidden}-8 (random weights)`,
+    model: 'model.onnx', output: 'probabilities', card: 'benchmark only', metrics: {},
+    inputs: [{ name: 'x', sensorKinds: ['multispectral'], bands: { mode: 'fixed', list: S2_NM.map((w) => ({ wavelengthNm: w, toleranceNm: 5 })) }, normalization: { type: 'uniform', mean: 1500, std: 1000 } }],
+    classes: Array.from({ length: 8 }, (_, i) => ({ id: i + 1, name: `c${i + 1}`, color: '#808080' })),
+    tile: { size: 256, overlap: 32, batch: 4 },
+  };
+  await fs.writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
+  return loadPack(dir);
+}
+
+/** Classify wall time (session open to files renamed) over a pure session.run loop of the same batches. */
+async function overheadRatio(sceneFile: string, pack: ModelPack, threads: number): Promise<{ ratio: number; totalMs: number; pureMs: number; report: unknown }> {
+  const out = await fs.mkdtemp(path.join(os.tmpdir(), 'fieldmoe-bench-out-'));
+  const scene = await openScene(sceneFile);
+  try {
+    const t0 = performance.now();
+    const report = await classifyToFiles(scene, pack, { out: path.join(out, 'c.tif'), confidence: path.join(out, 'p.tif'), threads });
+    const totalMs = performance.now() - t0;
+    // The same number of batches of the same shapes, through session.run alone.
+    const { tile: T, batch: B } = resolveTiling(pack.manifest, {});
+    const tilesPerRow = Math.ceil((report.width - T) / (T - report.overlap)) + 1;
+    const rowsOfTiles = report.tiles / tilesPerRow;
+    const { session } = await openSession(pack.modelPath, { threads });
+    const K = pack.manifest.classes.length;
+    const shapes = [...Array(Math.floor(tilesPerRow / B)).fill(B), ...(tilesPerRow % B ? [tilesPerRow % B] : [])] as number[];
+    const feedsFor = new Map<number, { feeds: Record<string, ort.Tensor>; fetches: Record<string, ort.Tensor> }>();
+    for (const n of new Set(shapes)) {
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const input of pack.manifest.inputs) {
+        const C = input.bands.mode === 'fixed' ? input.bands.list.length : 13;
+        feeds[input.name] = new ort.Tensor('float32', Float32Array.from({ length: n * C * T * T }, (_, i) => Math.sin(i)), [n, C, T, T]);
+      }
+      if (pack.manifest.availabilityInput) feeds[pack.manifest.availabilityInput] = new ort.Tensor('float32', new Float32Array(n * pack.manifest.inputs.length).fill(1), [n, pack.manifest.inputs.length]);
+      feedsFor.set(n, { feeds, fetches: { [pack.manifest.output]: new ort.Tensor('float32', new Float32Array(n * K * T * T), [n, K, T, T]) } });
+    }
+    let pureMs = 0;
+    for (let r = 0; r < rowsOfTiles; r++)
+      for (const n of shapes) {
+        const f = feedsFor.get(n)!;
+        const s = performance.now();
+        await session.run(f.feeds, f.fetches);
+        pureMs += performance.now() - s;
+      }
+    await session.release();
+    return { ratio: totalMs / pureMs, totalMs, pureMs, report };
+  } finally {
+    await scene.close();
+    await fs.rm(out, { recursive: true, force: true });
+  }
+}
+
+/** Peak RSS (MB) and wall time of the CLI classifying `sceneFile` in a child process. */
+async function peakRss(sceneFile: string): Promise<{ rssMb: number; wallS: number; report: { totalMs: number; sessionRunMs: number } }> {
+  const out = await fs.mkdtemp(path.join(os.tmpdir(), 'fieldmoe-bench-rss-'));
+  try {
+    const t0 = performance.now();
+    const r = spawnSync('/usr/bin/time', ['-v', process.execPath, path.join(ROOT, 'bin', 'fieldmoe.mjs'), 'classify', '--model', path.join(ROOT, 'models', 'tiny-s1s2-water'), '--scene', sceneFile, '--out', path.join(out, 'c.tif'), '--confidence', path.join(out, 'p.tif')], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const wallS = (performance.now() - t0) / 1000;
+    if (r.status !== 0) throw new Error(`classify failed: ${r.stderr.slice(-2000)}`);
+    const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1]);
+    return { rssMb: kb / 1024, wallS, report: JSON.parse(r.stdout) };
+  } finally {
+    await fs.rm(out, { recursive: true, force: true });
+  }
+}
+
+export default async function classifyBench(): Promise<Record<string, number>> {
+  const threads = defaultThreads();
+  const small = syntheticScene(2048);
+  const mlp = await overheadRatio(small, await mlpPack(192), threads);
+  process.stderr.write(`  mlp: total ${mlp.totalMs.toFixed(0)} ms, pure session.run ${mlp.pureMs.toFixed(0)} ms, ${JSON.stringify((mlp.report as { timings: unknown }).timings)}\n`);
+  const tiny = await overheadRatio(small, await loadPack(path.join(ROOT, 'models', 'tiny-s1s2-water')), threads);
+  process.stderr.write(`  tiny: total ${tiny.totalMs.toFixed(0)} ms, pure session.run ${tiny.pureMs.toFixed(0)} ms, ${JSON.stringify((tiny.report as { timings: unknown }).timings)}\n`);
+  const big = syntheticScene(8192);
+  const rss = await peakRss(big);
+  process.stderr.write(`  8192^2: ${rss.wallS.toFixed(1)} s wall, ${JSON.stringify(rss.report)}\n`.slice(0, 2000));
+  return {
+    'classify.overhead_ratio': mlp.ratio,
+    'classify.overhead_ratio_tiny': tiny.ratio,
+    'classify.peak_rss_mb': rss.rssMb,
+    'classify.big_wall_s': rss.wallS,
+    'classify.big_mpx_per_s': (8192 * 8192) / 1e6 / rss.wallS,
+  };
+}
