@@ -16,6 +16,11 @@ export interface SessionOptions {
   threads?: number;
   /** Free-form logger for fallbacks. */
   log?: (line: string) => void;
+  /**
+   * Graph optimisation level (default 'all'). Float64 graphs checked against references should
+   * use 'basic': level 'all' folds scalar scales into float32 matmul attributes.
+   */
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
 }
 
 export interface OpenedSession {
@@ -42,7 +47,7 @@ export async function openSession(model: string | Uint8Array, options: SessionOp
   for (const provider of order) {
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       executionProviders: [provider],
-      graphOptimizationLevel: 'all',
+      graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       executionMode: 'sequential',

@@ -85,8 +85,10 @@ export class Trainer {
   /** Opens the step (and eval) sessions on the first provider that works, with CPU fallback. */
   static async open(step: TrainStepModel, evalModel?: EvalModel, options: TrainerOptions = {}): Promise<Trainer> {
     if (evalModel && evalModel.dtype !== step.dtype) throw new Error(`eval model is ${evalModel.dtype}, train step is ${step.dtype}`);
-    const opened = await openSession(step.model, options);
-    const ev = evalModel ? await openSession(evalModel.model, { ...options, providers: [opened.provider] }) : undefined;
+    // Float64 steps are reference checks: keep them exact ('all' folds scales into float32).
+    const sessionOptions = { graphOptimizationLevel: step.dtype === 'float64' ? ('basic' as const) : ('all' as const), ...options };
+    const opened = await openSession(step.model, sessionOptions);
+    const ev = evalModel ? await openSession(evalModel.model, { ...sessionOptions, providers: [opened.provider] }) : undefined;
     return new Trainer(step, evalModel, opened.session, ev?.session, opened.provider, opened.fallbacks, options.seed ?? 0);
   }
 
