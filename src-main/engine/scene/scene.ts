@@ -16,6 +16,8 @@ export interface OpenSceneOptions {
   missing?: readonly string[];
   /** Most source values (all bands) held at once while resampling one sensor (default 16M = 64 MB). */
   resampleBudget?: number;
+  /** Decoded-block cache per raster (see OpenRasterOptions; default 64 MB). */
+  blockCacheBytes?: number;
 }
 
 interface OpenedSensor {
@@ -42,7 +44,7 @@ export async function openScene(spec: SceneSpec, options: OpenSceneOptions = {})
 
   const rasters: RasterSource[] = [];
   try {
-    for (const s of resolved.sensors) rasters.push(await openRaster(s.file));
+    for (const s of resolved.sensors) rasters.push(await openRaster(s.file, { blockCacheBytes: options.blockCacheBytes }));
     return buildScene(resolved, rasters, referenceId, missing, options.resampleBudget ?? DEFAULT_RESAMPLE_BUDGET);
   } catch (err) {
     await Promise.all(rasters.map((r) => r.close().catch(() => undefined)));
