@@ -6,7 +6,16 @@ import { describe, expect, it } from 'vitest';
 import { Graph } from '../../../src-main/engine/ml/index';
 import { buildModel, defaultMamol, defaultSpectralMoe, getArchitecture, MAMOL_PRESETS, modelSources, SEG_PRESETS, type ModelConfig } from '../../../src-main/engine/ml/models/index';
 
-function trainableNames(model: ModelConfig): { trainable: string[]; all: string[]; inputs: string[] } {
+/** The default config with a narrow ViT (same depth, so block indices stay those of the default). */
+function narrow(model: ModelConfig): ModelConfig {
+  const small = { width: 16, heads: 2 };
+  if (model.architecture === 'mamol') return { ...model, config: { ...model.config, vit: { ...model.config.vit, ...small }, embedHidden: 8 } };
+  const c = model.config;
+  return { ...model, config: { ...c, vit: { ...c.vit, ...small }, depthVit: c.depthVit && { ...c.depthVit, ...small }, decoder: { ...c.decoder, hidden: 8 } } };
+}
+
+function trainableNames(full: ModelConfig): { trainable: string[]; all: string[]; inputs: string[] } {
+  const model = narrow(full);
   const g = new Graph('p');
   const { inputs } = buildModel(g, model, modelSources({ dtype: 'float32' }), 'float32');
   const all = [...g.params.keys()];

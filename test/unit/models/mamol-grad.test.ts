@@ -6,7 +6,6 @@
 import { describe, expect, it } from 'vitest';
 import { Graph, reshape, type Value } from '../../../src-main/engine/ml/index';
 import { mamolForward, MAMOL_PAPER_EXPERTS, type MamolConfig } from '../../../src-main/engine/ml/models/mamol';
-import { MAMOL_PRESETS } from '../../../src-main/engine/ml/models/adapters';
 import { gradCheck, relError, type GradInput } from '../../helpers/gradcheck';
 import { InputParams, RandomParams, trainableInputs } from '../../fixtures/models/moe-params';
 import { tinyMamol } from '../../fixtures/models/moe-configs';
@@ -42,7 +41,6 @@ describe('MaMOL gradients of every trainable parameter (float64 finite differenc
   const cases: [string, MamolConfig][] = [
     ['MaMOL, patch head', tinyMamol('patch', experts)],
     ['MaMOL, dense head', tinyMamol('dense', experts)],
-    ['MoE-task, patch head', tinyMamol('patch', MAMOL_PRESETS['moe-task'].apply(experts))],
   ];
   for (const [label, cfg] of cases)
     it(label, async () => {
