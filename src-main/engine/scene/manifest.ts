@@ -43,6 +43,25 @@ const manifestSchema: Check = anyOf(
   ),
 );
 
+/** The in-memory form the CLI and the app build (camelCase, regions as {sensor, geometry}). */
+const objectSpecSchema: Check = object(
+  {
+    sensors: arrayOf(
+      object(
+        { id: str(), file: str() },
+        {
+          kind: oneOf(SENSOR_KINDS),
+          failed: bool(),
+          resampling: oneOf(['nearest', 'bilinear']),
+          bands: arrayOf(object({}, { name: str(), wavelengthNm: num({ min: 0, exclusiveMin: true }) })),
+        },
+      ),
+      { minLength: 1 },
+    ),
+  },
+  { failureRegions: arrayOf(regionPlain), referenceSensor: str() },
+);
+
 interface ManifestSensor {
   id: string;
   kind: SensorSpec['kind'];
@@ -61,6 +80,8 @@ function toRegion(r: RawRegion): FailureRegion {
 /** Turns any SceneSpec into absolute, checked sensor specs. */
 export async function resolveSceneSpec(spec: SceneSpec): Promise<ResolvedSceneSpec> {
   if (typeof spec !== 'string') {
+    const problems = validate(spec, objectSpecSchema);
+    if (problems.length > 0) throw new FieldMoeError('scene', `invalid scene description: ${problems.slice(0, 3).join('; ')}`);
     const resolved: ResolvedSceneSpec = {
       source: 'cli',
       sensors: spec.sensors.map((s) => ({ ...s, file: path.resolve(s.file) })),

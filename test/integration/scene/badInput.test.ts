@@ -87,6 +87,18 @@ describe('openScene: manifests that fail their schema name the file and the fiel
   });
 });
 
+describe('openScene: in-memory scene descriptions (CLI, app) are checked too', () => {
+  it('names the bad field', async () => {
+    await expectSceneError({ sensors: [] }, 'scene', /invalid scene description: sensors: needs at least 1 item/);
+    await expectSceneError({ sensors: [{ id: 'a', file: L7(), kind: 'laser' as never }] }, 'scene', /sensors\[0\]\.kind: expected one of/);
+    await expectSceneError(
+      { sensors: [{ id: 'a', file: L7() }], failureRegions: [{ sensor: 'a', geometry: { type: 'Polygon', coordinates: [[[0, 0], [1, 1]]] } }] },
+      'scene',
+      /failureRegions\[0\]\.geometry\.coordinates\[0\]: needs at least 4 item/,
+    );
+  });
+});
+
 describe('openScene: a NaN-filled band', () => {
   it('reads fine, its pixels are invalid, and the statistics flag the band', async () => {
     const file = path.join(tmp.dir, 'nan-band.tif');
