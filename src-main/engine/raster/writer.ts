@@ -305,6 +305,10 @@ function validateOptions(file: string, o: GeoTiffWriteOptions): void {
   if (!Number.isInteger(tile) || tile < 16 || tile % 16 !== 0 || tile > 65535) problems.push(`tile size ${tile} is not a multiple of 16`);
   if (!(o.sampleType in SAMPLE_TYPE_SPECS)) problems.push(`unknown sample type ${o.sampleType}`);
   if (o.colorMap && (bands !== 1 || (o.sampleType !== 'uint8' && o.sampleType !== 'uint16'))) problems.push('a colour map needs a single uint8 or uint16 band');
+  const spec = SAMPLE_TYPE_SPECS[o.sampleType];
+  if (spec?.isInteger && o.nodata !== undefined && !(Number.isInteger(o.nodata) && o.nodata >= spec.min && o.nodata <= spec.max)) {
+    problems.push(`nodata ${o.nodata} is not a ${o.sampleType} value`);
+  }
   if (o.bandDescriptions && o.bandDescriptions.length !== bands) problems.push(`${o.bandDescriptions.length} band descriptions for ${bands} bands`);
   if (problems.length > 0) throw new FieldMoeError(file, `cannot write GeoTIFF: ${problems.join('; ')}`);
 }

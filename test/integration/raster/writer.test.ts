@@ -178,6 +178,8 @@ describe('GeoTiffWriter: nothing partial is ever left behind', () => {
     const out = path.join(tmp.dir, 'invalid', 'x.tif');
     await expect(GeoTiffWriter.create(out, { width: 10, height: 10, bands: 3, sampleType: 'uint8', colorMap: PALETTE })).rejects.toThrow(/colour map needs a single/);
     await expect(GeoTiffWriter.create(out, { width: 0, height: 10, sampleType: 'uint8' })).rejects.toThrow(/invalid size/);
+    await expect(GeoTiffWriter.create(out, { width: 10, height: 10, sampleType: 'uint8', nodata: -1 })).rejects.toThrow(/nodata -1 is not a uint8 value/);
+    await expect(GeoTiffWriter.create(out, { width: 10, height: 10, sampleType: 'int16', nodata: NaN })).rejects.toThrow(/nodata NaN is not a int16 value/);
     expect(existsSync(out)).toBe(false);
   });
 });
