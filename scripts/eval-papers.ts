@@ -65,6 +65,9 @@ export async function main(argv: string[]): Promise<number> {
         last = line;
       },
     },
+    async (partial) => {
+      await writeReport(partial, out);
+    },
   );
   const files = await writeReport(report, out);
   console.log(`wrote ${path.relative(process.cwd(), files.json)} and ${path.relative(process.cwd(), files.markdown)} (${(report.seconds / 60).toFixed(1)} min)`);

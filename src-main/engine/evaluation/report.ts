@@ -39,7 +39,8 @@ export interface ProtocolReport {
 export interface EvalReport {
   generated: string;
   command: string;
-  environment: { node: string; cpus: number; cpuModel: string; platform: string };
+  /** loadAverage: 1/5/15-minute load when the report was written (other work on the machine slows the timings). */
+  environment: { node: string; cpus: number; cpuModel: string; platform: string; loadAverage?: number[] };
   options: { quick: boolean; repeats: number; seed: number };
   protocols: ProtocolReport[];
   seconds: number;
@@ -132,7 +133,7 @@ export function renderMarkdown(r: EvalReport): string {
   const out = [
     '# Paper protocols on the shared data',
     '',
-    `Generated ${r.generated} by \`${r.command}\` in ${(r.seconds / 60).toFixed(1)} min on ${r.environment.cpus} x ${r.environment.cpuModel} (${r.environment.platform}, Node ${r.environment.node}).`,
+    `Generated ${r.generated} by \`${r.command}\` in ${(r.seconds / 60).toFixed(1)} min on ${r.environment.cpus} x ${r.environment.cpuModel} (${r.environment.platform}, Node ${r.environment.node})${r.environment.loadAverage ? `; load average ${r.environment.loadAverage.join(' / ')} (1/5/15 min) at the end, so timings include other work on the machine` : ''}.`,
     `Mode: ${r.options.quick ? 'quick (smoke test: fewer settings, epochs and trees; numbers are not meaningful)' : 'full'}; ${r.options.repeats} repeat(s) per cell, seeds ${Array.from({ length: r.options.repeats }, (_, i) => r.options.seed + i).join(', ')}.`,
     'Cells are metrics x 100; with several repeats, mean ± standard deviation. Bold: best in the row on the first metric.',
   ];

@@ -55,20 +55,33 @@ export async function runProtocol<D>(protocol: Protocol<D>, options: RunOptions,
   };
 }
 
-/** Runs the named protocols in order and returns the whole report. */
-export async function runProtocols(names: readonly string[], options: RunOptions, command: string, job: JobContext = {}): Promise<EvalReport> {
+/**
+ * Runs the named protocols in order and returns the whole report; `onProtocol` receives the
+ * report so far after each protocol (so a long run can be saved as it goes).
+ */
+export async function runProtocols(
+  names: readonly string[],
+  options: RunOptions,
+  command: string,
+  job: JobContext = {},
+  onProtocol?: (partial: EvalReport) => Promise<void>,
+): Promise<EvalReport> {
   const started = performance.now();
   const protocols: ProtocolReport[] = [];
-  for (const name of names) protocols.push(await runProtocol(getProtocol(name), options, job));
   const cpus = os.cpus();
-  return {
+  const snapshot = (): EvalReport => ({
     generated: new Date().toISOString(),
     command,
-    environment: { node: process.version, cpus: cpus.length, cpuModel: cpus[0]?.model.trim() ?? 'unknown', platform: `${os.platform()} ${os.arch()}` },
+    environment: { node: process.version, cpus: cpus.length, cpuModel: cpus[0]?.model.trim() ?? 'unknown', platform: `${os.platform()} ${os.arch()}`, loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))) },
     options: { quick: options.quick, repeats: options.repeats, seed: options.seed },
-    protocols,
+    protocols: [...protocols],
     seconds: (performance.now() - started) / 1000,
-  };
+  });
+  for (const name of names) {
+    protocols.push(await runProtocol(getProtocol(name), options, job));
+    await onProtocol?.(snapshot());
+  }
+  return snapshot();
 }
 
 /** Writes `<base>.json` and `<base>.md`, each atomically. */

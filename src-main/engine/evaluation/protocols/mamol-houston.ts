@@ -172,7 +172,7 @@ registerProtocol<HoustonProtocolData>({
       split,
       parts: { train: partInputs(pixels, split.train, hsStats, liStats), test: partInputs(pixels, split.test, hsStats, liStats) },
       settings,
-      epochs: options.epochs ?? (options.quick ? 1 : 5),
+      epochs: options.epochs ?? (options.quick ? 1 : 8),
       trees: options.quick ? 20 : 100,
       threads: options.threads,
     };

@@ -232,7 +232,7 @@ registerProtocol<SloveniaProtocolData>({
       classIndex: new Map(shared.map((id, i) => [id, i])),
       classes: shared.map((id) => scene.classes.find((c) => c.id === id)!),
       prepared: new Map(),
-      epochs: options.epochs ?? (options.quick ? 1 : 12),
+      epochs: options.epochs ?? (options.quick ? 1 : 10),
       trees: options.quick ? 20 : 100,
       threads: options.threads,
     };
