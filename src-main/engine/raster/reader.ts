@@ -276,7 +276,9 @@ class GeoTiffRaster implements RasterSource {
     for (const b of bands) {
       if (!Number.isInteger(b) || b < 0 || b >= bandCount) throw new FieldMoeError(path, `band index ${b} out of range (the raster has ${bandCount} bands)`);
     }
-    if (!(window.width >= 0 && window.height >= 0)) throw new FieldMoeError(path, `invalid read window ${JSON.stringify(window)}`);
+    if (![window.x, window.y, window.width, window.height].every(Number.isInteger) || window.width < 0 || window.height < 0) {
+      throw new FieldMoeError(path, `invalid read window ${JSON.stringify(window)} (integers, width and height >= 0)`);
+    }
     const out = new Float32Array(bands.length * window.width * window.height);
     const inside = clampWindow(window, width, height);
     if (inside.width !== window.width || inside.height !== window.height) out.fill(NaN);

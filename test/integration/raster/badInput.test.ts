@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { openRaster } from '../../../src-main/engine/raster/reader';
-import { FieldMoeError } from '../../../src-main/engine/util/errors';
+import { CancelledError, FieldMoeError } from '../../../src-main/engine/util/errors';
 import { encodeHeader, encodeIfd, FIELD_TYPE, tiffFlavour } from '../../../src-main/engine/raster/tiffEncoder';
 import { sharedData } from '../../helpers/paths';
 import { makeRaster, run, tempDir } from './gdalTools';
@@ -114,6 +114,15 @@ describe('openRaster: bad input gives one clear line naming the file', () => {
     const complex = path.join(tmp.dir, 'complex.tif');
     run('gdal_translate', ['-q', '-ot', 'CInt16', source(), complex]);
     await expectRasterError(openRaster(complex), complex, /unsupported sample type/);
+  });
+
+  it('a cancelled read throws CancelledError; fractional windows are refused', async () => {
+    const r = await openRaster(source());
+    const controller = new AbortController();
+    controller.abort();
+    await expect(r.readWindow({ x: 0, y: 0, width: 300, height: 300 }, undefined, controller.signal)).rejects.toBeInstanceOf(CancelledError);
+    await expectRasterError(r.readWindow({ x: 0.5, y: 0, width: 4, height: 4 }), source(), /invalid read window/);
+    await r.close();
   });
 
   it('band indices out of range', async () => {
