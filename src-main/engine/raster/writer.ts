@@ -76,6 +76,7 @@ export class GeoTiffWriter {
   private readonly offsets: number[];
   private readonly byteCounts: number[];
   private nextRow = 0;
+  private queue: Promise<void> = Promise.resolve();
   private position: number;
   private closed = false;
 
@@ -128,7 +129,14 @@ export class GeoTiffWriter {
    * Writes the next row of tiles: band-major data (bands x rowHeight x width). Values are
    * rounded and clamped to integer sample types; NaN becomes nodata (or 0).
    */
-  async writeTileRow(data: ArrayLike<number>): Promise<void> {
+  writeTileRow(data: ArrayLike<number>): Promise<void> {
+    // Rows are written strictly in call order, even when a caller does not await each one.
+    const job = this.queue.then(() => this.writeNextRow(data));
+    this.queue = job.catch(() => undefined);
+    return job;
+  }
+
+  private async writeNextRow(data: ArrayLike<number>): Promise<void> {
     if (this.closed) throw new FieldMoeError(this.path, 'writer already finished or aborted');
     const row = this.nextRow;
     const h = this.rowHeight(row);
@@ -180,6 +188,7 @@ export class GeoTiffWriter {
 
   /** Writes the IFD and renames the temp file onto the target. All rows must have been written. */
   async finish(): Promise<void> {
+    await this.queue;
     if (this.closed) throw new FieldMoeError(this.path, 'writer already finished or aborted');
     if (this.nextRow !== this.tileRows) {
       await this.abort();

@@ -130,6 +130,18 @@ describe('GeoTiffWriter: class maps GDAL reads as written', () => {
   });
 });
 
+describe('GeoTiffWriter: rows written without awaiting each one', () => {
+  it('keeps call order', async () => {
+    const out = path.join(tmp.dir, 'unawaited.tif');
+    const w = await GeoTiffWriter.create(out, { width: 40, height: 40, sampleType: 'uint8', tileSize: 16 });
+    const rows = [0, 1, 2].map((r) => new Uint8Array(w.rowHeight(r) * 40).fill(r + 1));
+    await Promise.all(rows.map((r) => w.writeTileRow(r)));
+    await w.finish();
+    const back = readWithGdal(out);
+    expect([back[0], back[16 * 40], back[32 * 40], back[39 * 40 + 39]]).toEqual([1, 2, 3, 3]);
+  });
+});
+
 describe('GeoTiffWriter: nothing partial is ever left behind', () => {
   it('abort deletes the temp file and creates nothing', async () => {
     const dir = path.join(tmp.dir, 'abort');
