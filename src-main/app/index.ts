@@ -30,7 +30,12 @@ export function startApp(): void {
       utilityProcess.fork(path.join(here, 'engine-host.js'), [
         `--work-dir=${path.join(app.getPath('userData'), 'work')}`,
         `--state-dir=${path.join(app.getPath('userData'), 'state')}`,
-      ], { serviceName: 'FieldMoE engine', stdio: 'inherit' }) as unknown as EngineProcess,
+      ], {
+        serviceName: 'FieldMoE engine',
+        stdio: 'inherit',
+        // Built-in packs: <resources>/models when packaged, the checkout's models/ otherwise.
+        env: { ...process.env, FIELDMOE_MODELS: app.isPackaged ? path.join(process.resourcesPath, 'models') : path.join(app.getAppPath(), 'models') },
+      }) as unknown as EngineProcess,
     send,
     { log: (line) => console.error(line) },
   );

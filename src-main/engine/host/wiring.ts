@@ -29,8 +29,13 @@ function packSummary(pack: ModelPack): PackSummary {
     classes: m.classes.map((c) => ({ id: c.id, name: c.name, colour: c.color.toLowerCase() })),
     inputs: m.inputs.map((i) => `${i.description ?? i.name} [${i.sensorKinds.join('/')}]${i.optional ? ' (optional)' : ''}`).join('; '),
     modelCard: m.card,
-    builtIn: path.dirname(pack.dir) === BUILTIN_PACK_DIR,
+    builtIn: builtInDirs().includes(path.dirname(pack.dir)),
   };
+}
+
+/** Built-in pack folders: the checkout's models/ and, in the app, FIELDMOE_MODELS (see app/index.ts). */
+function builtInDirs(): string[] {
+  return [BUILTIN_PACK_DIR, ...(process.env.FIELDMOE_MODELS ?? '').split(path.delimiter).filter(Boolean).map((d) => path.resolve(d))];
 }
 
 export async function realServices(): Promise<EngineServices> {
@@ -67,8 +72,9 @@ export async function realServices(): Promise<EngineServices> {
         out: request.classMapOut, confidence: request.confidenceOut, tile: request.tile, overlap: request.overlap,
         providers: providerList(request.provider),
       }, ctx);
+      // Fallbacks are expected on machines without a GPU: one short line, not the raw errors.
       const notes = [
-        ...report.fallbacks.map((f) => `${f.provider} unavailable: ${f.error.split('\n')[0]}`),
+        ...(report.fallbacks.length ? [`Not available here: ${report.fallbacks.map((f) => f.provider).join(', ')}.`] : []),
         ...report.degradedReasons,
         `${report.tiles} tiles, ${report.nodataPixels} nodata pixels`,
       ];

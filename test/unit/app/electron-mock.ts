@@ -8,7 +8,7 @@ import { vi } from 'vitest';
 export class FakeUtilityProcess extends EventEmitter {
   posted: unknown[] = [];
   killed = false;
-  constructor(readonly modulePath: string, readonly args: string[]) {
+  constructor(readonly modulePath: string, readonly args: string[], readonly options: { env?: Record<string, string> } = {}) {
     super();
   }
   postMessage(m: unknown) {
@@ -75,6 +75,8 @@ export const electronMock = {
   app: {
     getPath: () => '/tmp/fieldmoe-test-userdata',
     getVersion: () => '0.1.0-test',
+    getAppPath: () => '/app',
+    isPackaged: false,
     whenReady: () => ready,
     on: (event: string, l: (...a: unknown[]) => void) => state.appEvents.on(event, l),
     quit: vi.fn(),
@@ -99,8 +101,8 @@ export const electronMock = {
   },
   net: { fetch: vi.fn(async (url: string) => ({ fetched: url })) },
   utilityProcess: {
-    fork: (modulePath: string, args: string[]) => {
-      const p = new FakeUtilityProcess(modulePath, args);
+    fork: (modulePath: string, args: string[], options?: { env?: Record<string, string> }) => {
+      const p = new FakeUtilityProcess(modulePath, args, options);
       state.forks.push(p);
       return p;
     },

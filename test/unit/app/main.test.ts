@@ -82,6 +82,7 @@ describe('Electron main (electron mocked)', () => {
     const engine = state.forks[0];
     expect(engine.modulePath).toMatch(/engine-host\.js$/);
     expect(engine.args.some((a) => a.startsWith('--state-dir='))).toBe(true);
+    expect(engine.options.env?.FIELDMOE_MODELS).toBe('/app/models');
     const pending = invoke({ senderFrame: { url: 'app://fieldmoe/index.html' } }, 'engine.capabilities', {}) as Promise<unknown>;
     await flush();
     expect(engine.posted).toHaveLength(0); // queued until the host says it is ready
