@@ -9,7 +9,8 @@
  * Figures: infer.<arch>.mpx_per_s (megapixels classified per second by onnxruntime) and
  * infer.<arch>.ratio_vs_torch (ours / torch; > 1 means faster), plus the agreement.
  *
- * Env: FIELDMOE_BENCH_THREADS (default: all cores), FIELDMOE_BENCH_SECONDS (per side, default 8),
+ * Env: FIELDMOE_BENCH_THREADS (default: all cores), FIELDMOE_BENCH_SECONDS (per model, side and
+ * round, default 4), FIELDMOE_BENCH_ROUNDS (default 3), FIELDMOE_BENCH_SPIN (onnxruntime spinning, 0),
  * FIELDMOE_BENCH_PROVIDER (default cpu; e.g. webgpu or cuda on a GPU machine; torch stays on CPU).
  */
 import { execFileSync } from 'node:child_process';
@@ -67,13 +68,23 @@ async function timeOrt(session: ort.InferenceSession, feeds: Record<string, ort.
   return (performance.now() - start) / 1000 / runs;
 }
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * Rounds alternate between onnxruntime and torch (each timing every model for `seconds`), and
+ * each side's figure is its median round, so both see the same background load.
+ */
 export default async function bench(): Promise<Record<string, number>> {
   const threads = Number(process.env.FIELDMOE_BENCH_THREADS ?? os.cpus().length);
-  const seconds = Number(process.env.FIELDMOE_BENCH_SECONDS ?? 8);
+  const seconds = Number(process.env.FIELDMOE_BENCH_SECONDS ?? 4);
+  const rounds = Number(process.env.FIELDMOE_BENCH_ROUNDS ?? 3);
   const provider = process.env.FIELDMOE_BENCH_PROVIDER ?? 'cpu';
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fieldmoe-infer-bench-'));
   const figures: Record<string, number> = {};
-  const ours: Record<string, number> = {};
+  const sessions: Record<string, { session: ort.InferenceSession; feeds: Record<string, ort.Tensor> }> = {};
+  const ours: Record<string, number[]> = {};
+  const theirs: Record<string, number[]> = {};
+  const diffs: Record<string, number> = {};
   try {
     for (const [arch, model] of Object.entries(MODELS)) {
       const weights = benchWeights(model);
@@ -91,27 +102,38 @@ export default async function bench(): Promise<Record<string, number>> {
       const inputs = benchInputs(model);
       const feeds = Object.fromEntries([...inputs].map(([k, t]) => [k, new ort.Tensor('float32', t.data as Float32Array, t.shape)]));
       const expected = (await session.run(feeds))[PROBABILITIES_OUTPUT];
-      ours[arch] = await timeOrt(session, feeds, seconds);
-      await session.release();
+      sessions[arch] = { session, feeds };
       await writeSafetensors(path.join(dir, `${arch}.safetensors`), new Map([...weights].map(([k, w]) => [k, { dtype: 'float32', shape: w.shape, data: w.data as Float32Array }])));
       await writeSafetensors(path.join(dir, `${arch}.inputs.safetensors`), inputs);
       await writeSafetensors(path.join(dir, `${arch}.expected.safetensors`), new Map([['probabilities', { dtype: 'float32', shape: [...expected.dims], data: expected.data as Float32Array }]]));
       writeFileSync(path.join(dir, `${arch}.json`), JSON.stringify(model));
-      const tile = getArchitecture(arch).tile(model.config).size;
-      figures[`infer.${arch}.mpx_per_s`] = (BATCH * tile * tile) / ours[arch] / 1e6;
+      ours[arch] = [];
+      theirs[arch] = [];
     }
     // PASSIVE: OpenMP threads sleep instead of spinning. With the default (spinning) policy torch's
     // 2-thread element-wise ops ran 15x slower than 1-thread ones on a loaded 2-core machine.
     const env = { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' };
-    const torchOut = execFileSync('/usr/bin/python3', [SCRIPT, dir, String(threads), String(seconds)], { encoding: 'utf8', maxBuffer: 1 << 20, env });
-    const torch = JSON.parse(torchOut.trim().split('\n').pop()!) as Record<string, { max_abs_diff: number; seconds_per_batch: number }>;
-    for (const arch of Object.keys(MODELS)) {
-      figures[`infer.${arch}.ratio_vs_torch`] = torch[arch].seconds_per_batch / ours[arch];
-      figures[`infer.${arch}.torch_mpx_per_s`] = figures[`infer.${arch}.mpx_per_s`] / figures[`infer.${arch}.ratio_vs_torch`];
-      figures[`infer.${arch}.max_abs_diff_vs_torch`] = torch[arch].max_abs_diff;
+    for (let r = 0; r < rounds; r++) {
+      for (const arch of Object.keys(MODELS)) ours[arch].push(await timeOrt(sessions[arch].session, sessions[arch].feeds, seconds));
+      const out = execFileSync('/usr/bin/python3', [SCRIPT, dir, String(threads), String(seconds)], { encoding: 'utf8', maxBuffer: 1 << 20, env });
+      const torch = JSON.parse(out.trim().split('\n').pop()!) as Record<string, { max_abs_diff: number; seconds_per_batch: number }>;
+      for (const arch of Object.keys(MODELS)) {
+        theirs[arch].push(torch[arch].seconds_per_batch);
+        diffs[arch] = Math.max(diffs[arch] ?? 0, torch[arch].max_abs_diff);
+      }
+    }
+    for (const [arch, model] of Object.entries(MODELS)) {
+      const tile = getArchitecture(arch).tile(model.config).size;
+      const mpx = (seconds: number) => (BATCH * tile * tile) / seconds / 1e6;
+      figures[`infer.${arch}.mpx_per_s`] = mpx(median(ours[arch]));
+      figures[`infer.${arch}.ratio_vs_torch`] = median(theirs[arch]) / median(ours[arch]);
+      figures[`infer.${arch}.torch_mpx_per_s`] = mpx(median(theirs[arch]));
+      figures[`infer.${arch}.max_abs_diff_vs_torch`] = diffs[arch];
     }
     figures['infer.threads'] = threads;
+    figures['infer.load_average_1min'] = os.loadavg()[0];
   } finally {
+    for (const s of Object.values(sessions)) await s.session.release();
     rmSync(dir, { recursive: true, force: true });
   }
   return figures;
