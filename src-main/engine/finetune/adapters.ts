@@ -36,8 +36,9 @@ const REGISTRY: Record<string, ArchitectureAdapters> = {
       if (adapters.moe) adapters.moe = { ...adapters.moe, depth: adapters.moe.depth && !!cfg.depthVit };
       return { architecture: 'spectralmoe', config: { ...cfg, adapters } };
     },
-    // The wavelength-conditioned embedding (under backbone.*) stays as trained with the backbone.
-    trains: (choice, name) => (choice === 'head-only' ? name.startsWith('decoder.') : !name.startsWith('backbone.')),
+    // The wavelength-conditioned embedding stays as trained with the backbone (the adapters,
+    // also scoped under backbone.*, train).
+    trains: (choice, name) => (choice === 'head-only' ? name.startsWith('decoder.') : !name.startsWith('backbone.spectral_embed.')),
     headPrefix: 'decoder.classifier.',
     withClasses(model, classes) {
       if (model.architecture !== 'spectralmoe') throw new Error('unreachable');

@@ -94,6 +94,8 @@ export interface FitResult {
   validation?: { pooled: Metrics; perSource: { name: string; metrics: Metrics; pixels: number }[] };
   /** Uniform normalisation used per source and input. */
   normalization: { mean: number; std: number }[][];
+  /** Per source and input: whether a sensor fed it. */
+  inputPresent: boolean[][];
   trainPixels: number[];
   valPixels: number[];
   cachedInputs: number;
@@ -223,6 +225,19 @@ function cutForwards(opts: FitOptions): { train: ForwardFn; eval: ForwardFn; cut
 }
 
 /**
+ * One sample's availability under the missing-rate simulation: with probability `rate` the
+ * sample becomes incomplete by losing exactly one input, chosen uniformly among all inputs
+ * (mode 'both', the paper's "missing both" generalised to M sensors) or the named one. An
+ * input the sample already lacks stays missing.
+ */
+export function simulateMissing(observed: readonly boolean[], sim: MissingSimulation, inputNames: readonly string[], rng: Rng): boolean[] {
+  if (!(rng.next() < sim.rate)) return [...observed];
+  const drop = sim.mode === 'both' ? rng.int(inputNames.length) : inputNames.indexOf(sim.mode);
+  if (drop < 0) throw new FieldMoeError('--missing-mode', `"${sim.mode}" is not an input (${inputNames.join(', ')})`);
+  return observed.map((a, i) => a && i !== drop);
+}
+
+/**
  * Samples as a Dataset of whole batches (one source per batch, as the wavelengths input is one
  * per scene): example i of the TrainLoop is batch i. Cached features are computed on first use
  * per (tile, availability pattern) and kept.
@@ -278,13 +293,8 @@ class Fitting {
     readonly evalNoise: TensorSpec[],
   ) {}
 
-  /** Availability pattern per tile: the observed one, minus a simulated missing input. */
   private pattern(raw: boolean[], rng: Rng | undefined): boolean[] {
-    const sim = this.opts.missing;
-    if (!sim || !rng || !(rng.next() < sim.rate)) return raw;
-    const names = this.opts.inputs.map((i) => i.name);
-    const drop = sim.mode === 'both' ? rng.int(names.length) : names.indexOf(sim.mode);
-    return raw.map((a, i) => a && i !== drop);
+    return this.opts.missing && rng ? simulateMissing(raw, this.opts.missing, this.opts.inputs.map((i) => i.name), rng) : raw;
   }
 
   async feeds(si: number, tiles: TileSample[], split: 'train' | 'val', rng: Rng | undefined, cache: Map<string, Float32Array[]>): Promise<Feeds> {
@@ -420,6 +430,7 @@ export async function fit(opts: FitOptions, job: JobContext = {}): Promise<FitRe
       bestEpoch: report.bestEpoch,
       validation,
       normalization: prepared.map((p) => p.normalization),
+      inputPresent: prepared.map((p) => p.blocks.map((b) => !!b)),
       trainPixels: prepared.map((p) => countLookup(p.trainLookup, p)),
       valPixels: prepared.map((p) => p.val.length),
       cachedInputs: cut.specs.length,

@@ -101,3 +101,11 @@ export async function writeTrainedPack(o: PackOutput): Promise<void> {
   await fs.mkdir(path.dirname(path.resolve(o.dir)), { recursive: true });
   await fs.rename(tmp, o.dir);
 }
+
+/** Appends a section to a pack's model card and adds metrics (manifest rewritten atomically). */
+export async function extendCard(dir: string, section: string, metrics: Record<string, number>): Promise<void> {
+  const file = path.join(dir, MANIFEST_FILE);
+  const json = JSON.parse(await fs.readFile(file, 'utf8'));
+  const next = validateManifest({ ...json, card: `${json.card}\n\n${section}`, metrics: { ...json.metrics, ...metrics } }, file);
+  await writeFileAtomic(file, JSON.stringify(next, null, 2) + '\n');
+}

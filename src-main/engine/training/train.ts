@@ -188,7 +188,7 @@ export async function train(req: TrainRequest, job: JobContext = {}): Promise<Tr
   const size = req.size ?? COMPACT;
   const { model, inputs, availabilityInput } = designModel(req.arch, req.sources.map((s) => s.scene), classes.length, size, req.preset);
   const frozen = req.frozenBackbone;
-  const weights = frozen ? compatibleWeights(model, frozen.weights, (n) => !n.startsWith('backbone.') || n.includes('spectral') || n.includes('experts')) : new Map();
+  const weights = frozen ? compatibleWeights(model, frozen.weights) : new Map();
   const result = await fit(
     {
       model,
@@ -211,8 +211,12 @@ export async function train(req: TrainRequest, job: JobContext = {}): Promise<Tr
     },
     job,
   );
-  // The pack records the first scene's normalisation (the scene family its classify figures refer to).
-  const packInputs = inputs.map((input, i) => ({ ...input, normalization: { type: 'uniform' as const, ...result.normalization[0][i] } }));
+  // Each input records the normalisation of the first scene that has its sensor (the scene
+  // family the pack's classify figures refer to).
+  const packInputs = inputs.map((input, i) => {
+    const s = Math.max(0, result.inputPresent.findIndex((present) => present[i]));
+    return { ...input, normalization: { type: 'uniform' as const, ...result.normalization[s][i] } };
+  });
   const name = req.name ?? `${req.arch}-trained`;
   const per = result.validation?.perSource ?? [];
   await writeTrainedPack({
@@ -238,7 +242,7 @@ export async function train(req: TrainRequest, job: JobContext = {}): Promise<Tr
       `Trained here on ${req.sources.length} labelled scene(s) together (${frozen ? `backbone frozen from ${frozen.source}` : 'backbone trained'}):`,
       ...req.sources.map((s, i) => `- ${s.scene.info.source} with ${sets[i].source}: ${result.trainPixels[i]} training pixels as tile centres, ${result.valPixels[i]} held-back validation pixels (spatial block split).`),
       `${result.history.length} epoch(s), seed ${req.seed ?? 0}${req.missing ? `, missing-sensor simulation rate ${req.missing.rate} mode ${req.missing.mode}` : ''}.`,
-      `Input normalisation: uniform mean/std of each scene at training; the manifest records those of ${req.sources[0].scene.info.source} (fine-tuning recomputes them for a new scene).`,
+      `Input normalisation: uniform mean/std of each scene at training; the manifest records, per input, those of the first scene with that sensor (fine-tuning recomputes them for a new scene).`,
       ...per.map((p) => `- validation on ${p.name}: OA ${p.metrics.oa.toFixed(3)}, kappa ${p.metrics.kappa.toFixed(3)}, mIoU ${p.metrics.miou.toFixed(3)}, mAcc ${p.metrics.macc.toFixed(3)} (${p.pixels} px)`),
       req.note ?? '',
     ].filter(Boolean).join('\n'),

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { architectureAdapters, presetFor } from '../../../src-main/engine/finetune/adapters';
+import { uniteClasses } from '../../../src-main/engine/training/train';
+import type { LabelSet } from '../../../src-main/engine/labels/types';
+
+describe('adapter choices', () => {
+  it('maps each choice to a preset of the pack architecture', () => {
+    expect(presetFor('spectralmoe', 'head-only').preset).toBe('frozen');
+    expect(presetFor('spectralmoe', 'rein').preset).toBe('rein');
+    expect(presetFor('mamol', 'mamol').preset).toBe('mamol');
+    expect(presetFor('mamol', 'lora').preset).toBe('lora');
+  });
+
+  it('rejects a choice the architecture lacks, naming the valid ones', () => {
+    expect(() => presetFor('mamol', 'rein')).toThrow(/--adapter.*rein.*mamol pack.*mamol, lora, head-only/);
+    expect(() => presetFor('spectralmoe', 'mamol')).toThrow(/choices: spectralmoe, lora, rein, head-only/);
+    expect(() => architectureAdapters('lda')).toThrow(/cannot be fine-tuned/);
+  });
+
+  it('head-only trains only the head; other choices keep the embedding frozen', () => {
+    const s = architectureAdapters('spectralmoe');
+    expect(s.trains('head-only', 'decoder.classifier.weight')).toBe(true);
+    expect(s.trains('head-only', 'backbone.moe.0.experts.a')).toBe(false);
+    expect(s.trains('spectralmoe', 'backbone.moe.0.experts.a')).toBe(true);
+    expect(s.trains('spectralmoe', 'backbone.spectral_embed.fc1.weight')).toBe(false);
+    const m = architectureAdapters('mamol');
+    expect(m.trains('mamol', 'embed.optical.fc1.weight')).toBe(false);
+    expect(m.trains('mamol', 'head.classifier.weight')).toBe(true);
+  });
+});
+
+function labelSet(names: string[]): LabelSet {
+  return { source: 'x', kind: 'raster', width: 1, height: 1, classes: names.map((name, i) => ({ id: i + 1, name, color: [10, 20, 30] })), x: new Uint32Array(), y: new Uint32Array(), classIndex: new Uint16Array(), featureId: new Int32Array(), featureCount: 0, classCounts: [], warnings: [] };
+}
+
+describe('class sets of several scenes', () => {
+  it('unites classes by normalised name and maps each scene onto the union', () => {
+    const { classes, maps } = uniteClasses([labelSet(['Forest', 'water']), labelSet(['not water', 'Water', 'forest'])]);
+    expect(classes.map((c) => c.name)).toEqual(['Forest', 'water', 'not water']);
+    expect(classes.map((c) => c.id)).toEqual([1, 2, 3]);
+    expect(Array.from(maps[0])).toEqual([0, 1]);
+    expect(Array.from(maps[1])).toEqual([2, 1, 0]);
+    for (const c of classes) expect(c.color).toMatch(/^#[0-9a-f]{6}$/);
+  });
+});
