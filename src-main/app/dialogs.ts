@@ -6,6 +6,7 @@ const OPEN: Record<Params<'dialog.open'>['purpose'], { title: string; filters: F
   project: { title: 'Open project', filters: [{ name: 'FieldMoE projects', extensions: ['json'] }] },
   pack: { title: 'Import model pack (folder with manifest.json)', filters: [], folders: true },
   labels: { title: 'Import labels', filters: [{ name: 'Labels', extensions: ['geojson', 'json', 'tif', 'tiff', 'shp'] }] },
+  folder: { title: 'Choose a folder', filters: [], folders: true },
 };
 const SAVE: Record<Params<'dialog.save'>['purpose'], { title: string; filters: FileFilter[]; name: string }> = {
   project: { title: 'Save project', filters: [{ name: 'FieldMoE projects', extensions: ['fieldmoe.json'] }], name: 'project.fieldmoe.json' },
@@ -15,7 +16,7 @@ const SAVE: Record<Params<'dialog.save'>['purpose'], { title: string; filters: F
 
 export async function openDialog(dialog: Dialog, win: BrowserWindow, p: Params<'dialog.open'>): Promise<string[]> {
   const spec = OPEN[p.purpose];
-  const properties: ('openFile' | 'openDirectory' | 'multiSelections')[] = [spec.folders ? 'openDirectory' : 'openFile'];
+  const properties: ('openFile' | 'openDirectory' | 'multiSelections' | 'createDirectory')[] = spec.folders ? ['openDirectory', 'createDirectory'] : ['openFile'];
   if (p.multiple) properties.push('multiSelections');
   const r = await dialog.showOpenDialog(win, { title: spec.title, filters: spec.filters, properties });
   return r.canceled ? [] : r.filePaths;

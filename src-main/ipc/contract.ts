@@ -8,7 +8,7 @@ import { SENSOR_KINDS } from '../engine/scene/types';
 import type { FailureRegion, SceneInfo, SensorKind } from '../engine/scene/types';
 import type { Progress } from '../engine/jobs/job';
 import {
-  arrayOf, bool, int, literal, nonEmptyStr, nullable, num, object, optional, range, str, tuple, variant, unknownValue,
+  arrayOf, bool, int, literal, nonEmptyStr, nullable, num, object, optional, range, str, tuple, variant,
   ValidationError,
   type Check,
 } from './validate';
@@ -132,6 +132,40 @@ export interface PackSummary {
   inputs: string;
   modelCard: string;
   builtIn: boolean;
+  /** Adapter choices when the pack can be fine-tuned (first = the pack's default), else []. */
+  adapters: string[];
+  /** Why the pack cannot be fine-tuned (absent when it can). */
+  fineTuneNote?: string;
+}
+
+/** What a fine-tuning job trains: the drawn labels on the open scene, into a new pack. */
+export interface FinetuneParams {
+  sceneId: string;
+  pack: string;
+  adapter?: string;
+  epochs: number;
+  /** Name of the new pack (also its folder name under the app's packs folder). */
+  name: string;
+  labels: LabelShape[];
+  classes: ClassDef[];
+}
+export interface FinetuneResultDto {
+  /** Folder of the adapted pack (usable for classify at once). */
+  pack: string;
+  adapter: string;
+  head: 'keep' | 'new';
+  epochs: number;
+  stoppedEarly: boolean;
+  provider: string;
+  seconds: number;
+  validation?: { oa: number; kappa: number; miou: number; classNames: string[]; confusion: number[][] };
+}
+/** Training figures carried on fine-tuning progress events (for the live chart). */
+export interface TrainFigures {
+  epoch: number;
+  epochs: number;
+  loss: number;
+  valAccuracy?: number;
 }
 
 export const PROVIDER_CHOICES = ['auto', 'cuda', 'dml', 'coreml', 'webgpu', 'cpu'] as const;
@@ -259,12 +293,25 @@ export interface RecoveryInfo {
 // ---------------------------------------------------------------------------------------------
 // Methods
 
-export const DIALOG_PURPOSES = ['scene', 'project', 'pack', 'labels'] as const;
+export const DIALOG_PURPOSES = ['scene', 'project', 'pack', 'labels', 'folder'] as const;
 export const SAVE_PURPOSES = ['project', 'classMap', 'confidence'] as const;
 export const JOB_KINDS = ['classify', 'finetune'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 const sceneIdParams = object({ sceneId: nonEmptyStr });
+const finetuneParamsCheck: Check<FinetuneParams> = object({
+  sceneId: nonEmptyStr,
+  pack: nonEmptyStr,
+  adapter: optional(nonEmptyStr),
+  epochs: int(1, 1000),
+  name: (v, p) => {
+    const s = nonEmptyStr(v, p);
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(s)) throw new ValidationError(`${p}: use letters, digits, '.', '_' or '-' (a folder name)`);
+    return s;
+  },
+  labels: arrayOf(labelShapeCheck, 100_000),
+  classes: arrayOf(classDefCheck, 256),
+});
 const classifyParamsCheck: Check<ClassifyParams> = object({
   sceneId: nonEmptyStr,
   pack: nonEmptyStr,
@@ -299,10 +346,11 @@ export const METHODS = {
   'packs.list': method('engine', object({ extra: optional(arrayOf(nonEmptyStr, 1000)) })),
   'job.start': method('engine', variant<{ kind: JobKind; params: unknown }>('kind', {
     classify: object({ kind: literal('classify'), params: classifyParamsCheck }),
-    finetune: object({ kind: literal('finetune'), params: unknownValue }) as Check<{ kind: JobKind; params: unknown }>,
+    finetune: object({ kind: literal('finetune'), params: finetuneParamsCheck }) as Check<{ kind: JobKind; params: unknown }>,
   })),
   'job.cancel': method('engine', object({ jobId: nonEmptyStr })),
   'export.classMap': method('engine', object({ resultId: nonEmptyStr, out: nonEmptyStr, confidenceOut: optional(nonEmptyStr) })),
+  'export.pack': method('engine', object({ pack: nonEmptyStr, outDir: nonEmptyStr })),
   'project.save': method('engine', object({ path: nonEmptyStr, document: projectDocumentCheck })),
   'project.open': method('engine', object({ path: nonEmptyStr })),
   'project.autosave': method('engine', object({ projectPath: nullable(str), document: projectDocumentCheck })),
@@ -339,6 +387,7 @@ export interface ResultTypes {
   'job.start': { jobId: string };
   'job.cancel': { cancelled: boolean };
   'export.classMap': { files: string[] };
+  'export.pack': { dir: string };
   'project.save': { path: string; savedAt: string };
   'project.open': { path: string; document: ProjectDocument };
   'project.autosave': { savedAt: string };
@@ -359,7 +408,7 @@ export const MENU_ACTIONS = ['open-scene', 'open-project', 'save-project', 'save
 export type MenuAction = (typeof MENU_ACTIONS)[number];
 
 export type AppEvent =
-  | { type: 'job.progress'; jobId: string; progress: Progress }
+  | { type: 'job.progress'; jobId: string; progress: Progress & { train?: TrainFigures } }
   | { type: 'job.done'; jobId: string; kind: JobKind; result: unknown }
   | { type: 'job.failed'; jobId: string; kind: JobKind; error: string; cancelled: boolean }
   | { type: 'engine.restarted'; reason: string }

@@ -2,11 +2,13 @@
  * The map's tile scheme, shared by the engine renderer and the UI.
  *
  * Tiles live in the scene's own pixel space, not in web mercator: the scene is reprojected
- * nowhere, so tiles are exact pixels of the reference grid. The scene's top-left pixel sits at
- * the top-left corner of the maplibre world; the world's width is `extent` scene pixels, the
- * smallest power-of-two multiple of the tile size that holds the scene. At tile zoom z a tile
- * covers `TILE_SIZE * 2^(maxZoom - z)` scene pixels per side (at maxZoom one tile = 256 x 256
- * scene pixels; above that maplibre over-zooms with nearest-neighbour resampling).
+ * nowhere, so tiles are exact pixels of the reference grid. The maplibre world is a square of
+ * `extent` scene pixels (a power-of-two multiple of the tile size, at least twice the scene's
+ * longer side) with the scene's top-left pixel at (`offset`, `offset`) = a quarter of the way
+ * in, so there is margin on every side and maplibre never has to clamp the camera at the
+ * world's edge. At tile zoom z a tile covers `TILE_SIZE * 2^(maxZoom - z)` scene pixels per side
+ * (at maxZoom one tile = 256 x 256 scene pixels; above that maplibre over-zooms with
+ * nearest-neighbour resampling).
  * Scene coordinates and lon/lat for display come from the geotransform and the CRS, never from
  * the map's fake mercator lon/lat.
  */
@@ -18,6 +20,8 @@ export interface TileGrid {
   maxZoom: number;
   /** World size in scene pixels. */
   extent: number;
+  /** Where the scene's pixel (0, 0) lies in the world, in scene pixels from its top-left. */
+  offset: number;
 }
 
 export interface TileWindow {
@@ -30,29 +34,30 @@ export interface TileWindow {
 }
 
 export function tileGridFor(width: number, height: number): TileGrid {
-  const maxZoom = Math.max(0, Math.ceil(Math.log2(Math.max(width, height, 1) / TILE_SIZE)));
-  return { width, height, maxZoom, extent: TILE_SIZE * 2 ** maxZoom };
+  const maxZoom = Math.max(0, Math.ceil(Math.log2(Math.max(width, height, 1) / TILE_SIZE))) + 1;
+  const extent = TILE_SIZE * 2 ** maxZoom;
+  return { width, height, maxZoom, extent, offset: extent / 4 };
 }
 
 /** The scene-pixel window a tile covers (may extend past the scene edge). */
 export function tileWindow(grid: TileGrid, z: number, x: number, y: number): TileWindow {
   const step = 2 ** (grid.maxZoom - z);
   const size = TILE_SIZE * step;
-  return { x: x * size, y: y * size, width: size, height: size, step };
+  return { x: x * size - grid.offset, y: y * size - grid.offset, width: size, height: size, step };
 }
 
 export function tileExists(grid: TileGrid, z: number, x: number, y: number): boolean {
-  if (z < 0 || z > grid.maxZoom) return false;
+  if (z < 0 || z > grid.maxZoom || x < 0 || y < 0 || x >= 2 ** z || y >= 2 ** z) return false;
   const w = tileWindow(grid, z, x, y);
-  return w.x < grid.width && w.y < grid.height && x >= 0 && y >= 0;
+  return w.x < grid.width && w.y < grid.height && w.x + w.width > 0 && w.y + w.height > 0;
 }
 
 const MAX_LAT = 85.0511287798066;
 
 /** Scene pixel -> the map's lon/lat (web-mercator world of `extent` pixels). */
 export function pixelToMapLngLat(grid: TileGrid, px: number, py: number): [number, number] {
-  const u = px / grid.extent;
-  const v = py / grid.extent;
+  const u = (px + grid.offset) / grid.extent;
+  const v = (py + grid.offset) / grid.extent;
   const lng = u * 360 - 180;
   const lat = (Math.atan(Math.sinh(Math.PI * (1 - 2 * v))) * 180) / Math.PI;
   return [lng, lat];
@@ -63,7 +68,7 @@ export function mapLngLatToPixel(grid: TileGrid, lng: number, lat: number): [num
   const clamped = Math.max(-MAX_LAT, Math.min(MAX_LAT, lat));
   const s = Math.sin((clamped * Math.PI) / 180);
   const v = 0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI);
-  return [u * grid.extent, v * grid.extent];
+  return [u * grid.extent - grid.offset, v * grid.extent - grid.offset];
 }
 
 /** Scene pixel -> scene CRS via the GDAL-order geotransform. */

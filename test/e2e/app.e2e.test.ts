@@ -2,7 +2,8 @@
  * End-to-end: the built renderer in Debian Chromium, driven by playwright-core, with the
  * preload API replaced by a test bridge to the real engine (bridge.ts). The analyst's flow:
  * open nc-landsat7 -> mark the sensor failed (whole scene, undone; then a failure region) ->
- * draw labels -> fine-tune shows as unavailable -> classify -> export (checked with gdalinfo)
+ * draw labels -> fine-tune (wired; the built-in packs are not fine-tunable, which the panel
+ * says) -> classify -> export (checked with gdalinfo)
  * -> save the project. Screenshots of every step go to test/.artifacts/e2e/.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -131,13 +132,15 @@ describe('analyst workflow in the app UI', () => {
     await shot('03-labels');
   });
 
-  it('shows fine-tuning as unavailable, with the reason, until the engine has it', async () => {
+  it('offers fine-tuning, and says honestly why the built-in packs cannot be fine-tuned', async () => {
     await page.keyboard.press('Alt+5');
     const note = page.getByTestId('finetune-unavailable');
     await note.waitFor();
-    expect(await note.innerText()).toMatch(/Unavailable: Fine-tuning is not in this build/);
+    // The built-in packs are tiny per-pixel LDA packs; fine-tuning needs a SpectralMoE or MaMOL pack.
+    expect(await note.innerText()).toMatch(/Unavailable: Not fine-tunable: architecture ".*": cannot be fine-tuned \(known: .*spectralmoe.*\)/);
     expect(await page.getByRole('button', { name: 'Start fine-tuning' }).isDisabled()).toBe(true);
-    await shot('04-finetune-unavailable');
+    expect(await page.getByText('Labels: 3 shapes in 3 classes').count()).toBe(1);
+    await shot('04-finetune-no-tunable-pack');
   });
 
   it('classifies with the tiny-landsat7 pack and adds the result as layers', async () => {

@@ -7,7 +7,7 @@ import { FieldMoeError, errorMessage, isCancelled } from '../util/errors';
 import { writeAtomically } from '../util/atomic';
 import {
   CAPABILITIES, METHODS, isMethodName,
-  type AppEvent, type Capabilities, type ClassifyParams, type ClassifyResult, type JobKind, type LayerSpec,
+  type AppEvent, type Capabilities, type ClassifyParams, type ClassifyResult, type FinetuneParams, type FinetuneResultDto, type JobKind, type LayerSpec,
   type EngineMethodName, type MethodName, type OpenedScene, type Params, type Reply, type ResultRecord, type Result, type SceneSpecDto,
 } from '../../ipc/contract';
 import { validate } from '../../ipc/validate';
@@ -17,6 +17,7 @@ import { classLut } from '../render/palette';
 import type { LayerStyle } from '../render/style';
 import { RecoveryStore, openProject, saveProject } from '../project/project';
 import { MISSING_REASONS, type EngineServices } from './services';
+import { writeLabelsFile } from './labels-file';
 
 /** Messages between Electron main (or a test bridge) and the engine host. */
 export type MainToHost =
@@ -254,6 +255,28 @@ export class EngineHost {
     }
   }
 
+  private async finetune(params: FinetuneParams, labelsFile: string, ctx: JobContext): Promise<FinetuneResultDto> {
+    const { scene } = this.sceneById(params.sceneId);
+    const packsDir = path.join(this.options.workDir, 'packs');
+    await fs.mkdir(packsDir, { recursive: true });
+    let out = path.join(packsDir, params.name);
+    for (let i = 2; await exists(out); i++) out = path.join(packsDir, `${params.name}-${i}`);
+    return this.need('finetune')({ scene, pack: params.pack, labelsFile, out, name: path.basename(out), adapter: params.adapter, epochs: params.epochs }, ctx);
+  }
+
+  private async exportPack(pack: string, outDir: string): Promise<{ dir: string }> {
+    const dest = path.join(outDir, path.basename(pack));
+    if (await exists(dest)) throw new FieldMoeError(dest, 'already exists; choose another folder');
+    try {
+      await fs.cp(pack, `${dest}.partial`, { recursive: true });
+      await fs.rename(`${dest}.partial`, dest);
+    } catch (err) {
+      await fs.rm(`${dest}.partial`, { recursive: true, force: true });
+      throw new FieldMoeError(dest, `saving the pack failed (${errorMessage(err)})`);
+    }
+    return { dir: dest };
+  }
+
   private async exportClassMap(params: Params<'export.classMap'>): Promise<{ files: string[] }> {
     const record = this.results.get(params.resultId);
     if (!record) throw new FieldMoeError(`result ${params.resultId}`, 'unknown result: classify again or reopen the project');
@@ -288,8 +311,11 @@ export class EngineHost {
     'packs.list': (p) => this.need('listPacks')(p.extra ?? []),
     'job.start': async (p) => {
       if (p.kind === 'finetune') {
-        const finetune = this.need('finetune');
-        return this.startJob('finetune', (ctx) => finetune(p.params, ctx));
+        this.need('finetune');
+        const params = p.params as FinetuneParams;
+        const { scene } = this.sceneById(params.sceneId);
+        const labelsFile = await writeLabelsFile(path.join(this.options.workDir, 'labels', `${randomUUID()}.geojson`), params.labels, params.classes, scene.info.crs);
+        return this.startJob('finetune', (ctx) => this.finetune(params, labelsFile, ctx));
       }
       this.need('classify');
       const params = p.params as ClassifyParams;
@@ -298,6 +324,7 @@ export class EngineHost {
     },
     'job.cancel': async (p) => ({ cancelled: this.cancel(p.jobId) }),
     'export.classMap': (p) => this.exportClassMap(p),
+    'export.pack': (p) => this.exportPack(p.pack, p.outDir),
     'project.save': async (p) => {
       const saved = await saveProject(p.path, p.document);
       await this.recovery.discard();
@@ -312,6 +339,10 @@ export class EngineHost {
       return { resultId: p.result.resultId };
     },
   };
+}
+
+async function exists(p: string): Promise<boolean> {
+  return fs.access(p).then(() => true, () => false);
 }
 
 function safeJson(v: unknown): string {

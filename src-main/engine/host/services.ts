@@ -6,7 +6,7 @@
  */
 import type { JobContext } from '../jobs/job';
 import type { Scene, SceneSpec } from '../scene/types';
-import type { ClassDef, FailureSuggestion, PackSummary, ProviderChoice, SensorStats } from '../../ipc/contract';
+import type { ClassDef, FailureSuggestion, FinetuneResultDto, PackSummary, ProviderChoice, SensorStats } from '../../ipc/contract';
 
 export interface ClassifyRequest {
   scene: Scene;
@@ -24,13 +24,25 @@ export interface ClassifyOutcome {
   classes: ClassDef[];
 }
 
+export interface FinetuneRequest {
+  scene: Scene;
+  pack: string;
+  /** GeoJSON labels file (written by the host from the drawn labels). */
+  labelsFile: string;
+  /** Folder of the new pack. */
+  out: string;
+  name: string;
+  adapter?: string;
+  epochs: number;
+}
+
 export interface EngineServices {
   openScene?: (spec: SceneSpec) => Promise<Scene>;
   sceneStats?: (scene: Scene, sensor: string, ctx: JobContext) => Promise<SensorStats>;
   suggestFailures?: (scene: Scene, ctx: JobContext) => Promise<FailureSuggestion[]>;
   listPacks?: (extraDirs: string[]) => Promise<PackSummary[]>;
   classify?: (request: ClassifyRequest, ctx: JobContext) => Promise<ClassifyOutcome>;
-  finetune?: (params: unknown, ctx: JobContext) => Promise<unknown>;
+  finetune?: (request: FinetuneRequest, ctx: JobContext) => Promise<FinetuneResultDto>;
 }
 
 /** Why a capability is missing, phrased for the analyst. */

@@ -10,8 +10,12 @@ import { listPacks, packSearchPath, BUILTIN_PACK_DIR } from '../packs/registry';
 import { loadPack, type ModelPack } from '../packs/pack';
 import { classifyToFiles } from '../classify/output';
 import { PROVIDERS, type Provider } from '../runtime/session';
+import { finetune } from '../finetune/finetune';
+import { architectureAdapters } from '../finetune/adapters';
+import type { Progress } from '../jobs/job';
+import type { TrainProgress } from '../ml/train/loop';
 import { FieldMoeError } from '../util/errors';
-import type { PackSummary, ProviderChoice, SensorStats } from '../../ipc/contract';
+import type { PackSummary, ProviderChoice, SensorStats, TrainFigures } from '../../ipc/contract';
 import type { EngineServices } from './services';
 
 /** 'auto' tries every GPU provider first; CPU is always the last resort (openSession adds it). */
@@ -19,9 +23,29 @@ function providerList(choice: ProviderChoice): Provider[] {
   return choice === 'auto' ? PROVIDERS.filter((p) => p !== 'cpu') : [choice];
 }
 
+/** Adapter choices for a pack (its default first), or why it cannot be fine-tuned. */
+function fineTuning(architecture: string): { adapters: string[]; fineTuneNote?: string } {
+  try {
+    const a = architectureAdapters(architecture);
+    const choices = Object.keys(a.presets);
+    return { adapters: [a.defaultChoice, ...choices.filter((c) => c !== a.defaultChoice)] };
+  } catch (err) {
+    return { adapters: [], fineTuneNote: `Not fine-tunable: ${err instanceof Error ? err.message : err}. Import a SpectralMoE or MaMOL pack to fine-tune.` };
+  }
+}
+
+/** Training figures from the training loop's progress, for the app's live chart. */
+function trainFigures(p: Progress): TrainFigures | undefined {
+  const t = p as Partial<TrainProgress>;
+  if (t.epoch === undefined || t.loss === undefined) return undefined;
+  const labelled = t.val?.metrics.labelled;
+  return { epoch: t.epoch, epochs: t.epochs ?? 0, loss: t.loss, valAccuracy: labelled ? (t.val!.metrics.correct ?? 0) / labelled : undefined };
+}
+
 function packSummary(pack: ModelPack): PackSummary {
   const m = pack.manifest;
   return {
+    ...fineTuning(m.architecture),
     path: pack.dir,
     name: m.name,
     version: m.version,
@@ -79,6 +103,22 @@ export async function realServices(): Promise<EngineServices> {
         `${report.tiles} tiles, ${report.nodataPixels} nodata pixels`,
       ];
       return { provider: report.provider, degraded: report.degraded, notes, classes: packSummary(pack).classes };
+    },
+    finetune: async (request, ctx) => {
+      const started = performance.now();
+      const r = await finetune(
+        { model: request.pack, scene: request.scene, labels: request.labelsFile, out: request.out, name: request.name, adapter: request.adapter, epochs: request.epochs },
+        {
+          signal: ctx.signal,
+          onProgress: (p) => ctx.onProgress?.({ stage: p.stage, fraction: p.fraction, etaSeconds: p.etaSeconds, message: p.message, train: trainFigures(p) } as Progress),
+        },
+      );
+      const v = r.fit.validation?.pooled;
+      return {
+        pack: r.out, adapter: r.adapter, head: r.head, epochs: r.fit.history.length, stoppedEarly: r.fit.stoppedEarly,
+        provider: r.fit.provider, seconds: (performance.now() - started) / 1000,
+        validation: v ? { oa: v.oa, kappa: v.kappa, miou: v.miou, classNames: r.classes.map((c) => c.name), confusion: v.confusion } : undefined,
+      };
     },
   };
 }

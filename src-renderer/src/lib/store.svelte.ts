@@ -7,7 +7,7 @@ import { api } from './api';
 import { SceneGeo } from './geo';
 import { DEFAULT_CLASS_COLOURS } from '../../../src-main/ipc/palette';
 import type {
-  AppEvent, Capabilities, ClassDef, ClassifyResult, FailureSuggestion, LabelShape, MenuAction, OpenedScene, PackSummary,
+  AppEvent, Capabilities, ClassDef, ClassifyResult, FailureSuggestion, FinetuneResultDto, LabelShape, MenuAction, OpenedScene, PackSummary, TrainFigures,
   PolygonGeometry, ProjectDocument, Progress, ProviderChoice, RecoveryInfo, ResultRecord, SceneSpecDto, SensorStats,
 } from '../../../src-main/ipc/contract';
 
@@ -46,7 +46,8 @@ interface RunningJob {
   kind: 'classify' | 'finetune';
   progress: Progress | null;
   startedAt: number;
-  sceneId: string;
+  /** The scene opened for this job (closed when it ends); null when the job uses the display scene. */
+  sceneId: string | null;
   pack: string;
 }
 type Editable = Pick<ProjectDocument, 'labels' | 'classes'> & { failureRegions: SceneSpecDto['failureRegions']; failed: Record<string, boolean> };
@@ -103,6 +104,8 @@ class Store {
   provider = $state<ProviderChoice>('auto');
   job = $state<RunningJob | null>(null);
   lastResult = $state<ClassifyResult | null>(null);
+  trainHistory = $state<TrainFigures[]>([]);
+  finetuneResult = $state<FinetuneResultDto | null>(null);
   exportMessage = $state<string | null>(null);
   toasts = $state<Toast[]>([]);
   recovery = $state<RecoveryInfo | null>(null);
@@ -145,14 +148,19 @@ class Store {
   }
 
   private onEvent(e: AppEvent): void {
-    if (e.type === 'job.progress' && this.job?.jobId === e.jobId) this.job.progress = e.progress;
-    else if (e.type === 'job.done' && this.job?.jobId === e.jobId) this.jobDone(e.result as ClassifyResult);
-    else if (e.type === 'job.failed' && this.job?.jobId === e.jobId) {
+    if (e.type === 'job.progress' && this.job?.jobId === e.jobId) {
+      this.job.progress = e.progress;
+      if (e.progress.train && this.trainHistory.length < 5000) this.trainHistory.push(e.progress.train);
+    } else if (e.type === 'job.done' && this.job?.jobId === e.jobId) {
+      if (e.kind === 'finetune') this.finetuneDone(e.result as FinetuneResultDto);
+      else this.jobDone(e.result as ClassifyResult);
+    } else if (e.type === 'job.failed' && this.job?.jobId === e.jobId) {
       const job = this.job;
       this.job = null;
-      void api.invoke('scene.close', { sceneId: job.sceneId }).catch(() => undefined);
-      if (e.cancelled) this.toast('info', 'Classification cancelled; nothing was written.');
-      else this.toast('error', `Classification failed: ${e.error}`);
+      if (job.sceneId) void api.invoke('scene.close', { sceneId: job.sceneId }).catch(() => undefined);
+      const what = job.kind === 'finetune' ? 'Fine-tuning' : 'Classification';
+      if (e.cancelled) this.toast('info', `${what} cancelled; nothing was written.`);
+      else this.toast('error', `${what} failed: ${e.error}`);
     } else if (e.type === 'engine.restarted') {
       this.toast('error', `Engine: ${e.reason}`);
       void this.reopenAfterRestart();
@@ -459,7 +467,7 @@ class Store {
   // Packs and classify
 
   async refreshPacks(): Promise<void> {
-    if (!this.caps?.classify.available) {
+    if (!this.caps?.classify.available && !this.caps?.finetune.available) {
       this.packsNote = this.caps?.classify.reason ?? 'Model packs are not available.';
       return;
     }
@@ -503,10 +511,42 @@ class Store {
     if (this.job) await api.invoke('job.cancel', { jobId: this.job.jobId }).catch((err) => this.error(err));
   }
 
+  /** Fine-tunes `pack` on the drawn labels (the display scene: failures do not matter for labels). */
+  async finetune(pack: string, adapter: string | undefined, epochs: number, name: string): Promise<void> {
+    if (this.job) return;
+    if (!this.caps?.finetune.available) return this.toast('error', this.caps?.finetune.reason ?? 'Fine-tuning is not available.');
+    if (!this.scene) return this.toast('error', 'Open a scene first.');
+    await this.guard('Starting fine-tuning…', async () => {
+      const params = { sceneId: this.scene!.sceneId, pack, adapter, epochs, name, labels: snapshot(this.project.labels), classes: snapshot(this.project.classes) };
+      const { jobId } = await api.invoke('job.start', { kind: 'finetune', params });
+      this.trainHistory = [];
+      this.finetuneResult = null;
+      this.job = { jobId, kind: 'finetune', progress: null, startedAt: Date.now(), sceneId: null, pack };
+    });
+  }
+
+  private finetuneDone(result: FinetuneResultDto): void {
+    this.job = null;
+    this.finetuneResult = result;
+    if (!this.project.packs.includes(result.pack)) this.project.packs.push(result.pack);
+    void this.refreshPacks().then(() => (this.selectedPack = result.pack));
+    const v = result.validation ? ` Validation OA ${result.validation.oa.toFixed(3)}, kappa ${result.validation.kappa.toFixed(3)}.` : '';
+    this.toast('success', `Fine-tuned in ${result.seconds.toFixed(0)} s (${result.epochs} epochs, ${result.adapter}); the adapted pack is ready to classify with.${v}`);
+  }
+
+  async savePack(pack: string): Promise<void> {
+    const [dir] = await api.invoke('dialog.open', { purpose: 'folder' });
+    if (!dir) return;
+    await this.guard('Saving pack…', async () => {
+      const r = await api.invoke('export.pack', { pack, outDir: dir });
+      this.toast('success', `Adapted pack saved to ${r.dir}`);
+    });
+  }
+
   private jobDone(result: ClassifyResult): void {
     const job = this.job!;
     this.job = null;
-    void api.invoke('scene.close', { sceneId: job.sceneId }).catch(() => undefined);
+    if (job.sceneId) void api.invoke('scene.close', { sceneId: job.sceneId }).catch(() => undefined);
     const record: ResultRecord = {
       resultId: result.resultId, pack: job.pack, classMap: result.classMap, confidence: result.confidence, provider: result.provider,
       degraded: result.degraded, createdAt: new Date().toISOString(), classes: result.classes,

@@ -9,6 +9,10 @@ import type { AppEvent, Reply } from '../../../src-main/ipc/contract';
 import { CancelledError } from '../../../src-main/engine/util/errors';
 import { sharedData } from '../../helpers/paths';
 import { decodePng } from '../../helpers/png';
+import { loadLabels } from '../../../src-main/engine/labels/index';
+import { openScene } from '../../../src-main/engine/scene/scene';
+import { existsSync, readFileSync } from 'node:fs';
+import type { FinetuneRequest } from '../../../src-main/engine/host/services';
 
 function makeHost(services: EngineServices) {
   const sent: HostToMain[] = [];
@@ -50,8 +54,11 @@ describe('engine host', () => {
     const { host } = makeHost({});
     const caps = await host.request('engine.capabilities', {});
     expect(caps.ok && (caps.result as Record<string, { available: boolean; reason?: string }>).finetune).toEqual({ available: false, reason: expect.stringMatching(/Fine-tuning is not in this build/) });
-    const start = await host.request('job.start', { kind: 'finetune', params: {} });
+    const params = { sceneId: 's', pack: '/p', epochs: 3, name: 'x', labels: [], classes: [] };
+    const start = await host.request('job.start', { kind: 'finetune', params });
     expect(start).toEqual({ ok: false, error: expect.stringContaining('finetune: Fine-tuning is not in this build') });
+    const bad = await host.request('job.start', { kind: 'finetune', params: { ...params, name: '../../etc' } });
+    expect(bad).toEqual({ ok: false, error: expect.stringContaining('params.params.name: use letters, digits') });
   });
 
   it('runs jobs with streamed progress and cancels them', async () => {
@@ -89,7 +96,7 @@ describe('engine host', () => {
     expect(info.sensors[0].bands.map((b) => b.wavelengthNm)).toEqual([485, 560, 660, 835, 1650, 2220]);
     expect(spec.sensors[0].kind).toBe('multispectral');
     const layer = { kind: 'composite', sceneId, sensor: 'l7', bands: [2, 1, 0], stretch: { low: 2, high: 98 } };
-    const tile = await host.request('render.tile', { layer, z: 1, x: 0, y: 0 });
+    const tile = await host.request('render.tile', { layer, z: 2, x: 1, y: 1 }); // scene pixels 0..255
     if (!tile.ok) throw new Error(tile.error);
     const { rgba } = decodePng(tile.result as Uint8Array);
     const opaque = rgba.filter((v, i) => i % 4 === 3 && v === 255).length;
@@ -108,5 +115,59 @@ describe('engine host', () => {
     expect(bad).toEqual({ ok: false, error: 'sensor l7: has 6 bands; band 10 does not exist' });
     const gone = await host.request('scene.stats', { sceneId: 'nope', sensor: 'l7' });
     expect(gone.ok).toBe(false);
+  });
+
+  it('fine-tunes on the drawn labels: writes them as a labels file the engine reads, streams training figures, saves the pack', async () => {
+    const nc = sharedData('nc-landsat7');
+    let seen: FinetuneRequest | undefined;
+    const services: EngineServices = {
+      ...(await realServices()),
+      finetune: async (req, ctx) => {
+        seen = req;
+        ctx.onProgress?.({ stage: 'finetune', fraction: 0.5, train: { epoch: 1, epochs: 2, loss: 0.7, valAccuracy: 0.6 } } as never);
+        const { mkdirSync, writeFileSync } = await import('node:fs');
+        mkdirSync(req.out, { recursive: true });
+        writeFileSync(path.join(req.out, 'manifest.json'), '{}');
+        return { pack: req.out, adapter: 'lora', head: 'keep', epochs: 2, stoppedEarly: false, provider: 'cpu', seconds: 1 };
+      },
+    };
+    const { host, events } = makeHost(services);
+    const opened = await host.request('scene.open', { path: nc });
+    if (!opened.ok) throw new Error(opened.error);
+    const sceneId = (opened.result as { sceneId: string }).sceneId;
+    // Two rectangles in EPSG:3358 inside the scene (origin 630534, 228114; 28.5 m pixels).
+    const rect = (x0: number, y0: number, w: number, h: number) => ({ type: 'Polygon' as const, coordinates: [[[x0, y0], [x0 + w, y0], [x0 + w, y0 - h], [x0, y0 - h], [x0, y0]]] });
+    const labels = [
+      { id: 'a', classId: 6, tool: 'rectangle', geometry: rect(631000, 227000, 285, 285) },
+      { id: 'b', classId: 5, tool: 'polygon', geometry: rect(635000, 222000, 570, 285) },
+    ];
+    const classes = [{ id: 5, name: 'forest', colour: '#1a9641' }, { id: 6, name: 'water', colour: '#2b83ba' }];
+    const started = await host.request('job.start', { kind: 'finetune', params: { sceneId, pack: '/packs/base', epochs: 2, name: 'nc-adapted', labels, classes } });
+    if (!started.ok) throw new Error(started.error);
+    const done = await waitFor(() => events().find((e): e is Extract<AppEvent, { type: 'job.done' }> => e.type === 'job.done'));
+    const progress = events().find((e): e is Extract<AppEvent, { type: 'job.progress' }> => e.type === 'job.progress');
+    expect(progress?.progress.train).toEqual({ epoch: 1, epochs: 2, loss: 0.7, valAccuracy: 0.6 });
+    expect(seen?.name).toBe('nc-adapted');
+    expect(seen?.epochs).toBe(2);
+    expect((done.result as { pack: string }).pack).toBe(seen!.out);
+    // The labels file is what the engine's labels loader reads, on the scene's grid.
+    const scene = await openScene(nc);
+    const set = await loadLabels(seen!.labelsFile, scene.info);
+    await scene.close();
+    expect(set.classes.map((c) => c.name).sort()).toEqual(['forest', 'water']);
+    const count = (name: string) => set.classCounts[set.classes.findIndex((c) => c.name === name)];
+    // 10 x 10 and 20 x 10 pixels (edges may go either way).
+    expect(count('water')).toBeGreaterThanOrEqual(81);
+    expect(count('water')).toBeLessThanOrEqual(121);
+    expect(count('forest')).toBeGreaterThanOrEqual(171);
+    expect(count('forest')).toBeLessThanOrEqual(231);
+    expect(JSON.parse(readFileSync(seen!.labelsFile, 'utf8')).crs.properties.name).toBe('urn:ogc:def:crs:EPSG::3358');
+    // Save the adapted pack into another folder.
+    const dest = path.join(os.tmpdir(), `fm-pack-${Date.now()}`);
+    const saved = await host.request('export.pack', { pack: seen!.out, outDir: dest });
+    expect(saved).toEqual({ ok: true, result: { dir: path.join(dest, 'nc-adapted') } });
+    expect(existsSync(path.join(dest, 'nc-adapted', 'manifest.json'))).toBe(true);
+    const again = await host.request('export.pack', { pack: seen!.out, outDir: dest });
+    expect(again).toMatchObject({ ok: false, error: expect.stringContaining('already exists') });
   });
 });
