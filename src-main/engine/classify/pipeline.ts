@@ -128,7 +128,7 @@ export async function runPipeline(scene: Scene, manifest: PackManifest, engine: 
       band.normalise();
       acc.markData(band.anyValid, rows);
       lap('prepareMs');
-      // Double buffering: batch i+1 is filled while batch i runs, then batch i is blended.
+      // Double buffering (worker engine): batch i+1 is filled while batch i runs, then batch i is blended.
       let inflight: { batch: TileBatch; first: number; done: Promise<void> } | undefined;
       const blendInflight = async () => {
         if (!inflight) return;
@@ -150,8 +150,9 @@ export async function runPipeline(scene: Scene, manifest: PackManifest, engine: 
           lap('prepareMs');
           const ran = runner.run(batch);
           ran.catch(() => undefined); // awaited in blendInflight
-          await blendInflight();
+          if (runner.overlaps) await blendInflight(); // batch i-1 is blended while batch i runs
           inflight = { batch, first, done: ran };
+          if (!runner.overlaps) await blendInflight(); // same thread: run, then blend
         }
         await blendInflight();
       } finally {

@@ -30,6 +30,8 @@ export interface BatchRunner {
   /** Milliseconds spent inside session.run, and how many runs. */
   readonly runMs: number;
   readonly runs: number;
+  /** True when `run` proceeds off the calling thread, so the caller can work meanwhile. */
+  readonly overlaps: boolean;
   /** A batch of `count` tiles that is free to fill (the two sets alternate). */
   batch(count: number): TileBatch;
   /** Runs a filled batch; resolves when its probabilities are ready. */
@@ -103,6 +105,7 @@ export function sessionEngine(session: ort.InferenceSession, provider: string): 
 class SessionRunner implements BatchRunner {
   runMs = 0;
   runs = 0;
+  readonly overlaps = false;
   private readonly pool: BatchPool;
   private readonly feeds = new Map<TileBatch, { feeds: Record<string, ort.Tensor>; fetches: Record<string, ort.Tensor> }>();
   private readonly constants: Record<string, ort.Tensor> = {};
@@ -189,7 +192,16 @@ export async function workerEngine(modelPath: string, provider: Provider, thread
   const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
   const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath } });
   const channel = new WorkerChannel(worker);
-  const options: ort.InferenceSession.SessionOptions = { executionProviders: [provider], graphOptimizationLevel: 'all', intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential' };
+  const options: ort.InferenceSession.SessionOptions = {
+    executionProviders: [provider],
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    // Idle inference threads sleep instead of spinning: the main thread needs those cores
+    // for reading and blending while the worker waits for the next batch.
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+  };
   try {
     await channel.request({ type: 'open', model: modelPath, options });
   } catch (err) {
@@ -256,6 +268,7 @@ class WorkerChannel {
 class WorkerRunner implements BatchRunner {
   runMs = 0;
   runs = 0;
+  readonly overlaps = true;
   private readonly pool: BatchPool;
   private readonly layouts = new Map<number, ReturnType<typeof batchLayout>>();
 

@@ -137,6 +137,28 @@ describe('failed sensors', () => {
     expect(a.report.nodataPixels).toBe(0);
   });
 
+  it('count as unavailable in the tiles where a sensor is mostly invalid (failure regions, nodata)', async () => {
+    const pack = await loadPack(packDir('tiny-s1s2-water'));
+    const W = 96;
+    const H = 80;
+    // S1 invalid (NaN) in columns 0..47: the tiles at x = 0 (0..31) and x = 24 (24..55) see S1 on
+    // less than half of their pixels; the tile at x = 48 and beyond see it everywhere.
+    const partial = floodScene(null);
+    const s1 = partial.sensors[1].data;
+    for (let b = 0; b < 2; b++) for (let y = 0; y < H; y++) for (let x = 0; x < 48; x++) s1[b * W * H + y * W + x] = NaN;
+    const opts = { tile: 32, overlap: 8, batch: 2 };
+    const mixed = await runInMemory(partial, pack, opts);
+    const noS1 = await runInMemory(floodScene('s1'), pack, opts);
+    const full = await runInMemory(floodScene(null), pack, opts);
+    expect(mixed.report.inputs[1].available).toBe(true);
+    const at = (r: typeof full, x: number, y: number) => r.sink.confidence[y * W + x];
+    // Left: only S1-less tiles cover these pixels -> the S2-only expert, as with S1 failed.
+    for (const x of [0, 10, 20]) expect(at(mixed, x, 40)).toBe(at(noS1, x, 40));
+    // Right: only tiles with S1 cover them -> the S2+S1 expert, as with the full scene.
+    for (const x of [60, 80, 95]) expect(at(mixed, x, 40)).toBe(at(full, x, 40));
+    expect(at(noS1, 80, 40)).not.toBe(at(full, 80, 40));
+  });
+
   it('are masked (zeros) by a pack without availability, and the result says it is degraded', async () => {
     // A two-input per-pixel model with no availability input.
     const g = new Graph('two-inputs');
