@@ -51,10 +51,11 @@ def spectral_case(top_k, p, fusion):
     v = vit(8, 2, 2, 2, 8, 3)
     moe = {"experts": 3, "tokensPerExpert": 4, "rank": 2, "topK": top_k, "p": p, "dualGating": True, "depth": True,
            "fusion": fusion, "alphaInit": 0.001, "loadLambda": 1000}
-    cfg = {"vit": v, "depthVit": {**v, "inChannels": 1}, "adapters": {"moe": moe, "loraRank": None},
+    cfg = {"vit": v, "depthVit": v, "depthSource": {"source": "elevation", "kind": "lidar"}, "adapters": {"moe": moe, "loraRank": None},
            "decoder": {"levels": [0, 1], "hidden": 6, "classes": 3}, "tile": 8, "embedding": {"kind": "patch"}}
     d, e = v["width"], moe["experts"]
-    params = {**vit_params("backbone.", v), **vit_params("depth_encoder.", cfg["depthVit"])}
+    params = {**vit_params("backbone.", v), **vit_params("depth_encoder.", v, patch_embed=False)}
+    params.update({"depth_branch.sensor_embed.lidar.weight": [d, 1, 2, 2], "depth_branch.sensor_embed.lidar.bias": [d]})
     params.update({"moe.shared.w_t": [d, d], "moe.shared.b_t": [d], "moe.shared.mlp.weight": [d, d], "moe.shared.mlp.bias": [d], "moe.shared.alpha": [1]})
     for l in range(v["depth"]):
         q = f"backbone.moe.{l}."

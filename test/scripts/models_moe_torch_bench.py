@@ -75,8 +75,8 @@ def assemble(w, p, patches, cfg):
     return torch.cat([cls, x], 1)
 
 
-def patch_embed(w, p, x, cfg):
-    t = F.conv2d(x, w[p + "patch_embed.weight"], w.get(p + "patch_embed.bias"), stride=cfg["patchSize"])
+def patch_embed(w, p, x, cfg, name="patch_embed"):
+    t = F.conv2d(x, w[p + name + ".weight"], w.get(p + name + ".bias"), stride=cfg["patchSize"])
     return t.flatten(2).transpose(1, 2)
 
 
@@ -112,9 +112,13 @@ def spectralmoe(w, cfg, inputs):
     shared = {k: w["moe.shared." + k] for k in ["w_t", "b_t", "alpha"]}
     mlp_w, mlp_b = w["moe.shared.mlp.weight"], w["moe.shared.mlp.bias"]
     depth_tokens = None
-    if moe["depth"] and cfg["depthVit"]:
+    if moe["depth"] and cfg["depthSource"]["source"] == "elevation":
+        # elevation: the per-kind embedding (depth_branch.sensor_embed.<kind>) replaces the depth
+        # encoder's patch embedding; the encoder's blocks are run as they are
         dv = cfg["depthVit"]
-        x = assemble(w, "depth_encoder.", patch_embed(w, "depth_encoder.", inputs["depth"], dv), dv)
+        kind = cfg["depthSource"]["kind"]
+        emb = patch_embed(w, "depth_branch.", inputs["depth"], dv, f"sensor_embed.{kind}")
+        x = assemble(w, "depth_encoder.", emb, dv)
         depth_tokens = []
         for i in range(dv["depth"]):
             x = vit_block(w, f"depth_encoder.blocks.{i}", x, dv)

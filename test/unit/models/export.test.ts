@@ -27,7 +27,7 @@ function tinySpectral(preset = 'spectralmoe'): ModelConfig {
   const m = defaultSpectralMoe({ bands: 3, classes: 3, tile: 16, preset });
   if (m.architecture !== 'spectralmoe') throw new Error('unreachable');
   const vit = vitConfig({ width: 16, depth: 4, heads: 2, patchSize: 4, imageSize: 16, inChannels: 3 });
-  return { architecture: 'spectralmoe', config: { ...m.config, vit, depthVit: m.config.depthVit ? { ...vit, inChannels: 1 } : null, adapters: { ...m.config.adapters, moe: m.config.adapters.moe && { ...m.config.adapters.moe, tokensPerExpert: 5, rank: 2 } }, decoder: { ...m.config.decoder, levels: [0, 1, 2, 3], hidden: 8 } } };
+  return { architecture: 'spectralmoe', config: { ...m.config, vit, depthVit: m.config.depthVit ? vit : null, adapters: { ...m.config.adapters, moe: m.config.adapters.moe && { ...m.config.adapters.moe, tokensPerExpert: 5, rank: 2 } }, decoder: { ...m.config.decoder, levels: [0, 1, 2, 3], hidden: 8 } } };
 }
 function tinyMamolDense(): ModelConfig {
   const m = defaultMamol({ modalities: [{ name: 'hs', bands: 5 }, { name: 'lidar', bands: 1 }], classes: 2, size: 8, tokenPatch: 2 });
@@ -127,7 +127,7 @@ describe('model packs of configured models', () => {
     for (const preset of ['wo-moe', 'wo-dual-gating', 'wo-depth', 'wo-cross-attention', 'rein', 'lora', 'frozen']) {
       const model = tinySpectral(preset);
       const dir = tmp();
-      const spec = model.config && 'depthVit' in model.config && model.config.depthVit && model.config.adapters.moe?.depth ? spectralSpec : { ...spectralSpec, inputs: { image: spectralSpec.inputs.image } };
+      const spec = 'depthSource' in model.config && model.config.depthSource.source === 'elevation' ? spectralSpec : { ...spectralSpec, inputs: { image: spectralSpec.inputs.image } };
       await exportModelPack(dir, model, initialWeights(model), spec);
       const loaded = await loadModelPack(dir);
       const feeds: Record<string, ort.Tensor> = { image: randTensor([1, 3, 16, 16], 1) };

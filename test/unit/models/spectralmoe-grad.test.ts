@@ -17,10 +17,12 @@ const base: Omit<SpectralMoeConfig, 'dim'> = { ...SPECTRALMOE_PAPER_DEFAULTS, ex
 
 function tinyModel(moe: Omit<SpectralMoeConfig, 'dim'>, preset = 'spectralmoe'): SpectralMoeModelConfig {
   const vit = vitConfig({ width: 4, depth: 2, heads: 1, patchSize: 2, imageSize: TILE, mlpRatio: 1, inChannels: 2 });
+  const adapters = SEG_PRESETS[preset].apply(moe);
   return {
     vit,
-    depthVit: { ...vit, inChannels: 1 },
-    adapters: SEG_PRESETS[preset].apply(moe),
+    depthVit: vit,
+    depthSource: adapters.moe?.depth ? { source: 'elevation', kind: 'lidar' } : { source: 'none' },
+    adapters,
     decoder: { levels: [0, 1], hidden: 3, classes: 2 },
     tile: TILE,
     embedding: { kind: 'patch' },

@@ -13,7 +13,7 @@ import { vitConfig, type VitConfig } from './vit';
 import { defaultLevels } from './decoder';
 import { MAMOL_PRESETS, SEG_PRESETS } from './adapters';
 import {
-  loadBalancingLoss, spectralMoeForward, SPECTRALMOE_PAPER_DEFAULTS, usesDepth, type NoiseSource, type SpectralMoeModelConfig,
+  loadBalancingLoss, spectralMoeForward, SPECTRALMOE_PAPER_DEFAULTS, usesDepth, usesElevation, type NoiseSource, type SpectralMoeModelConfig,
 } from './spectralmoe';
 import { MAMOL_PAPER_EXPERTS, mamolForward, type MamolConfig } from './mamol';
 
@@ -111,7 +111,7 @@ const SPECTRALMOE_DEVIATIONS = [
   'Where the paper is silent the authors\' code is followed: p = 2 distance not squared, m = 100 tokens of rank 16 per expert with B zero-initialised, MLP = one Linear(d, d) shared across layers with W_T and b_T, alpha initialised to 1e-3, the smooth load term added to the importance CV^2 when k = 1, lambda averaged over layers.',
   'Experts are evaluated densely and unselected experts get gate 0 (same function as sparse dispatch).',
   'The L2 gate distance is sqrt(max(|f - w|^2, 0) + 1e-12) so that its gradient stays finite at zero distance.',
-  'Depth: a frozen ViT of the same shape runs block for block on the depth input; with a LiDAR/DSM/DEM sensor that input is real elevation (our extension), the paper estimates depth from RGB with a depth foundation model.',
+  'Depth: from a LiDAR/DSM/DEM sensor when the scene has one (relative height, embedded by a trained per-kind embedding and run through the frozen depth encoder; our extension), else the depth encoder on the bands nearest R, G, B as in the paper, else the model is the w/o-depth variant.',
   'Backbones: no pretrained DINOv2/CLIP/Depth-Anything weights can be downloaded here; unless a checkpoint is imported, the frozen backbones are randomly initialised, which is far from the paper\'s setting.',
 ];
 
@@ -123,7 +123,7 @@ registerArchitecture<SpectralMoeModelConfig>({
     const spectral = cfg.embedding.kind === 'spectral';
     const specs: ModelInputSpec[] = [{ name: 'image', shape: ['N', spectral ? 'C' : cfg.vit.inChannels, t, t], role: 'image' }];
     if (spectral) specs.push({ name: 'wavelengths', shape: ['C'], role: 'wavelengths' });
-    if (usesDepth(cfg)) specs.push({ name: 'depth', shape: ['N', cfg.depthVit!.inChannels, t, t], role: 'depth' });
+    if (usesElevation(cfg)) specs.push({ name: 'depth', shape: ['N', 1, t, t], role: 'depth' });
     return specs;
   },
   build: (g, cfg, sources, inputs, options = {}) => {
@@ -141,7 +141,7 @@ registerArchitecture<SpectralMoeModelConfig>({
       ? [
           `SpectralMoE after every block: ${moe.experts} expert(s), top-${moe.topK}, p = ${moe.p}, m = ${moe.tokensPerExpert}, r = ${moe.rank}`,
           moe.dualGating ? 'dual gating (separate visual and depth gates)' : 'w/o dual gating: one gate shared by both modalities',
-          usesDepth(cfg) ? `depth: ${moe.fusion === 'cross-attention' ? 'full cross-attention fusion (eq. 6)' : 'w/o cross-attention: depth adjustments added'}` : 'w/o depth: visual adjustments only',
+          usesDepth(cfg) ? `depth from ${depthText(cfg)}: ${moe.fusion === 'cross-attention' ? 'full cross-attention fusion (eq. 6)' : 'w/o cross-attention: depth adjustments added'}` : 'w/o depth: visual adjustments only',
           `load-balancing lambda ${moe.loadLambda}`,
         ]
       : ['no SpectralMoE layers'];
@@ -190,6 +190,14 @@ registerArchitecture<MamolConfig>({
   },
 });
 
+function depthText(cfg: SpectralMoeModelConfig): string {
+  const ds = cfg.depthSource;
+  const enc = cfg.depthVit ? 'the frozen depth encoder' : 'per-block trained projections (no depth encoder)';
+  if (ds.source === 'elevation') return `${ds.kind} elevation (relative height) through ${enc}`;
+  if (ds.source === 'rgb') return `the depth encoder on image bands ${ds.bands.join(', ')} (nearest R, G, B)`;
+  return 'nowhere';
+}
+
 function card(title: string, vit: VitConfig, variant: string[], cfg: unknown, deviations: string[]): string {
   return [
     `# ${title}`,
@@ -217,10 +225,10 @@ export function compactVit(over: Partial<VitConfig> & { imageSize: number }): Vi
 
 /**
  * The default SpectralMoE: ViT width 192, depth 8, patch 8 on 96-pixel tiles (144 tokens), a
- * depth ViT of the same shape on one elevation band, the paper's MoE settings, `preset` from
- * adapters.ts (ablation or baseline).
+ * depth ViT of the same shape fed by a LiDAR elevation band (default depth source), the paper's
+ * MoE settings, `preset` from adapters.ts (ablation or baseline).
  */
-export function defaultSpectralMoe(opts: { bands: number; classes: number; tile?: number; preset?: string; embedding?: SpectralMoeModelConfig['embedding'] }): ModelConfig {
+export function defaultSpectralMoe(opts: { bands: number; classes: number; tile?: number; preset?: string; embedding?: SpectralMoeModelConfig['embedding']; depthSource?: SpectralMoeModelConfig['depthSource'] }): ModelConfig {
   const tile = opts.tile ?? 96;
   const vit = compactVit({ imageSize: tile, inChannels: opts.bands });
   const preset = SEG_PRESETS[opts.preset ?? 'spectralmoe'];
@@ -230,7 +238,8 @@ export function defaultSpectralMoe(opts: { bands: number; classes: number; tile?
     architecture: 'spectralmoe',
     config: {
       vit,
-      depthVit: adapters.moe?.depth ? { ...vit, inChannels: 1 } : null,
+      depthVit: adapters.moe?.depth ? vit : null,
+      depthSource: adapters.moe?.depth ? (opts.depthSource ?? { source: 'elevation', kind: 'lidar' }) : { source: 'none' },
       adapters,
       decoder: { levels: defaultLevels(vit.depth), hidden: 128, classes: opts.classes },
       tile,

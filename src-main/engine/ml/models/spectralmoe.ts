@@ -27,6 +27,7 @@ import { patchTokensOf, prefixTokens, vitForward, type VitConfig } from './vit';
 import { segmentationDecoder, type DecoderConfig } from './decoder';
 import { lora, type SegAdapterSettings } from './adapters';
 import { spectralEmbedConfig, spectralPatchEmbed } from './embed';
+import { depthTokens, type DepthInput } from './depth';
 
 /** A function giving standard-normal noise of a shape in training, `undefined` at inference. */
 export type NoiseSource = (name: string, shape: readonly Dim[]) => Value | undefined;
@@ -322,6 +323,12 @@ export interface SpectralMoeModelConfig {
   vit: VitConfig;
   /** The frozen depth encoder run block for block beside it (same width and depth), or null. */
   depthVit: VitConfig | null;
+  /**
+   * Where depth tokens come from (depth.ts): an elevation sensor (input `depth` [B, 1, H, W],
+   * normalised by normaliseElevation; through the depth encoder, or per-block projections when
+   * there is none), or the depth encoder on the image bands nearest R, G, B (paper), or none.
+   */
+  depthSource: { source: 'elevation'; kind: 'lidar' | 'dem' } | { source: 'rgb'; bands: [number, number, number] } | { source: 'none' };
   /** Adapters: SpectralMoE after every block and/or LoRA beside every FFN (see adapters.ts presets). */
   adapters: SegAdapterSettings;
   decoder: DecoderConfig;
@@ -362,7 +369,9 @@ export interface SpectralMoeModelOutput {
 }
 
 /** Whether the model actually consumes depth tokens. */
-export const usesDepth = (cfg: SpectralMoeModelConfig) => !!cfg.adapters.moe?.depth && !!cfg.depthVit;
+export const usesDepth = (cfg: SpectralMoeModelConfig) => !!cfg.adapters.moe?.depth && cfg.depthSource.source !== 'none';
+/** Whether the model has a `depth` graph input (elevation). */
+export const usesElevation = (cfg: SpectralMoeModelConfig) => usesDepth(cfg) && cfg.depthSource.source === 'elevation';
 
 /**
  * The SpectralMoE segmentation model: frozen visual ViT (`backbone.*`), frozen depth ViT
@@ -372,8 +381,8 @@ export const usesDepth = (cfg: SpectralMoeModelConfig) => !!cfg.adapters.moe?.de
  */
 export function spectralMoeForward(g: Graph, src: SpectralMoeSources, cfg: SpectralMoeModelConfig, inp: SpectralMoeInputs, opts: SpectralMoeForwardOptions = {}): SpectralMoeModelOutput {
   const moeCfg = cfg.adapters.moe ? { ...cfg.adapters.moe, dim: cfg.vit.width } : null;
-  if (moeCfg?.depth && !cfg.depthVit) throw new Error('SpectralMoE: depth is on but the config has no depth encoder (use the wo-depth preset)');
-  const depthBlocks = moeCfg?.depth ? depthTokens(g, src.depthEncoder, cfg, inp) : undefined;
+  if (moeCfg?.depth && cfg.depthSource.source === 'none') throw new Error('SpectralMoE: depth is on but the depth source is none (use the wo-depth preset)');
+  const depthBlocks = usesDepth(cfg) ? depthBranch(g, src, cfg, inp) : undefined;
   const records: GateRecord[] = [];
   const shared = moeCfg ? g.scope('moe.shared', () => spectralMoeShared(g, src.adapters, moeCfg)) : undefined;
   const loraRank = cfg.adapters.loraRank;
@@ -406,12 +415,14 @@ function spectralTokens(g: Graph, src: ParamSource, cfg: SpectralMoeModelConfig,
   return spectralPatchEmbed(g, src, inp.image, inp.wavelengths, spectralEmbedConfig({ width: cfg.vit.width, patchSize: cfg.vit.patchSize, ...opts }));
 }
 
-/** Patch tokens of every depth-encoder block, by block index. */
-function depthTokens(g: Graph, src: ParamSource, cfg: SpectralMoeModelConfig, inp: SpectralMoeInputs): Map<number, Value> {
-  const dv = cfg.depthVit!;
-  if (!inp.depth) throw new Error('SpectralMoE: the model uses depth but no depth input was given');
-  if (dv.width !== cfg.vit.width || dv.depth !== cfg.vit.depth) throw new Error(`SpectralMoE: depth encoder ${dv.width}x${dv.depth} must match the visual ViT ${cfg.vit.width}x${cfg.vit.depth}`);
-  const all = Array.from({ length: dv.depth }, (_, i) => i);
-  const out = g.scope('depth_encoder', () => vitForward(g, src, inp.depth, dv, { hooks: all }));
-  return new Map(all.map((i) => [i, patchTokensOf(out.blocks.get(i)!, out.prefix)]));
+/** Per-block depth patch tokens from the configured source (depth.ts). */
+function depthBranch(g: Graph, src: SpectralMoeSources, cfg: SpectralMoeModelConfig, inp: SpectralMoeInputs): Map<number, Value> | undefined {
+  const ds = cfg.depthSource;
+  let input: DepthInput;
+  if (ds.source === 'elevation') {
+    if (!inp.depth) throw new Error('SpectralMoE: the model uses elevation but no depth input was given');
+    input = { source: 'elevation', x: inp.depth, kind: ds.kind };
+  } else if (ds.source === 'rgb') input = { source: 'rgb', x: inp.image, bands: ds.bands };
+  else input = { source: 'none' };
+  return depthTokens(g, { encoder: src.depthEncoder, branch: src.adapters }, { visual: cfg.vit, encoder: cfg.depthVit, tile: cfg.tile }, input);
 }
