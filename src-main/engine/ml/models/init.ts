@@ -11,24 +11,9 @@ import type { Graph, Value } from '../graph/graph';
 import type { FloatDType } from '../graph/dtype';
 import { FieldMoeError } from '../../util/errors';
 
-export type Rng = () => number;
-
-/** mulberry32: a small, fast, well-mixed 32-bit generator; enough for initial weights. */
-export function seededRng(seed: number): Rng {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** One N(0, 1) draw (Box-Muller). */
-export function gaussian(rand: Rng): number {
-  return Math.sqrt(-2 * Math.log(rand() + 1e-300)) * Math.cos(2 * Math.PI * rand());
-}
+export { seededRng, gaussian, type RandomSource as Rng } from '../../util/random';
+import type { RandomSource as Rng } from '../../util/random';
+import { gaussian, seededRng } from '../../util/random';
 
 /** FNV-1a of a string mixed with a seed: a weight's own stream. */
 export function nameSeed(seed: number, name: string): number {
