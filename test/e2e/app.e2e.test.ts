@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT, artifactDir, sharedData } from '../helpers/paths';
@@ -134,6 +134,7 @@ describe('analyst workflow in the app UI', () => {
 
   it('offers fine-tuning, and says honestly why the built-in packs cannot be fine-tuned', async () => {
     await page.keyboard.press('Alt+5');
+    await page.getByLabel('Base pack').selectOption({ label: 'tiny-landsat7 (not fine-tunable)' });
     const note = page.getByTestId('finetune-unavailable');
     await note.waitFor();
     // The built-in packs are tiny per-pixel LDA packs; fine-tuning needs a SpectralMoE or MaMOL pack.
@@ -198,5 +199,32 @@ describe('analyst workflow in the app UI', () => {
     const value = execFileSync('gdallocationinfo', ['-valonly', '-geoloc', doc.results[0].classMap, String(mx), String(my)], { encoding: 'utf8' }).trim();
     expect(value).toBe('0');
     expect(consoleErrors).toEqual([]);
+  });
+
+  it('recovers unsaved work after the window dies, and reports a damaged project file in one line', async () => {
+    await page.keyboard.press('Alt+3');
+    const autosavesBefore = bridge.calls.filter((c) => c.method === 'project.autosave').length;
+    await page.getByLabel('New class name').fill('wetland');
+    await page.getByRole('button', { name: 'Add class' }).click();
+    await expect.poll(() => bridge.calls.filter((c) => c.method === 'project.autosave' && c.ok).length, { timeout: 10_000 }).toBeGreaterThan(autosavesBefore);
+    await page.reload(); // the renderer dies without saving; the engine kept the autosave
+    await page.getByRole('alert').filter({ hasText: 'Unsaved work from' }).waitFor();
+    await shot('08a-recovery-offered');
+    await page.getByRole('button', { name: 'Recover' }).click();
+    await page.getByText(/Recovered unsaved work from/).waitFor();
+    await page.keyboard.press('Alt+3');
+    await expect.poll(() => page.getByLabel('Class 8 name').inputValue()).toBe('wetland');
+    await page.getByText('Shapes (3)').waitFor();
+    await mapSettled();
+    await shot('08-recovered');
+
+    const damaged = path.join(tmp, 'damaged.fieldmoe.json');
+    writeFileSync(damaged, '{"format": "fieldmoe-project", "version": 1, "name": "cut off');
+    bridge.dialogAnswers.push(damaged);
+    await page.keyboard.press('Control+Shift+O');
+    const error = page.locator('.toast.error').filter({ hasText: damaged });
+    await error.waitFor();
+    expect(await error.innerText()).toMatch(new RegExp(`^${damaged.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: damaged project file: not valid JSON`));
+    await shot('09-damaged-project');
   });
 });

@@ -136,8 +136,10 @@ export class EngineHost {
     return { jobId };
   }
 
-  private capabilities(): Capabilities {
+  private async capabilities(): Promise<Capabilities> {
     const s = this.options.services;
+    // Default packs = built-in packs that can be fine-tuned (SpectralMoE, MaMOL), once they ship.
+    const builtInTunable = s.listPacks ? (await s.listPacks([]).catch(() => [])).some((p) => p.builtIn && p.adapters.length > 0) : false;
     const entry = (available: boolean, reason: string) => (available ? { available } : { available, reason });
     const caps: Record<string, { available: boolean; reason?: string }> = {
       openScene: entry(Boolean(s.openScene), MISSING_REASONS.openScene),
@@ -147,7 +149,7 @@ export class EngineHost {
       finetune: entry(Boolean(s.finetune), MISSING_REASONS.finetune),
       export: entry(true, ''),
       importLabels: entry(false, 'Importing labels from a file is not wired in this build; draw labels or take classes from a pack.'),
-      defaultPacks: entry(false, 'The default packs arrive with the fine-tuning/models work; import a pack folder meanwhile.'),
+      defaultPacks: entry(builtInTunable, 'No default SpectralMoE/MaMOL pack ships in this build yet; import a pack folder meanwhile.'),
     };
     return Object.fromEntries(CAPABILITIES.map((c) => [c, caps[c]])) as Capabilities;
   }
@@ -295,7 +297,7 @@ export class EngineHost {
   // -------------------------------------------------------------------------------------------
 
   private readonly handlers: { [M in EngineMethodName]: Handler<M> } = {
-    'engine.capabilities': async () => this.capabilities(),
+    'engine.capabilities': () => this.capabilities(),
     'scene.open': (p) => this.openScene(p),
     'scene.close': (p) => this.closeScene(p.sceneId),
     'scene.stats': (p) => this.stats(p.sceneId, p.sensor),
