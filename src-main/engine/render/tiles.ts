@@ -105,7 +105,7 @@ export class TileRenderer {
       rgba = paint(overview, style, TILE_SIZE, (tx, ty) => {
         const sx = win.x + tx * win.step + half;
         const sy = win.y + ty * win.step + half;
-        if (sx >= grid.width || sy >= grid.height) return -1;
+        if (sx < 0 || sy < 0 || sx >= grid.width || sy >= grid.height) return -1;
         return Math.floor(sy / overview.step) * overview.width + Math.floor(sx / overview.step);
       });
     } else {

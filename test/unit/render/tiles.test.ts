@@ -6,7 +6,7 @@ import { TileRenderer, overviewStep } from '../../../src-main/engine/render/tile
 import { sampleSensor, READ_BUDGET_VALUES } from '../../../src-main/engine/render/sampler';
 import { stretchRange, percentiles } from '../../../src-main/engine/render/stretch';
 import { classLut, rampColour } from '../../../src-main/engine/render/palette';
-import { tileGridFor, tileWindow, pixelToMapLngLat, mapLngLatToPixel, pixelToCrs, crsToPixel } from '../../../src-main/ipc/tile-grid';
+import { tileExists, tileGridFor, tileWindow, pixelToMapLngLat, mapLngLatToPixel, pixelToCrs, crsToPixel } from '../../../src-main/ipc/tile-grid';
 import type { LayerStyle } from '../../../src-main/engine/render/style';
 
 const identity: LayerStyle = { kind: 'rgb', bands: [0, 1, 2], ranges: [{ low: 0, high: 255 }, { low: 0, high: 255 }, { low: 0, high: 255 }] };
@@ -22,12 +22,17 @@ describe('png encoder', () => {
 });
 
 describe('tile grid', () => {
-  it('puts the scene in a power-of-two pyramid of 256-px tiles', () => {
+  it('puts the scene, with a margin, in a power-of-two pyramid of 256-px tiles', () => {
     const g = tileGridFor(489, 443);
-    expect(g.maxZoom).toBe(1);
-    expect(g.extent).toBe(512);
-    expect(tileWindow(g, 0, 0, 0)).toEqual({ x: 0, y: 0, width: 512, height: 512, step: 2 });
-    expect(tileWindow(g, 1, 1, 0)).toEqual({ x: 256, y: 0, width: 256, height: 256, step: 1 });
+    expect(g.maxZoom).toBe(2);
+    expect(g.extent).toBe(1024);
+    expect(g.offset).toBe(256);
+    expect(tileWindow(g, 0, 0, 0)).toEqual({ x: -256, y: -256, width: 1024, height: 1024, step: 4 });
+    expect(tileWindow(g, 2, 2, 1)).toEqual({ x: 256, y: 0, width: 256, height: 256, step: 1 });
+    expect(tileExists(g, 2, 0, 0)).toBe(false); // all margin
+    expect(tileExists(g, 2, 1, 1)).toBe(true);
+    expect(tileExists(g, 2, 3, 1)).toBe(false); // x from 512: past the 489-px scene
+    expect(tileExists(g, 3, 0, 0)).toBe(false); // past maxZoom
   });
   it('maps pixels to map lon/lat and back, and pixels to the scene CRS and back', () => {
     const g = tileGridFor(10_000, 10_000);
@@ -87,19 +92,20 @@ describe('TileRenderer', () => {
     const { scene } = fakeScene(600, 300, 3, (b, x, y) => [x % 256, y % 256, 100][b], (x, y) => x < 5 && y < 5);
     const r = new TileRenderer();
     const grid = r.grid({ key: 'a', scene, sensor: 's' });
-    expect(grid.maxZoom).toBe(2);
-    const { rgba, width } = decodePng(await r.tile({ key: 'a', scene, sensor: 's' }, identity, 'id', 2, 1, 0));
+    expect(grid.maxZoom).toBe(3);
+    expect(grid.offset).toBe(512);
+    const { rgba, width } = decodePng(await r.tile({ key: 'a', scene, sensor: 's' }, identity, 'id', 3, 3, 2));
     expect(width).toBe(256);
     const px = (x: number, y: number) => [...rgba.subarray((y * 256 + x) * 4, (y * 256 + x) * 4 + 4)];
     expect(px(10, 20)).toEqual([(256 + 10) % 256, 20, 100, 255]);
-    const first = decodePng(await r.tile({ key: 'a', scene, sensor: 's' }, identity, 'id', 2, 0, 0)).rgba;
+    const first = decodePng(await r.tile({ key: 'a', scene, sensor: 's' }, identity, 'id', 3, 2, 2)).rgba;
     expect(first[3]).toBe(0); // pixel (0,0) is nodata
     expect(first[(10 * 256 + 10) * 4 + 3]).toBe(255);
     // Tile row 1 covers scene rows 256..511; rows 300+ lie outside the 300-row scene.
-    const below = decodePng(await r.tile({ key: 'a', scene, sensor: 's' }, identity, 'id', 2, 0, 1)).rgba;
+    const below = decodePng(await r.tile({ key: 'a', scene, sensor: 's' }, identity, 'id', 3, 2, 3)).rgba;
     expect(below[(43 * 256 + 10) * 4 + 3]).toBe(255);
     expect(below.subarray(44 * 256 * 4).every((v, i) => i % 4 !== 3 || v === 0)).toBe(true);
-    const outside = decodePng(await r.tile({ key: 'a', scene, sensor: 's' }, identity, 'id', 2, 0, 2)).rgba;
+    const outside = decodePng(await r.tile({ key: 'a', scene, sensor: 's' }, identity, 'id', 3, 2, 4)).rgba;
     expect(outside.every((v) => v === 0)).toBe(true);
   });
 
@@ -108,15 +114,18 @@ describe('TileRenderer', () => {
     const r = new TileRenderer();
     const src = { key: 'big', scene, sensor: 's' };
     expect(overviewStep(10_000, 10_000, 3)).toBe(16);
-    const { rgba } = decodePng(await r.tile(src, identity, 'id', 0, 0, 0));
-    // Tile (0,0,0) covers 16384 px: tile pixel 100 is scene x = 100*64+32.
-    expect(Math.abs(rgba[(50 * 256 + 100) * 4] - ((100 * 64 + 32) / 10_000) * 255)).toBeLessThan(2);
-    expect(rgba[(50 * 256 + 200) * 4 + 3]).toBe(0); // x = 12832 is past the scene
+    const grid = r.grid(src);
+    const win = tileWindow(grid, 1, 0, 0); // 16384 scene px from -8192, every 64th pixel
+    expect(win).toMatchObject({ x: -8192, step: 64 });
+    const { rgba } = decodePng(await r.tile(src, identity, 'id', 1, 0, 0));
+    const sceneX = (tx: number) => win.x + tx * 64 + 32;
+    expect(Math.abs(rgba[(200 * 256 + 200) * 4] - (sceneX(200) / 10_000) * 255)).toBeLessThan(2);
+    expect(rgba[(200 * 256 + 100) * 4 + 3]).toBe(0); // x < 0: margin
     const readsAfterOverview = reads.length;
-    await r.tile(src, identity, 'id', 1, 0, 0);
+    await r.tile(src, identity, 'id', 2, 1, 1);
     expect(reads.length).toBe(readsAfterOverview); // served from the overview
     for (const w of reads) expect(w.width * w.height * 3).toBeLessThanOrEqual(READ_BUDGET_VALUES);
-    await r.tile(src, identity, 'id', 6, 3, 3); // full resolution reads only its window
+    await r.tile(src, identity, 'id', 7, 40, 40); // full resolution reads only its window
     expect(reads.slice(readsAfterOverview).every((w) => w.width <= 256 && w.height <= 256)).toBe(true);
   });
 
