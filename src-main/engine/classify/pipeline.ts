@@ -296,6 +296,8 @@ class Accumulator {
   readonly classes: Uint8Array;
   readonly confidence: Float32Array;
   private readonly scratch: Float64Array;
+  /** The blending weights of one tile row. */
+  private readonly rowWeights: Float64Array;
   constructor(
     readonly width: number,
     readonly rows: number,
@@ -307,6 +309,7 @@ class Accumulator {
     this.classes = new Uint8Array(rows * width);
     this.confidence = new Float32Array(rows * width);
     this.scratch = new Float64Array(K);
+    this.rowWeights = new Float64Array(rows);
   }
 
   markData(anyValid: Uint8Array, rows: number): void {
@@ -318,14 +321,18 @@ class Accumulator {
     const T = win.length;
     const plane = T * T;
     const base = j * K * plane;
+    const w = this.rowWeights;
     for (let i = 0; i < th; i++) {
       const wy = win[i];
       const arow = i * W + x0;
-      for (let k = 0; k < tw; k++) this.weights[arow + k] += wy * win[k];
+      for (let k = 0; k < tw; k++) {
+        w[k] = wy * win[k];
+        this.weights[arow + k] += w[k];
+      }
       for (let c = 0; c < K; c++) {
         const src = base + c * plane + i * T;
         const dst = c * R * W + arow;
-        for (let k = 0; k < tw; k++) this.probs[dst + k] += wy * win[k] * probabilities[src + k];
+        for (let k = 0; k < tw; k++) this.probs[dst + k] += w[k] * probabilities[src + k];
       }
     }
   }
