@@ -51,6 +51,14 @@ describe('SpectralMoE presets (paper Tables 1, 3, 4)', () => {
     expect(has(all, /^depth_encoder\./)).toBe(false);
     expect(inputs).toEqual(['image']);
   });
+  it('depth from the bands nearest R, G, B (paper): no depth input, the encoder embeds those bands', () => {
+    const { all, inputs } = trainableNames(defaultSpectralMoe({ bands: 4, classes: 5, tile: 32, depthSource: { source: 'rgb', bands: [2, 1, 0] } }));
+    expect(inputs).toEqual(['image']);
+    expect(all).toContain('depth_encoder.patch_embed.weight');
+    expect(has(all, /depth_branch/)).toBe(false);
+    const card = getArchitecture('spectralmoe').card(defaultSpectralMoe({ bands: 4, classes: 5, depthSource: { source: 'rgb', bands: [2, 1, 0] } }).config);
+    expect(card).toContain('depth from the depth encoder on image bands 2, 1, 0');
+  });
   it('w/o cross-attention builds the addition variant (card says so)', () => {
     const m = defaultSpectralMoe({ bands: 4, classes: 5, tile: 32, preset: 'wo-cross-attention' });
     expect(getArchitecture('spectralmoe').card(m.config)).toContain('w/o cross-attention');

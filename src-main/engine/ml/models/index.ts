@@ -238,7 +238,8 @@ export function defaultSpectralMoe(opts: { bands: number; classes: number; tile?
     architecture: 'spectralmoe',
     config: {
       vit,
-      depthVit: adapters.moe?.depth ? vit : null,
+      // the encoder's own patch embedding sees 3 bands (RGB source); elevation replaces it
+      depthVit: adapters.moe?.depth ? { ...vit, inChannels: 3 } : null,
       depthSource: adapters.moe?.depth ? (opts.depthSource ?? { source: 'elevation', kind: 'lidar' }) : { source: 'none' },
       adapters,
       decoder: { levels: defaultLevels(vit.depth), hidden: 128, classes: opts.classes },
