@@ -159,8 +159,16 @@ export class EngineHost {
 
   private async openScene(params: Params<'scene.open'>): Promise<OpenedScene> {
     const openScene = this.need('openScene');
-    const spec = params.spec ?? (params.files ? filesToSpec(params.files) : undefined);
-    const scene = spec ? applyBandOverrides(await openScene(toEngineSpec(spec)), spec) : params.path ? await openScene(params.path) : undefined;
+    const spec = params.spec;
+    // Picked files: one sensor each, named after the file; the engine guesses kinds and reads
+    // band names and wavelengths from the metadata, which the analyst then edits.
+    const scene = spec
+      ? applyBandOverrides(await openScene(toEngineSpec(spec)), spec)
+      : params.files
+        ? await openScene({ sensors: filesToSensors(params.files) })
+        : params.path
+          ? await openScene(params.path)
+          : undefined;
     if (!scene) throw new FieldMoeError('scene.open', 'give a path, files or a scene spec');
     const sceneId = randomUUID();
     const normalized = spec ? { ...spec, referenceSensor: scene.info.referenceSensor } : specFromInfo(scene);
@@ -355,17 +363,16 @@ function safeJson(v: unknown): string {
   }
 }
 
-/** Each picked file becomes one sensor named after the file; the analyst edits kinds later. */
-export function filesToSpec(files: string[]): SceneSpecDto {
+/** Each picked file becomes one sensor with a unique id made from its file name. */
+export function filesToSensors(files: string[]): { id: string; file: string }[] {
   const used = new Set<string>();
-  const sensors = files.map((file) => {
+  return files.map((file) => {
     const base = path.basename(file).replace(/\.[^.]+$/, '').replace(/[^A-Za-z0-9_-]+/g, '_') || 'sensor';
     let id = base;
     for (let i = 2; used.has(id); i++) id = `${base}_${i}`;
     used.add(id);
-    return { id, file: path.resolve(file), kind: 'other' as const, failed: false };
+    return { id, file: path.resolve(file) };
   });
-  return { sensors, failureRegions: [] };
 }
 
 function toEngineSpec(spec: SceneSpecDto): SceneSpec {

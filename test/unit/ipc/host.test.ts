@@ -170,4 +170,22 @@ describe('engine host', () => {
     const again = await host.request('export.pack', { pack: seen!.out, outDir: dest });
     expect(again).toMatchObject({ ok: false, error: expect.stringContaining('already exists') });
   });
+
+  it('opens picked files as one sensor each, with kinds guessed and wavelengths from metadata', async () => {
+    const { host } = makeHost(await realServices());
+    const dir = sharedData('sen1floods11-spain');
+    const opened = await host.request('scene.open', { files: [path.join(dir, 'S2Hand.tif'), path.join(dir, 'S1Hand.tif')] });
+    if (!opened.ok) throw new Error(opened.error);
+    const { spec, info } = opened.result as { spec: { sensors: { id: string; kind: string; bands?: { wavelengthNm?: number }[] }[] }; info: { sensors: { bands: unknown[] }[] } };
+    expect(spec.sensors.map((s) => s.id)).toEqual(['S2Hand', 'S1Hand']);
+    expect(spec.sensors[0].kind).toBe('multispectral');
+    expect(spec.sensors[1].kind).toBe('sar');
+    expect(info.sensors[0].bands.length).toBe(13);
+    // Edited wavelengths come back in the info the classify pipeline matches packs on.
+    const edited = { ...spec, failureRegions: [], sensors: spec.sensors.map((s, i) => ({ ...s, failed: false, bands: i === 0 ? s.bands!.map((b, j) => ({ name: `X${j}`, wavelengthNm: j === 0 ? 444 : b.wavelengthNm })) : s.bands })) };
+    const reopened = await host.request('scene.open', { spec: edited });
+    if (!reopened.ok) throw new Error(reopened.error);
+    const s2 = (reopened.result as { info: { sensors: { bands: { name: string; wavelengthNm?: number }[] }[] } }).info.sensors[0];
+    expect(s2.bands[0]).toMatchObject({ name: 'X0', wavelengthNm: 444 });
+  });
 });
