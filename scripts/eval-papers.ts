@@ -1,6 +1,8 @@
 /**
  * `npm run eval:papers [-- --quick] [--protocols a,b] [--variants x,y] [--repeats n] [--seed s]
  *   [--data dir] [--out base] [--threads n] [--epochs n]`
+ * `npm run eval:papers -- --merge a.json,b.json --out base`: one report from several runs
+ *   (e.g. one per seed), each cell's runs concatenated.
  *
  * Runs the paper protocols (src-main/engine/evaluation) on the shared data and writes
  * `<out>.json` and `<out>.md` (default reports/eval-papers; --quick writes
@@ -10,7 +12,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { protocolNames, runProtocols, writeReport } from '../src-main/engine/evaluation/index';
+import { readFile } from 'node:fs/promises';
+import { mergeReports, protocolNames, runProtocols, writeReport, type EvalReport } from '../src-main/engine/evaluation/index';
 import { FieldMoeError } from '../src-main/engine/util/errors';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -28,6 +31,7 @@ export async function main(argv: string[]): Promise<number> {
       out: { type: 'string' },
       threads: { type: 'string' },
       epochs: { type: 'string' },
+      merge: { type: 'string' },
     },
   });
   const list = (s: string | undefined) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : []);
@@ -40,6 +44,12 @@ export async function main(argv: string[]): Promise<number> {
   const quick = values.quick!;
   const names = list(values.protocols).length ? list(values.protocols) : protocolNames();
   const out = values.out ?? path.join(ROOT, 'reports', quick ? 'eval-papers-quick' : 'eval-papers');
+  if (values.merge) {
+    const reports = await Promise.all(list(values.merge).map(async (f) => JSON.parse(await readFile(f, 'utf8')) as EvalReport));
+    const files = await writeReport(mergeReports(reports), values.out ?? path.join(ROOT, 'reports', 'eval-papers'));
+    console.log(`merged ${reports.length} reports into ${path.relative(process.cwd(), files.json)} and ${path.relative(process.cwd(), files.markdown)}`);
+    return 0;
+  }
   const command = ['npm run eval:papers', ...(argv.length ? ['--', ...argv] : [])].join(' ');
   let last = '';
   const report = await runProtocols(

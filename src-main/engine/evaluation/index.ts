@@ -8,7 +8,7 @@ import './protocols/spectralmoe-slovenia';
 
 export { getProtocol, protocolNames, registerProtocol, type Protocol, type ProtocolOptions, type Variant, type Setting, type CellResult, type MetricKey } from './protocol';
 export { runProtocol, runProtocols, writeReport, type RunOptions } from './run';
-export { renderMarkdown, renderTable, findings, summarise, type EvalReport, type ProtocolReport, type CellRecord, type RunRecord, type Finding } from './report';
+export { renderMarkdown, renderTable, findings, summarise, mergeReports, type EvalReport, type ProtocolReport, type CellRecord, type RunRecord, type Finding } from './report';
 export { missingPatterns, availabilityRates, availabilityLabel, patternMask, type MissingCondition, type MissingSetting, type MissingPatterns } from './missing';
 export { loadHoustonPixels, stratifiedSplit, featureStats, type HoustonPixels } from './houston';
 export { randomForestPerSubset, type SensorFeatures, type SubsetForestResult } from './rf-subsets';

@@ -128,13 +128,54 @@ function findingLines(p: ProtocolReport): string[] {
   });
 }
 
+/** "2 repeat(s) per cell, seeds 0, 1", from the runs themselves (merged reports included). */
+function repeatsText(r: EvalReport): string {
+  const cells = r.protocols.flatMap((p) => p.cells);
+  const seeds = [...new Set(cells.flatMap((c) => c.runs.map((x) => x.seed)))].sort((a, b) => a - b);
+  const counts = [...new Set(cells.map((c) => c.runs.length))].sort((a, b) => a - b);
+  const repeats = cells.length ? counts.join(' to ') : String(r.options.repeats);
+  return `${repeats} repeat(s) per cell, seeds ${(seeds.length ? seeds : [r.options.seed]).join(', ')}`;
+}
+
+/**
+ * Several reports of the same protocols (e.g. one run per seed) as one: each cell's runs are
+ * concatenated and re-summarised; protocols or cells present in only some reports are kept.
+ */
+export function mergeReports(reports: readonly EvalReport[]): EvalReport {
+  if (!reports.length) throw new Error('mergeReports: no report');
+  const protocols = new Map<string, ProtocolReport>();
+  for (const r of reports)
+    for (const p of r.protocols) {
+      const into = protocols.get(p.name);
+      if (!into) {
+        protocols.set(p.name, { ...p, cells: p.cells.map((c) => ({ ...c, runs: [...c.runs] })) });
+        continue;
+      }
+      into.seconds += p.seconds;
+      for (const c of p.cells) {
+        const target = into.cells.find((x) => x.setting === c.setting && x.variant === c.variant);
+        if (target) target.runs.push(...c.runs.filter((run) => !target.runs.some((x) => x.seed === run.seed)));
+        else into.cells.push({ ...c, runs: [...c.runs] });
+      }
+    }
+  for (const p of protocols.values()) for (const c of p.cells) Object.assign(c, summarise(c.runs, ['oa', 'kappa', 'miou', 'macc']));
+  const last = reports[reports.length - 1];
+  return {
+    ...last,
+    command: reports.map((r) => r.command).join(' + '),
+    options: { ...last.options, repeats: Math.max(...[...protocols.values()].flatMap((p) => p.cells.map((c) => c.runs.length))), seed: Math.min(...reports.map((r) => r.options.seed)) },
+    protocols: [...protocols.values()],
+    seconds: reports.reduce((s, r) => s + r.seconds, 0),
+  };
+}
+
 /** The whole report as Markdown. */
 export function renderMarkdown(r: EvalReport): string {
   const out = [
     '# Paper protocols on the shared data',
     '',
     `Generated ${r.generated} by \`${r.command}\` in ${(r.seconds / 60).toFixed(1)} min on ${r.environment.cpus} x ${r.environment.cpuModel} (${r.environment.platform}, Node ${r.environment.node})${r.environment.loadAverage ? `; load average ${r.environment.loadAverage.join(' / ')} (1/5/15 min) at the end, so timings include other work on the machine` : ''}.`,
-    `Mode: ${r.options.quick ? 'quick (smoke test: fewer settings, epochs and trees; numbers are not meaningful)' : 'full'}; ${r.options.repeats} repeat(s) per cell, seeds ${Array.from({ length: r.options.repeats }, (_, i) => r.options.seed + i).join(', ')}.`,
+    `Mode: ${r.options.quick ? 'quick (smoke test: fewer settings, epochs and trees; numbers are not meaningful)' : 'full'}; ${repeatsText(r)}.`,
     'Cells are metrics x 100; with several repeats, mean ± standard deviation. Bold: best in the row on the first metric.',
   ];
   for (const p of r.protocols) {

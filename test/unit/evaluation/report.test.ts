@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findings, renderMarkdown, renderTable, summarise, type EvalReport, type ProtocolReport, type RunRecord } from '../../../src-main/engine/evaluation/index';
+import { findings, mergeReports, renderMarkdown, renderTable, summarise, type EvalReport, type ProtocolReport, type RunRecord } from '../../../src-main/engine/evaluation/index';
 
 const run = (seed: number, oa: number, kappa: number): RunRecord => ({ seed, metrics: { oa, kappa, miou: 0, macc: 0 }, seconds: 1 });
 
@@ -72,10 +72,31 @@ describe('protocol report', () => {
       seconds: 120,
     };
     const md = renderMarkdown(report);
-    expect(md).toContain('seeds 5, 6');
+    expect(md).toContain('1 repeat(s) per cell, seeds 0.'); // from the runs, not the options
     expect(md).toContain('## Toy');
     expect(md).toContain('- a toy protocol');
     expect(md).toContain('| 50% | 100% / 50% |');
     expect(md).toContain('Ours vs Base: better in 1 of 2 rows, mean OA difference +0.00 points (mixed).');
+  });
+});
+
+describe('merging reports', () => {
+  it('concatenates each cell\'s runs across reports (one per seed), re-summarises, and states the seeds', () => {
+    const base = (seed: number, oa: number): EvalReport => {
+      const p = protocol();
+      p.cells = p.cells.map((c) => {
+        const runs = [run(seed, oa, oa)];
+        return { ...c, runs, ...summarise(runs, ['oa', 'kappa', 'miou', 'macc']) };
+      });
+      return { generated: 'x', command: `seed ${seed}`, environment: { node: 'v20', cpus: 2, cpuModel: 'cpu', platform: 'linux' }, options: { quick: false, repeats: 1, seed }, protocols: [p], seconds: 10 };
+    };
+    const merged = mergeReports([base(0, 0.8), base(1, 0.6), base(1, 0.6)]);
+    const cell = merged.protocols[0].cells[0];
+    expect(cell.runs.map((r) => r.seed)).toEqual([0, 1]); // the duplicate seed-1 run is not counted twice
+    expect(cell.mean.oa).toBeCloseTo(0.7, 12);
+    expect(cell.std.oa).toBeCloseTo(0.1, 12);
+    expect(merged.options).toMatchObject({ repeats: 2, seed: 0 });
+    expect(merged.seconds).toBe(30);
+    expect(renderMarkdown(merged)).toContain('2 repeat(s) per cell, seeds 0, 1');
   });
 });
