@@ -127,7 +127,7 @@ describe('model packs of configured models', () => {
     for (const preset of ['wo-moe', 'wo-dual-gating', 'wo-depth', 'wo-cross-attention', 'rein', 'lora', 'frozen']) {
       const model = tinySpectral(preset);
       const dir = tmp();
-      const spec = 'depthSource' in model.config && model.config.depthSource.source === 'elevation' ? spectralSpec : { ...spectralSpec, inputs: { image: spectralSpec.inputs.image } };
+      const spec = 'depthSource' in model.config && model.config.depthSource?.source === 'elevation' && model.config.adapters.moe?.depth ? spectralSpec : { ...spectralSpec, inputs: { image: spectralSpec.inputs.image } };
       await exportModelPack(dir, model, initialWeights(model), spec);
       const loaded = await loadModelPack(dir);
       const feeds: Record<string, ort.Tensor> = { image: randTensor([1, 3, 16, 16], 1) };

@@ -13,7 +13,7 @@ import { vitConfig, type VitConfig } from './vit';
 import { defaultLevels } from './decoder';
 import { MAMOL_PRESETS, SEG_PRESETS } from './adapters';
 import {
-  loadBalancingLoss, spectralMoeForward, SPECTRALMOE_PAPER_DEFAULTS, usesDepth, usesElevation, type NoiseSource, type SpectralMoeModelConfig,
+  depthSourceOf, loadBalancingLoss, spectralMoeForward, SPECTRALMOE_PAPER_DEFAULTS, usesDepth, usesElevation, type NoiseSource, type SpectralMoeModelConfig,
 } from './spectralmoe';
 import { MAMOL_PAPER_EXPERTS, mamolForward, type MamolConfig } from './mamol';
 
@@ -191,7 +191,7 @@ registerArchitecture<MamolConfig>({
 });
 
 function depthText(cfg: SpectralMoeModelConfig): string {
-  const ds = cfg.depthSource;
+  const ds = depthSourceOf(cfg);
   const enc = cfg.depthVit ? 'the frozen depth encoder' : 'per-block trained projections (no depth encoder)';
   if (ds.source === 'elevation') return `${ds.kind} elevation (relative height) through ${enc}`;
   if (ds.source === 'rgb') return `the depth encoder on image bands ${ds.bands.join(', ')} (nearest R, G, B)`;

@@ -327,8 +327,9 @@ export interface SpectralMoeModelConfig {
    * Where depth tokens come from (depth.ts): an elevation sensor (input `depth` [B, 1, H, W],
    * normalised by normaliseElevation; through the depth encoder, or per-block projections when
    * there is none), or the depth encoder on the image bands nearest R, G, B (paper), or none.
+   * Absent (configs written before this field): elevation when there is a depth encoder.
    */
-  depthSource: { source: 'elevation'; kind: 'lidar' | 'dem' } | { source: 'rgb'; bands: [number, number, number] } | { source: 'none' };
+  depthSource?: { source: 'elevation'; kind: 'lidar' | 'dem' } | { source: 'rgb'; bands: [number, number, number] } | { source: 'none' };
   /** Adapters: SpectralMoE after every block and/or LoRA beside every FFN (see adapters.ts presets). */
   adapters: SegAdapterSettings;
   decoder: DecoderConfig;
@@ -368,10 +369,16 @@ export interface SpectralMoeModelOutput {
   records: GateRecord[];
 }
 
+export type DepthSourceConfig = NonNullable<SpectralMoeModelConfig['depthSource']>;
+
+/** The configured depth source (see SpectralMoeModelConfig.depthSource for the default). */
+export function depthSourceOf(cfg: SpectralMoeModelConfig): DepthSourceConfig {
+  return cfg.depthSource ?? (cfg.depthVit ? { source: 'elevation', kind: 'lidar' } : { source: 'none' });
+}
 /** Whether the model actually consumes depth tokens. */
-export const usesDepth = (cfg: SpectralMoeModelConfig) => !!cfg.adapters.moe?.depth && cfg.depthSource.source !== 'none';
+export const usesDepth = (cfg: SpectralMoeModelConfig) => !!cfg.adapters.moe?.depth && depthSourceOf(cfg).source !== 'none';
 /** Whether the model has a `depth` graph input (elevation). */
-export const usesElevation = (cfg: SpectralMoeModelConfig) => usesDepth(cfg) && cfg.depthSource.source === 'elevation';
+export const usesElevation = (cfg: SpectralMoeModelConfig) => usesDepth(cfg) && depthSourceOf(cfg).source === 'elevation';
 
 /**
  * The SpectralMoE segmentation model: frozen visual ViT (`backbone.*`), frozen depth ViT
@@ -381,7 +388,7 @@ export const usesElevation = (cfg: SpectralMoeModelConfig) => usesDepth(cfg) && 
  */
 export function spectralMoeForward(g: Graph, src: SpectralMoeSources, cfg: SpectralMoeModelConfig, inp: SpectralMoeInputs, opts: SpectralMoeForwardOptions = {}): SpectralMoeModelOutput {
   const moeCfg = cfg.adapters.moe ? { ...cfg.adapters.moe, dim: cfg.vit.width } : null;
-  if (moeCfg?.depth && cfg.depthSource.source === 'none') throw new Error('SpectralMoE: depth is on but the depth source is none (use the wo-depth preset)');
+  if (moeCfg?.depth && depthSourceOf(cfg).source === 'none') throw new Error('SpectralMoE: depth is on but the depth source is none (use the wo-depth preset)');
   const depthBlocks = usesDepth(cfg) ? depthBranch(g, src, cfg, inp) : undefined;
   const records: GateRecord[] = [];
   const shared = moeCfg ? g.scope('moe.shared', () => spectralMoeShared(g, src.adapters, moeCfg)) : undefined;
@@ -417,7 +424,7 @@ function spectralTokens(g: Graph, src: ParamSource, cfg: SpectralMoeModelConfig,
 
 /** Per-block depth patch tokens from the configured source (depth.ts). */
 function depthBranch(g: Graph, src: SpectralMoeSources, cfg: SpectralMoeModelConfig, inp: SpectralMoeInputs): Map<number, Value> | undefined {
-  const ds = cfg.depthSource;
+  const ds = depthSourceOf(cfg);
   let input: DepthInput;
   if (ds.source === 'elevation') {
     if (!inp.depth) throw new Error('SpectralMoE: the model uses elevation but no depth input was given');
