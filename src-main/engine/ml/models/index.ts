@@ -146,6 +146,10 @@ registerArchitecture<SpectralMoeModelConfig>({
         ]
       : ['no SpectralMoE layers'];
     if (cfg.adapters.loraRank) variant.push(`LoRA rank ${cfg.adapters.loraRank} beside every FFN`);
+    if (usesDepth(cfg) && moe?.fusion === 'cross-attention') {
+      const n = (cfg.tile / cfg.vit.patchSize) ** 2;
+      variant.push(`cross-attention map: ${n} x ${n} per tile and layer (${((n * n * 4) / 2 ** 20).toFixed(2)} MiB in float32); it grows with the 4th power of the tile side`);
+    }
     return card('SpectralMoE', cfg.vit, variant, cfg, SPECTRALMOE_DEVIATIONS);
   },
 });
