@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
-import { mergeReports, protocolNames, runProtocols, writeReport, type EvalReport } from '../src-main/engine/evaluation/index';
+import { getProtocol, mergeReports, protocolNames, runProtocols, writeReport, type EvalReport } from '../src-main/engine/evaluation/index';
 import { FieldMoeError } from '../src-main/engine/util/errors';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -46,7 +46,10 @@ export async function main(argv: string[]): Promise<number> {
   const out = values.out ?? path.join(ROOT, 'reports', quick ? 'eval-papers-quick' : 'eval-papers');
   if (values.merge) {
     const reports = await Promise.all(list(values.merge).map(async (f) => JSON.parse(await readFile(f, 'utf8')) as EvalReport));
-    const files = await writeReport(mergeReports(reports), values.out ?? path.join(ROOT, 'reports', 'eval-papers'));
+    const merged = mergeReports(reports);
+    // Reports written before protocols stated their paper's claim get it from the registry.
+    for (const p of merged.protocols) if (!p.claim && protocolNames().includes(p.name)) p.claim = getProtocol(p.name).claim;
+    const files = await writeReport(merged, values.out ?? path.join(ROOT, 'reports', 'eval-papers'));
     console.log(`merged ${reports.length} reports into ${path.relative(process.cwd(), files.json)} and ${path.relative(process.cwd(), files.markdown)}`);
     return 0;
   }

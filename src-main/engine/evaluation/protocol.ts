@@ -55,6 +55,8 @@ export interface Protocol<D> {
   metrics: MetricKey[];
   /** The paper's method (the variant the findings compare every other one with). */
   reference: string;
+  /** What the paper reports for this comparison (shown above the findings). */
+  claim: string;
   /** Headers of the row-label columns. */
   rowHeaders: string[];
   load(options: ProtocolOptions): Promise<D>;

@@ -28,6 +28,8 @@ export interface ProtocolReport {
   mirrors: string;
   metrics: MetricKey[];
   reference: string;
+  /** What the paper reports for this comparison, to hold the findings against. */
+  claim?: string;
   rowHeaders: string[];
   description: string[];
   settings: { id: string; label: string[] }[];
@@ -121,11 +123,14 @@ export function findings(p: ProtocolReport): Finding[] {
 function findingLines(p: ProtocolReport): string[] {
   const label = (id: string) => p.variants.find((v) => v.id === id)?.label ?? id;
   const metric = METRIC_LABELS[p.metrics[0]];
-  return findings(p).map((f) => {
-    const verdict = f.referenceBetter === f.rows ? 'the paper\'s effect shows in every row' : f.referenceBetter === 0 ? 'the paper\'s effect does not show in any row' : 'mixed';
-    const sign = f.meanGapPoints >= 0 ? '+' : '';
-    return `- ${label(p.reference)} vs ${label(f.variant)}: better in ${f.referenceBetter} of ${f.rows} rows, mean ${metric} difference ${sign}${f.meanGapPoints.toFixed(2)} points (${verdict}).`;
-  });
+  const lines = p.claim ? [`Paper's claim: ${p.claim}`, ''] : [];
+  return lines.concat(
+    findings(p).map((f) => {
+      const where = f.referenceBetter === f.rows ? 'every row' : f.referenceBetter === 0 ? 'no row' : 'some rows only';
+      const sign = f.meanGapPoints >= 0 ? '+' : '';
+      return `- ${label(p.reference)} vs ${label(f.variant)}: ${label(p.reference)} better in ${f.referenceBetter} of ${f.rows} rows (${where}), mean ${metric} difference ${sign}${f.meanGapPoints.toFixed(2)} points.`;
+    }),
+  );
 }
 
 /** "2 repeat(s) per cell, seeds 0, 1", from the runs themselves (merged reports included). */
@@ -152,6 +157,7 @@ export function mergeReports(reports: readonly EvalReport[]): EvalReport {
         continue;
       }
       into.seconds += p.seconds;
+      into.claim ??= p.claim;
       for (const c of p.cells) {
         const target = into.cells.find((x) => x.setting === c.setting && x.variant === c.variant);
         if (target) target.runs.push(...c.runs.filter((run) => !target.runs.some((x) => x.seed === run.seed)));

@@ -11,6 +11,7 @@ function protocol(): ProtocolReport {
     mirrors: 'nothing',
     metrics: ['oa', 'kappa'],
     reference: 'ours',
+    claim: 'ours wins',
     rowHeaders: ['Rate', 'HS / LiDAR'],
     description: ['a toy protocol'],
     settings: [
@@ -76,7 +77,8 @@ describe('protocol report', () => {
     expect(md).toContain('## Toy');
     expect(md).toContain('- a toy protocol');
     expect(md).toContain('| 50% | 100% / 50% |');
-    expect(md).toContain('Ours vs Base: better in 1 of 2 rows, mean OA difference +0.00 points (mixed).');
+    expect(md).toContain('Ours vs Base: Ours better in 1 of 2 rows (some rows only), mean OA difference +0.00 points.');
+    expect(md).toContain("Paper's claim: ours wins");
   });
 });
 

@@ -19,6 +19,7 @@ registerProtocol<{ truth: number[] }>({
   mirrors: 'a test',
   metrics: ['oa', 'kappa'],
   reference: 'good',
+  claim: 'good wins',
   rowHeaders: ['Setting'],
   load: async () => ({ truth: Array.from({ length: 20 }, (_, i) => i % 2) }),
   settings: (_d, o) => (o.quick ? [{ id: 's1', label: ['one'] }] : [{ id: 's1', label: ['one'] }, { id: 's2', label: ['two'] }]),
@@ -56,7 +57,7 @@ describe('protocol runner', () => {
     expect(JSON.parse(readFileSync(files.json, 'utf8')).protocols[0].cells).toHaveLength(4);
     const md = readFileSync(files.markdown, 'utf8');
     expect(md).toContain('| one | 50.00 ± 0.00 / 0.00 ± 0.00 | **80.00 ± 0.00 / 60.00 ± 0.00** |');
-    expect(md).toContain('Good vs Bad: better in 2 of 2 rows');
+    expect(md).toContain('Good vs Bad: Good better in 2 of 2 rows (every row)');
   });
 
   it('quick mode and a variant filter shrink the run', async () => {

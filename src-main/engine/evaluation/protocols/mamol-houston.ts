@@ -160,6 +160,7 @@ registerProtocol<HoustonProtocolData>({
   mirrors: 'MaMOL paper Table 1 (Houston13 rows), missing-rate protocol of section 5.1',
   metrics: ['oa', 'kappa'],
   reference: 'mamol',
+  claim: 'on Houston13 MaMOL has the best OA and kappa in all 9 rows of Table 1 (e.g. 50%, both missing: MaMOL 93.87/93.43, MoE-task 86.36/85.38, MoE-ada 81.36/80.02; no frozen-backbone or random-forest column), with a frozen pretrained CLIP ViT-B/16 and the standard DFC2013 test set.',
   rowHeaders: ['Missing rate', 'Train/Test HS / LiDAR'],
   async load(options: ProtocolOptions) {
     const pixels = await loadHoustonPixels(path.join(options.dataDir, 'houston2013-pixels'));
