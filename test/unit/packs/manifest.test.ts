@@ -89,9 +89,9 @@ describe('pack manifest', () => {
 
   it('validates every pack shipped in models/', async () => {
     const listing = await listPacks([path.join(REPO_ROOT, 'models')]);
-    expect(listing.map((l) => path.basename(l.dir)).sort()).toEqual(['tiny-landsat7', 'tiny-landsat7-context', 'tiny-s1s2-water']);
-    for (const l of listing) {
-      expect(l.error).toBeUndefined();
+    expect(listing.map((l) => path.basename(l.dir))).toEqual(expect.arrayContaining(['tiny-landsat7', 'tiny-landsat7-context', 'tiny-s1s2-water']));
+    for (const l of listing) expect(l.error, l.dir).toBeUndefined();
+    for (const l of listing.filter((x) => path.basename(x.dir).startsWith('tiny-'))) {
       expect(l.pack!.manifest.card).toMatch(/PLACEHOLDER/);
       expect(l.pack!.manifest.metrics['train.overall_accuracy']).toBeGreaterThan(0.6);
     }
