@@ -52,12 +52,15 @@ describe('fieldmoe classify on nc-landsat7', () => {
     const dir = sharedData('nc-landsat7');
     const classes = path.join(out, 'nc.tif');
     const conf = path.join(out, 'nc-conf.tif');
-    const r = await runCli(['classify', '--model', model('tiny-landsat7'), '--scene', dir, '--out', classes, '--confidence', conf, '--tile', '128', '--overlap', '16']);
+    const r = await runCli(['classify', '--model', model('tiny-landsat7'), '--scene', dir, '--out', classes, '--confidence', conf, '--tile', '128', '--overlap', '16', '--ep', 'cuda,cpu', '--threads', '1']);
+    // CUDA is not available on this machine: the run falls back to CPU and says so.
+    expect(r.stderr).toMatch(/execution provider cuda unavailable/);
     expect(r.stderr).toMatch(/execution provider: cpu/);
     expect(r.stderr).toMatch(/classify\s+100%/);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.provider).toBe('cpu');
+    expect(report.fallbacks.map((f: { provider: string }) => f.provider)).toEqual(['cuda']);
     expect(report.tiles).toBe(20);
 
     const input = path.join(dir, 'landsat7_2000.tif');
