@@ -18,6 +18,8 @@ const MODALITIES = ['hs', 'lidar'] as const;
 /** Side of the neighbourhood fed to the model (centre crop of the 7x7 LiDAR patches). */
 export const HOUSTON_NEIGHBOURHOOD = 3;
 const TRAIN_FRACTION = 0.5;
+/** The train/test split is the same in every run (repeats and --seed vary everything else). */
+export const HOUSTON_SPLIT_SEED = 0;
 
 export interface HoustonProtocolData {
   pixels: HoustonPixels;
@@ -164,7 +166,7 @@ registerProtocol<HoustonProtocolData>({
   rowHeaders: ['Missing rate', 'Train/Test HS / LiDAR'],
   async load(options: ProtocolOptions) {
     const pixels = await loadHoustonPixels(path.join(options.dataDir, 'houston2013-pixels'));
-    const split = stratifiedSplit(pixels.labels, TRAIN_FRACTION, options.seed);
+    const split = stratifiedSplit(pixels.labels, TRAIN_FRACTION, HOUSTON_SPLIT_SEED);
     const hsStats = featureStats(pixels.hsi, pixels.hsiBands, split.train);
     const liStats = featureStats(pixels.lidar, pixels.lidarFeatures, split.train);
     const settings = new Map(options.quick ? SETTINGS_FULL.filter(([id]) => id === '70-both') : SETTINGS_FULL);
@@ -187,11 +189,11 @@ registerProtocol<HoustonProtocolData>({
     forestVariant,
   ],
   describe: (data) => [
-    `Data: houston2013-pixels, the ${data.pixels.count} DFC2013 training pixels (${data.pixels.hsiBands}-band CASI HSI + ${data.pixels.lidarFeatures} LiDAR features, 7x7 LiDAR patches, ${data.pixels.classes.length} classes). The HSI test set is not in the shared data, so these pixels are split per class, ${TRAIN_FRACTION * 100}% train (${data.split.train.length}) / ${100 - TRAIN_FRACTION * 100}% test (${data.split.test.length}), seed-fixed.`,
+    `Data: houston2013-pixels, the ${data.pixels.count} DFC2013 training pixels (${data.pixels.hsiBands}-band CASI HSI + ${data.pixels.lidarFeatures} LiDAR features, 7x7 LiDAR patches, ${data.pixels.classes.length} classes). The HSI test set is not in the shared data, so these pixels are split per class, ${TRAIN_FRACTION * 100}% train (${data.split.train.length}) / ${100 - TRAIN_FRACTION * 100}% test (${data.split.test.length}), always the same (split seed ${HOUSTON_SPLIT_SEED}).`,
     'The split is NOT spatial: the pixel sets have no coordinates, so test pixels can neighbour training pixels and their LiDAR neighbourhoods overlap. Accuracies are optimistic against the standard DFC2013 test set and are not comparable with the paper\'s numbers.',
     `Inputs: LiDAR as the centre ${HOUSTON_NEIGHBOURHOOD}x${HOUSTON_NEIGHBOURHOOD} of its 7x7 patch (one token per pixel); HSI has no neighbourhood in the data, so its spectrum is repeated over the ${HOUSTON_NEIGHBOURHOOD}x${HOUSTON_NEIGHBOURHOOD} grid. Features standardised with the training part's statistics; a missing sensor is fed as zeros with its availability bit 0 (the paper's zero dummy).`,
     'Missing patterns: rate eta of incomplete samples; LiDAR-missing and HS-missing rows: eta of the samples lack that sensor; both-missing rows: eta/2 lack HS, eta/2 lack LiDAR, 1-eta complete (paper 5.1). Training and test use the same setting (as Table 1), drawn independently per part and per repeat seed.',
     `Model (all MaMOL presets): frozen, randomly initialised ViT (width 64, depth 4, 2 heads; no pretrained CLIP can be loaded here, unlike the paper's frozen CLIP ViT-B/16), trained modality embeddings (hidden 64) and patch classifier, experts (LoRA rank 8, 2 dynamic experts top-1) in the FFN of the last 2 blocks. AdamW lr 2e-3, weight decay 2e-2, batch 128, 10% linear warm-up then linear decay, ${data.epochs} epochs (paper: Adam, same lr/decay/batch, epochs not stated).`,
-    'Seeds: the split uses the base seed; each repeat seed sets the missing patterns, initial weights, batch order, gate noise and the forest.',
+    'Seeds: the split is fixed; each run seed sets the missing patterns, initial weights, batch order, gate noise and the forest.',
   ],
 });

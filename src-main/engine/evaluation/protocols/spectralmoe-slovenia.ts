@@ -259,7 +259,7 @@ registerProtocol<SloveniaProtocolData>({
       `Tiles: ${SLOVENIA_TILE} x ${SLOVENIA_TILE} px; training tiles on a ${TRAIN_STRIDE}-px stride inside the training half (${first.train.count} tiles for ${data.directions[0].id}), test tiles on a ${SLOVENIA_TILE}-px grid covering the test half, each test pixel scored once (${first.testPixels.length} pixels for ${data.directions[0].id}). Bands standardised with the training half's statistics.`,
       'Depth: the DEM as relative height (tile median removed, 10 m = 1.0, depth.ts normaliseElevation) through a frozen depth ViT of the same shape as the visual one (our extension: the paper estimates depth from RGB with a pretrained depth model).',
       `Model (all presets): frozen, randomly initialised ViTs (width 64, depth 4, 2 heads, patch 4: 16 tokens per tile; no pretrained DINOv2/DINOv3 can be loaded here, unlike the paper), paper MoE settings (6 experts, top-1, m = 100 tokens of rank 16, p = 2, load-balance lambda 1000), the light multi-level decoder (hidden 32) instead of Mask2Former. AdamW lr 1e-3, weight decay 1e-2, batch 16, ${data.epochs} epochs, 10% warm-up then linear decay, per-pixel cross-entropy.`,
-      'Seeds: each repeat seed sets the initial weights, batch order, gate noise and the forest; the regions are fixed.',
+      'Seeds: each run seed sets the initial weights, batch order, gate noise and the forest; the regions are fixed.',
     ];
   },
 });
