@@ -357,6 +357,7 @@ export const METHODS = {
   'project.recovery': method('engine', object({})),
   'project.discardRecovery': method('engine', object({})),
   'results.register': method('engine', object({ result: resultRecordCheck })),
+  'labels.importClasses': method('engine', object({ sceneId: nonEmptyStr, path: nonEmptyStr })),
 } satisfies Record<string, MethodDef<unknown>>;
 
 export type MethodName = keyof typeof METHODS;
@@ -394,6 +395,7 @@ export interface ResultTypes {
   'project.recovery': RecoveryInfo | null;
   'project.discardRecovery': { discarded: boolean };
   'results.register': { resultId: string };
+  'labels.importClasses': { classes: ClassDef[]; labelledPixels: number; warnings: string[] };
 }
 export type Result<M extends MethodName> = ResultTypes[M];
 

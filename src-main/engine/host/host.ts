@@ -148,7 +148,7 @@ export class EngineHost {
       classify: entry(Boolean(s.classify && s.listPacks), MISSING_REASONS.classify),
       finetune: entry(Boolean(s.finetune), MISSING_REASONS.finetune),
       export: entry(true, ''),
-      importLabels: entry(false, 'Importing labels from a file is not wired in this build; draw labels or take classes from a pack.'),
+      importLabels: entry(Boolean(s.labelClasses), MISSING_REASONS.labelClasses),
       defaultPacks: entry(builtInTunable, 'No default SpectralMoE/MaMOL pack ships in this build yet; import a pack folder meanwhile.'),
     };
     return Object.fromEntries(CAPABILITIES.map((c) => [c, caps[c]])) as Capabilities;
@@ -344,6 +344,7 @@ export class EngineHost {
     'project.autosave': (p) => this.recovery.autosave(p.projectPath, p.document),
     'project.recovery': () => this.recovery.read(),
     'project.discardRecovery': async () => ({ discarded: await this.recovery.discard() }),
+    'labels.importClasses': async (p) => this.need('labelClasses')(p.path, this.sceneById(p.sceneId).scene),
     'results.register': async (p) => {
       this.results.set(p.result.resultId, p.result);
       return { resultId: p.result.resultId };

@@ -43,6 +43,8 @@ export interface EngineServices {
   listPacks?: (extraDirs: string[]) => Promise<PackSummary[]>;
   classify?: (request: ClassifyRequest, ctx: JobContext) => Promise<ClassifyOutcome>;
   finetune?: (request: FinetuneRequest, ctx: JobContext) => Promise<FinetuneResultDto>;
+  /** Classes (and how many pixels they label) of a labels file placed on the scene's grid. */
+  labelClasses?: (file: string, scene: Scene) => Promise<{ classes: ClassDef[]; labelledPixels: number; warnings: string[] }>;
 }
 
 /** Why a capability is missing, phrased for the analyst. */
@@ -53,4 +55,5 @@ export const MISSING_REASONS: Record<keyof EngineServices, string> = {
   listPacks: 'Model packs are not in this build yet.',
   classify: 'The classify pipeline is not in this build yet.',
   finetune: 'Fine-tuning is not in this build yet: it arrives with the fine-tuning engine (adapters, training loop).',
+  labelClasses: 'Reading labels files is not in this build yet; draw labels or take classes from a pack.',
 };

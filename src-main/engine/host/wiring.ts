@@ -14,6 +14,7 @@ import { finetune } from '../finetune/finetune';
 import { architectureAdapters } from '../finetune/adapters';
 import type { Progress } from '../jobs/job';
 import type { TrainProgress } from '../ml/train/loop';
+import { loadLabels } from '../labels/load';
 import { FieldMoeError } from '../util/errors';
 import type { PackSummary, ProviderChoice, SensorStats, TrainFigures } from '../../ipc/contract';
 import type { EngineServices } from './services';
@@ -103,6 +104,15 @@ export async function realServices(): Promise<EngineServices> {
         `${report.tiles} tiles, ${report.nodataPixels} nodata pixels`,
       ];
       return { provider: report.provider, degraded: report.degraded, notes, classes: packSummary(pack).classes };
+    },
+    labelClasses: async (file, scene) => {
+      const set = await loadLabels(file, scene.info);
+      const hex = (rgb: readonly number[]) => `#${rgb.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
+      return {
+        classes: set.classes.map((c) => ({ id: c.id, name: c.name, colour: hex(c.color) })),
+        labelledPixels: set.x.length,
+        warnings: set.warnings,
+      };
     },
     finetune: async (request, ctx) => {
       const started = performance.now();

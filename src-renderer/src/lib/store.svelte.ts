@@ -383,6 +383,22 @@ class Store {
     this.toast('info', `Took ${pack.classes.length} classes from ${pack.name}.`);
   }
 
+  /** Classes (names, colours, ids) from a labels file: a label raster with classes.json, GeoJSON or shapefile. */
+  async classesFromLabelsFile(): Promise<void> {
+    if (!this.scene) return this.toast('error', 'Open a scene first: labels are read on its grid.');
+    const [file] = await api.invoke('dialog.open', { purpose: 'labels' });
+    if (!file) return;
+    await this.guard('Reading labels…', async () => {
+      const r = await api.invoke('labels.importClasses', { sceneId: this.scene!.sceneId, path: file });
+      const usable = r.classes.filter((c) => c.id >= 0 && c.id <= 255);
+      this.pushHistory();
+      this.project.classes = usable;
+      this.activeClass = usable[0]?.id ?? null;
+      const skipped = r.classes.length - usable.length;
+      this.toast('info', `Took ${usable.length} classes from ${file} (${r.labelledPixels} labelled pixels on this scene)${skipped ? `; ${skipped} with ids outside 0-255 skipped` : ''}.${r.warnings.length ? ` ${r.warnings.join(' ')}` : ''}`);
+    });
+  }
+
   addLabel(tool: LabelShape['tool'], geometry: PolygonGeometry): boolean {
     if (this.activeClass === null || !this.project.classes.some((c) => c.id === this.activeClass)) {
       this.toast('error', 'Pick or add a class first (Labels panel), then draw.');

@@ -188,4 +188,19 @@ describe('engine host', () => {
     const s2 = (reopened.result as { info: { sensors: { bands: { name: string; wavelengthNm?: number }[] }[] } }).info.sensors[0];
     expect(s2.bands[0]).toMatchObject({ name: 'X0', wavelengthNm: 444 });
   });
+
+  it('takes classes from a labels file placed on the scene grid', async () => {
+    const { host } = makeHost(await realServices());
+    const opened = await host.request('scene.open', { path: sharedData('nc-landsat7') });
+    if (!opened.ok) throw new Error(opened.error);
+    const sceneId = (opened.result as { sceneId: string }).sceneId;
+    const r = await host.request('labels.importClasses', { sceneId, path: sharedData('nc-landsat7', 'labels.tif') });
+    if (!r.ok) throw new Error(r.error);
+    const { classes, labelledPixels } = r.result as { classes: { id: number; name: string; colour: string }[]; labelledPixels: number };
+    expect(classes.map((c) => [c.id, c.name])).toEqual([[1, 'developed'], [2, 'agriculture'], [3, 'herbaceous'], [4, 'shrubland'], [5, 'forest'], [6, 'water'], [7, 'sediment']]);
+    for (const c of classes) expect(c.colour).toMatch(/^#[0-9a-f]{6}$/);
+    expect(labelledPixels).toBe(2872);
+    const missing = await host.request('labels.importClasses', { sceneId, path: '/nope/labels.geojson' });
+    expect(missing).toMatchObject({ ok: false, error: expect.stringContaining('/nope/labels.geojson') });
+  });
 });
