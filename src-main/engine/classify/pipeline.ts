@@ -14,7 +14,7 @@ import type { PixelWindow, Scene, SensorBlock } from '../scene/types';
 import { ProgressMeter, throwIfCancelled, type JobContext } from '../jobs/job';
 import { FieldMoeError } from '../util/errors';
 import { blendWindow, tileOrigins } from './tiling';
-import type { InferenceEngine, TileBatch } from './runner';
+import type { BatchRunner, InferenceEngine, TileBatch } from './runner';
 
 /** Receives finished rows; buffers are reused after the returned promise settles. */
 export interface ResultSink {
@@ -79,116 +79,177 @@ export function resolveTiling(manifest: PackManifest, options: Pick<PipelineOpti
   return { tile, overlap, batch };
 }
 
-/** Classifies `scene` with an opened pack session, streaming rows to `sink`. */
+/** Classifies `scene` with an inference engine, streaming finished rows to `sink`. */
 export async function runPipeline(scene: Scene, manifest: PackManifest, engine: InferenceEngine, sink: ResultSink, options: PipelineOptions = {}, ctx: JobContext = {}): Promise<ClassifyReport> {
-  const started = performance.now();
-  const { tile: T, overlap, batch: B } = resolveTiling(manifest, options);
-  const mapping = mapBands(scene.info, manifest, { wavelengths: options.wavelengths });
-  const { width: W, height: H } = scene.info;
-  const K = manifest.classes.length;
-  const runner = engine.runner(manifest, mapping.bindings, T);
-  const xs = tileOrigins(W, T, overlap);
-  const ys = tileOrigins(H, T, overlap);
-  const win = blendWindow(T, overlap);
-  const progress = new ProgressMeter('classify', xs.length * ys.length, ctx.onProgress);
-  const acc = new Accumulator(W, T, K);
-  const stats = new RunStats(mapping, manifest);
-  const readSensors = mapping.bindings.filter((b) => b.available).map((b) => b.sensor!.id);
-  const classIds = Uint8Array.from(manifest.classes.map((c) => c.id));
-  const timings = { readMs: 0, prepareMs: 0, blendMs: 0, writeMs: 0 };
-  let clock = performance.now();
-  /** Adds the time since the last lap to `key`. */
-  const lap = (key: keyof typeof timings) => {
-    const now = performance.now();
-    timings[key] += now - clock;
-    clock = now;
-  };
-  let done = 0;
-  const prefetch = options.prefetch ?? true;
+  return new ClassifyRun(scene, manifest, engine, sink, options, ctx).run();
+}
 
-  const readBand = (r: number) => {
-    const window: PixelWindow = { x: 0, y: ys[r], width: W, height: Math.min(T, H - ys[r]) };
-    const read = scene.readWindow(window, { sensors: readSensors, signal: ctx.signal });
+/** Lap times of the pipeline's stages (ms). */
+class Stopwatch {
+  readonly timings = { readMs: 0, prepareMs: 0, blendMs: 0, writeMs: 0 };
+  private clock = performance.now();
+  /** Starts timing from now (after waiting that belongs to no stage). */
+  restart(): void {
+    this.clock = performance.now();
+  }
+  /** Adds the time since the last lap to `stage`. */
+  lap(stage: keyof Stopwatch['timings']): void {
+    const now = performance.now();
+    this.timings[stage] += now - this.clock;
+    this.clock = now;
+  }
+}
+
+/** One classify run: the tile grid, the accumulator and the band-by-band loop. */
+class ClassifyRun {
+  private readonly started = performance.now();
+  private readonly T: number;
+  private readonly overlap: number;
+  private readonly B: number;
+  private readonly W: number;
+  private readonly H: number;
+  private readonly mapping: BandMapping;
+  private readonly runner: BatchRunner;
+  private readonly xs: number[];
+  private readonly ys: number[];
+  private readonly win: Float64Array;
+  private readonly progress: ProgressMeter;
+  private readonly acc: Accumulator;
+  private readonly stats: RunStats;
+  private readonly readSensors: string[];
+  private readonly classIds: Uint8Array;
+  private readonly watch = new Stopwatch();
+  private tilesDone = 0;
+
+  constructor(
+    private readonly scene: Scene,
+    private readonly manifest: PackManifest,
+    private readonly engine: InferenceEngine,
+    private readonly sink: ResultSink,
+    private readonly options: PipelineOptions,
+    private readonly ctx: JobContext,
+  ) {
+    ({ tile: this.T, overlap: this.overlap, batch: this.B } = resolveTiling(manifest, options));
+    this.mapping = mapBands(scene.info, manifest, { wavelengths: options.wavelengths });
+    ({ width: this.W, height: this.H } = scene.info);
+    this.runner = engine.runner(manifest, this.mapping.bindings, this.T);
+    this.xs = tileOrigins(this.W, this.T, this.overlap);
+    this.ys = tileOrigins(this.H, this.T, this.overlap);
+    this.win = blendWindow(this.T, this.overlap);
+    this.progress = new ProgressMeter('classify', this.xs.length * this.ys.length, ctx.onProgress);
+    this.acc = new Accumulator(this.W, this.T, manifest.classes.length);
+    this.stats = new RunStats(this.mapping, manifest);
+    this.readSensors = this.mapping.bindings.filter((b) => b.available).map((b) => b.sensor!.id);
+    this.classIds = Uint8Array.from(manifest.classes.map((c) => c.id));
+  }
+
+  async run(): Promise<ClassifyReport> {
+    const { ys } = this;
+    const prefetch = this.options.prefetch ?? true;
+    // The next band is read while this one runs: file reads and inflating overlap inference.
+    let pending: Promise<Map<string, SensorBlock>> | undefined = this.readBand(0);
+    try {
+      for (let r = 0; r < ys.length; r++) {
+        throwIfCancelled(this.ctx.signal);
+        this.watch.restart();
+        const blocks = await (pending ?? this.readBand(r));
+        pending = r + 1 < ys.length && prefetch ? this.readBand(r + 1) : undefined;
+        this.watch.lap('readMs');
+        await this.processBand(r, blocks);
+      }
+    } finally {
+      // A cancel or an error must not leave a read running unobserved.
+      await pending?.catch(() => undefined);
+    }
+    this.stats.checkBands();
+    return this.report();
+  }
+
+  private readBand(r: number): Promise<Map<string, SensorBlock>> {
+    const y = this.ys[r];
+    const window: PixelWindow = { x: 0, y, width: this.W, height: Math.min(this.T, this.H - y) };
+    const read = this.scene.readWindow(window, { sensors: this.readSensors, signal: this.ctx.signal });
     read.catch(() => undefined); // handled where it is awaited; this only keeps Node from calling it unhandled meanwhile
     return read;
-  };
-  // The next band is read while this one runs: file reads and inflating overlap inference.
-  let pending: Promise<Map<string, SensorBlock>> | undefined = readBand(0);
-  try {
-    for (let r = 0; r < ys.length; r++) {
-      throwIfCancelled(ctx.signal);
-      const y = ys[r];
-      const rows = Math.min(T, H - y);
-      clock = performance.now();
-      const blocks = await (pending ?? readBand(r));
-      pending = r + 1 < ys.length && prefetch ? readBand(r + 1) : undefined;
-      lap('readMs');
-      const band = new BandData(mapping.bindings, blocks, W, rows);
-      stats.countBand(band);
-      band.normalise();
-      acc.markData(band.anyValid, rows);
-      lap('prepareMs');
-      // Double buffering (worker engine): batch i+1 is filled while batch i runs, then batch i is blended.
-      let inflight: { batch: TileBatch; first: number; done: Promise<void> } | undefined;
-      const blendInflight = async () => {
-        if (!inflight) return;
-        const { batch, first, done: ran } = inflight;
-        inflight = undefined;
-        await ran;
-        clock = performance.now();
-        for (let j = 0; j < batch.count; j++) acc.blend(batch.probabilities, j, xs[first + j], Math.min(T, W - xs[first + j]), rows, win);
-        done += batch.count;
-        progress.update(done);
-        lap('blendMs');
-      };
-      try {
-        for (let first = 0; first < xs.length; first += B) {
-          throwIfCancelled(ctx.signal);
-          const count = Math.min(B, xs.length - first);
-          const batch = runner.batch(count);
-          for (let j = 0; j < count; j++) fillTile(batch, j, band, xs[first + j], T);
-          lap('prepareMs');
-          const ran = runner.run(batch);
-          ran.catch(() => undefined); // awaited in blendInflight
-          if (runner.overlaps) await blendInflight(); // batch i-1 is blended while batch i runs
-          inflight = { batch, first, done: ran };
-          if (!runner.overlaps) await blendInflight(); // same thread: run, then blend
-        }
-        await blendInflight();
-      } finally {
-        await inflight?.done.catch(() => undefined);
-      }
-      const nextY = r + 1 < ys.length ? ys[r + 1] : H;
-      const finished = nextY - y;
-      acc.finish(finished, classIds, stats);
-      lap('blendMs');
-      await sink.writeRows(y, finished, acc.classes.subarray(0, finished * W), acc.confidence.subarray(0, finished * W));
-      acc.shift(finished);
-      lap('writeMs');
-    }
-  } finally {
-    // A cancel or an error must not leave a read running unobserved.
-    await pending?.catch(() => undefined);
   }
-  stats.checkBands(scene);
-  const report: ClassifyReport = {
-    width: W,
-    height: H,
-    tile: T,
-    overlap,
-    tiles: xs.length * ys.length,
-    batches: runner.runs,
-    provider: engine.provider,
-    inputs: mapping.bindings.map((b) => ({ input: b.input.name, sensor: b.sensor?.id ?? null, available: b.available, bands: b.bandIndices })),
-    ...stats.degradation(),
-    nodataPixels: stats.nodataPixels,
-    classCounts: Object.fromEntries(manifest.classes.map((c, k) => [c.id, stats.classCounts[k]])),
-    sessionRunMs: runner.runMs,
-    totalMs: performance.now() - started,
-    timings,
-  };
-  if (report.degraded) options.log?.(`degraded result: ${report.degradedReasons.join('; ')}`);
-  return report;
+
+  /** Normalises band r, runs and blends its tiles, then writes the rows no later band touches. */
+  private async processBand(r: number, blocks: Map<string, SensorBlock>): Promise<void> {
+    const { acc, W, H, ys } = this;
+    const y = ys[r];
+    const rows = Math.min(this.T, H - y);
+    const band = new BandData(this.mapping.bindings, blocks, W, rows);
+    this.stats.countBand(band);
+    band.normalise();
+    acc.markData(band.anyValid, rows);
+    this.watch.lap('prepareMs');
+    await this.runTiles(band);
+    const finished = (r + 1 < ys.length ? ys[r + 1] : H) - y;
+    acc.finish(finished, this.classIds, this.stats);
+    this.watch.lap('blendMs');
+    await this.sink.writeRows(y, finished, acc.classes.subarray(0, finished * W), acc.confidence.subarray(0, finished * W));
+    acc.shift(finished);
+    this.watch.lap('writeMs');
+  }
+
+  /**
+   * Runs the band's tiles in batches. With an engine that runs off this thread, batch i+1 is
+   * filled while batch i runs, and batch i is blended while batch i+1 runs.
+   */
+  private async runTiles(band: BandData): Promise<void> {
+    const { runner, xs, T, W } = this;
+    let inflight: { batch: TileBatch; first: number; ran: Promise<void> } | undefined;
+    const blendInflight = async () => {
+      if (!inflight) return;
+      const { batch, first, ran } = inflight;
+      inflight = undefined;
+      await ran;
+      this.watch.restart();
+      for (let j = 0; j < batch.count; j++) this.acc.blend(batch.probabilities, j, xs[first + j], Math.min(T, W - xs[first + j]), band.rows, this.win);
+      this.tilesDone += batch.count;
+      this.progress.update(this.tilesDone);
+      this.watch.lap('blendMs');
+    };
+    try {
+      for (let first = 0; first < xs.length; first += this.B) {
+        throwIfCancelled(this.ctx.signal);
+        const count = Math.min(this.B, xs.length - first);
+        const batch = runner.batch(count);
+        for (let j = 0; j < count; j++) fillTile(batch, j, band, xs[first + j], T);
+        this.watch.lap('prepareMs');
+        const ran = runner.run(batch);
+        ran.catch(() => undefined); // awaited in blendInflight
+        if (runner.overlaps) await blendInflight();
+        inflight = { batch, first, ran };
+        if (!runner.overlaps) await blendInflight();
+      }
+      await blendInflight();
+    } finally {
+      await inflight?.ran.catch(() => undefined);
+    }
+  }
+
+  private report(): ClassifyReport {
+    const { stats, manifest } = this;
+    const report: ClassifyReport = {
+      width: this.W,
+      height: this.H,
+      tile: this.T,
+      overlap: this.overlap,
+      tiles: this.xs.length * this.ys.length,
+      batches: this.runner.runs,
+      provider: this.engine.provider,
+      inputs: this.mapping.bindings.map((b) => ({ input: b.input.name, sensor: b.sensor?.id ?? null, available: b.available, bands: b.bandIndices })),
+      ...stats.degradation(),
+      nodataPixels: stats.nodataPixels,
+      classCounts: Object.fromEntries(manifest.classes.map((c, k) => [c.id, stats.classCounts[k]])),
+      sessionRunMs: this.runner.runMs,
+      totalMs: performance.now() - this.started,
+      timings: this.watch.timings,
+    };
+    if (report.degraded) this.options.log?.(`degraded result: ${report.degradedReasons.join('; ')}`);
+    return report;
+  }
 }
 
 /** One row band of input: the blocks of each bound sensor plus the per-pixel "any valid" mask. */
@@ -427,7 +488,7 @@ class RunStats {
   }
 
   /** After the run: a used band with no finite value, or a sensor with no valid pixel, is bad input. */
-  checkBands(scene: Scene): void {
+  checkBands(): void {
     this.mapping.bindings.forEach((b, i) => {
       if (!b.available) return;
       const sensor = b.sensor!;
@@ -439,7 +500,6 @@ class RunStats {
       if (this.validPx[i] === 0)
         throw new FieldMoeError(sensor.file, `sensor ${sensor.id} has no valid pixel in the scene (all nodata or NaN); mark it missing with --missing ${sensor.id}`);
     });
-    void scene;
   }
 
   degradation(): { degraded: boolean; degradedReasons: string[] } {
