@@ -144,7 +144,8 @@ function repeatsText(r: EvalReport): string {
 
 /**
  * Several reports of the same protocols (e.g. one run per seed) as one: each cell's runs are
- * concatenated and re-summarised; protocols or cells present in only some reports are kept.
+ * concatenated (by seed) and re-summarised; protocols or cells present in only some reports are
+ * kept. Descriptions and settings come from the first report that has the protocol.
  */
 export function mergeReports(reports: readonly EvalReport[]): EvalReport {
   if (!reports.length) throw new Error('mergeReports: no report');
@@ -164,7 +165,11 @@ export function mergeReports(reports: readonly EvalReport[]): EvalReport {
         else into.cells.push({ ...c, runs: [...c.runs] });
       }
     }
-  for (const p of protocols.values()) for (const c of p.cells) Object.assign(c, summarise(c.runs, ['oa', 'kappa', 'miou', 'macc']));
+  for (const p of protocols.values())
+    for (const c of p.cells) {
+      c.runs.sort((a, b) => a.seed - b.seed);
+      Object.assign(c, summarise(c.runs, ['oa', 'kappa', 'miou', 'macc']));
+    }
   const last = reports[reports.length - 1];
   return {
     ...last,

@@ -92,7 +92,7 @@ describe('merging reports', () => {
       });
       return { generated: 'x', command: `seed ${seed}`, environment: { node: 'v20', cpus: 2, cpuModel: 'cpu', platform: 'linux' }, options: { quick: false, repeats: 1, seed }, protocols: [p], seconds: 10 };
     };
-    const merged = mergeReports([base(0, 0.8), base(1, 0.6), base(1, 0.6)]);
+    const merged = mergeReports([base(1, 0.6), base(0, 0.8), base(1, 0.6)]);
     const cell = merged.protocols[0].cells[0];
     expect(cell.runs.map((r) => r.seed)).toEqual([0, 1]); // the duplicate seed-1 run is not counted twice
     expect(cell.mean.oa).toBeCloseTo(0.7, 12);
