@@ -225,6 +225,26 @@ describe('analyst workflow in the app UI', () => {
     expect(consoleErrors).toEqual([]);
   });
 
+  it('survives an engine crash mid-classification: the job fails, the UI is told, the scene and results come back', async () => {
+    await page.keyboard.press('Alt+4');
+    await page.getByText('tiny-landsat7', { exact: true }).click();
+    const starts = bridge.calls.filter((c) => c.method === 'job.start').length;
+    await page.locator('.panel').getByRole('button', { name: 'Classify', exact: true }).click();
+    await expect.poll(() => bridge.calls.filter((c) => c.method === 'job.start' && c.ok).length).toBeGreaterThan(starts);
+    bridge.crashEngine(139);
+    await page.locator('.toast.error').filter({ hasText: 'Classification failed: the engine stopped unexpectedly (exit code 139) while this job ran' }).waitFor();
+    await page.locator('.toast.error').filter({ hasText: /Engine: the engine stopped unexpectedly \(exit code 139\); it was restarted/ }).waitFor();
+    await page.getByText('Scene and results reloaded in the restarted engine.').waitFor();
+    // The map renders again from the new engine (scene and class map layers).
+    const tilesBefore = bridge.calls.filter((c) => c.method === 'render.tile' && c.ok).length;
+    await page.mouse.move((await mapBox()).cx, (await mapBox()).cy);
+    await page.mouse.wheel(0, -300);
+    await expect.poll(() => bridge.calls.filter((c) => c.method === 'render.tile' && c.ok).length, { timeout: 15_000 }).toBeGreaterThan(tilesBefore);
+    await mapSettled();
+    await shot('07b-engine-restarted');
+    expect(bridge.calls.filter((c) => c.method === 'render.tile' && !c.ok).map((c) => c.error).filter((e) => !/not open/.test(e ?? ''))).toEqual([]);
+  });
+
   it('recovers unsaved work after the window dies, and reports a damaged project file in one line', async () => {
     await page.keyboard.press('Alt+3');
     const autosavesBefore = bridge.calls.filter((c) => c.method === 'project.autosave').length;

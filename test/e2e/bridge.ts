@@ -2,13 +2,17 @@
  * The e2e test bridge: serves the built renderer on localhost and stands in for Electron main
  * and the preload. POST /rpc carries one IPC call ({method, params}) through the same router as
  * main (runtime validation included) to the same EngineHost code the utility process runs;
- * GET /events streams AppEvents (server-sent events). Dialogs answer from a queue the test fills.
+ * GET /events streams AppEvents (server-sent events). The engine runs behind the real
+ * EngineSupervisor (restart on crash included). Dialogs answer from a queue the test fills.
  */
 import http from 'node:http';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { EventEmitter } from 'node:events';
 import { createRouter } from '../../src-main/app/ipc-router';
-import { EngineHost } from '../../src-main/engine/host/host';
+import { EngineSupervisor, type EngineProcess } from '../../src-main/app/engine-supervisor';
+import { EngineHost, type HostToMain, type MainToHost } from '../../src-main/engine/host/host';
+import type { EngineServices } from '../../src-main/engine/host/services';
 import { realServices } from '../../src-main/engine/host/wiring';
 import type { AppEvent } from '../../src-main/ipc/contract';
 
@@ -19,8 +23,38 @@ export function encodeJson(value: unknown): string {
   return JSON.stringify(value, (_k, v) => (v instanceof Uint8Array ? { $bytes: Buffer.from(v).toString('base64') } : v));
 }
 
+/**
+ * The engine "utility process" of the bridge: the real EngineHost in this process behind the
+ * same message protocol, so the real EngineSupervisor drives it, restarts included.
+ */
+class InProcessEngine extends EventEmitter {
+  private readonly host: EngineHost;
+  private dead = false;
+  constructor(options: { workDir: string; stateDir: string; services: EngineServices }) {
+    super();
+    this.host = new EngineHost({ ...options, send: (m: HostToMain) => setImmediate(() => !this.dead && this.emit('message', m)), log: (l) => console.error(l) });
+    setImmediate(() => this.emit('message', { type: 'ready' } satisfies HostToMain));
+  }
+  postMessage(message: MainToHost): void {
+    if (!this.dead) this.host.handle(message);
+  }
+  kill(): boolean {
+    this.die(0);
+    return true;
+  }
+  /** What a native crash looks like from main: the process exits with a signal-ish code. */
+  die(code: number): void {
+    if (this.dead) return;
+    this.dead = true;
+    void this.host.dispose();
+    this.emit('exit', code);
+  }
+}
+
 export interface Bridge {
   url: string;
+  /** Kills the engine as a crash would; the supervisor restarts it and tells the UI. */
+  crashEngine(code: number): void;
   dialogAnswers: (string[] | string | null)[];
   calls: { method: string; ok: boolean; error?: string }[];
   close(): Promise<void>;
@@ -31,13 +65,13 @@ export async function startBridge(options: { rendererDir: string; workDir: strin
   const broadcast = (event: AppEvent) => {
     for (const c of clients) c.write(`data: ${encodeJson(event)}\n\n`);
   };
-  const host = new EngineHost({
-    workDir: options.workDir,
-    stateDir: options.stateDir,
-    services: await realServices(),
-    send: (m) => (m.type === 'event' ? broadcast(m.event) : undefined),
+  const services = await realServices();
+  let current: InProcessEngine | null = null;
+  const fork = () => (current = new InProcessEngine({ workDir: options.workDir, stateDir: options.stateDir, services })) as unknown as EngineProcess;
+  const engine = new EngineSupervisor(fork, broadcast, {
     log: (line) => console.error(line),
   });
+  engine.start();
   const recent: string[] = [];
   const dialogAnswers: Bridge['dialogAnswers'] = [];
   const calls: Bridge['calls'] = [];
@@ -46,7 +80,7 @@ export async function startBridge(options: { rendererDir: string; workDir: strin
     return dialogAnswers.shift()!;
   };
   const route = createRouter({
-    engine: { request: (method, params) => host.request(method, params) },
+    engine,
     isTrustedSender: () => true,
     main: {
       'app.info': async () => ({ version: 'e2e', platform: process.platform, shell: 'test-bridge' as const }),
@@ -99,9 +133,10 @@ export async function startBridge(options: { rendererDir: string; workDir: strin
     url: `http://127.0.0.1:${port}/`,
     dialogAnswers,
     calls,
+    crashEngine: (code) => current?.die(code),
     async close() {
       for (const c of clients) c.end();
-      await host.dispose();
+      engine.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

@@ -614,6 +614,7 @@ class Store {
     if (!file) return;
     const target = file;
     await this.guard('Saving project…', async () => {
+      if (this.project.name === 'Untitled') this.project.name = target.split(/[\\/]/).pop()!.replace(/(\.fieldmoe)?\.json$/i, '');
       const doc = this.documentForSave();
       await api.invoke('project.save', { path: target, document: doc });
       this.project.view = doc.view;
