@@ -1,8 +1,9 @@
 /**
  * `fieldmoe eval`: classifies the scene with a pack through the same tiled pipeline as
  * `fieldmoe classify` and scores the class map at the labelled pixels. Pack classes are matched
- * to label classes by name; a predicted class the labels lack, and nodata, count as wrong
- * (they are extra columns of the confusion matrix).
+ * to label classes by name; a predicted class the labels lack counts as wrong (an extra column
+ * of the confusion matrix). Pixels without valid sensor data (nodata in the map) are counted,
+ * not scored.
  */
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -21,9 +22,13 @@ export interface EvaluateOptions {
   indices?: ArrayLike<number>;
   wavelengths?: ReadonlyMap<string, readonly number[]>;
   threads?: number;
+  /** Tile overlap (default: the pack's). */
+  overlap?: number;
 }
 
 export interface EvaluationReport extends Metrics {
+  /** Labelled pixels not scored because the class map is nodata there (no valid sensor data). */
+  nodata_pixels: number;
   model: string;
   scene: string;
   labels: string;
@@ -41,7 +46,7 @@ export async function classMap(scene: Scene, pack: ModelPack, options: EvaluateO
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'fieldmoe-eval-'));
   try {
     const out = path.join(dir, 'classes.tif');
-    const report = await classifyToFiles(scene, pack, { out, wavelengths: options.wavelengths, threads: options.threads }, job);
+    const report = await classifyToFiles(scene, pack, { out, wavelengths: options.wavelengths, threads: options.threads, overlap: options.overlap }, job);
     const map = await openScene(out);
     try {
       const { width, height } = map.info;
@@ -55,34 +60,29 @@ export async function classMap(scene: Scene, pack: ModelPack, options: EvaluateO
   }
 }
 
-/** Scores a class map at labelled pixels against `labels`. */
-export function scoreClassMap(classes: Uint8Array, pack: ModelPack, labels: LabelSet, indices?: ArrayLike<number>): Metrics {
+/**
+ * Scores a class map at labelled pixels against `labels`. Pixels the map leaves nodata (no
+ * valid sensor data there: nothing a model could classify) are not scored; they are counted.
+ */
+export function scoreClassMap(classes: Uint8Array, pack: ModelPack, labels: LabelSet, indices?: ArrayLike<number>): Metrics & { nodata_pixels: number } {
   const packClasses = pack.manifest.classes;
   const mapping = mapToPackClasses(labels.classes, packClasses);
-  // Columns: label classes, then pack classes the labels lack, then nodata.
+  // Columns: label classes, then pack classes the labels lack.
   const extra = packClasses.map((_, k) => k).filter((k) => mapping.labelIndexOfPack[k] < 0);
-  const names = [
-    ...labels.classes.map((c) => ({ id: c.id, name: c.name })),
-    ...extra.map((k) => ({ id: packClasses[k].id, name: `${packClasses[k].name} (not in labels)` })),
-    { id: 0, name: 'nodata' },
-  ];
+  const names = [...labels.classes.map((c) => ({ id: c.id, name: c.name })), ...extra.map((k) => ({ id: packClasses[k].id, name: `${packClasses[k].name} (not in labels)` }))];
   const column = new Map<number, number>();
   packClasses.forEach((c, k) => column.set(c.id, mapping.labelIndexOfPack[k] >= 0 ? mapping.labelIndexOfPack[k] : labels.classes.length + extra.indexOf(k)));
-  const nodata = names.length - 1;
+  const scored = withData(classes, labels, indices);
   const idx = indices ? Array.from(indices) : Array.from(labels.x.keys());
-  const truth = new Int32Array(idx.length);
-  const pred = new Int32Array(idx.length);
-  idx.forEach((i, r) => {
-    truth[r] = labels.classIndex[i];
-    pred[r] = column.get(classes[labels.y[i] * labels.width + labels.x[i]]) ?? nodata;
-  });
-  const m = computeMetrics(truth, pred, names);
-  // Drop the nodata column's class entry when nothing was nodata, so reports stay readable.
-  if (!m.per_class[nodata] || m.confusion.every((row) => row[nodata] === 0)) {
-    m.per_class = m.per_class.slice(0, nodata);
-    m.confusion = m.confusion.slice(0, nodata).map((row) => row.slice(0, nodata));
-  }
-  return m;
+  const truth = Int32Array.from(scored, (i) => labels.classIndex[i]);
+  const pred = Int32Array.from(scored, (i) => column.get(classes[labels.y[i] * labels.width + labels.x[i]])!);
+  return { ...computeMetrics(truth, pred, names), nodata_pixels: idx.length - scored.length };
+}
+
+/** The labelled pixels (of `indices`, default all) where the class map has data. */
+export function withData(classes: Uint8Array, labels: LabelSet, indices?: ArrayLike<number>): Uint32Array {
+  const idx = indices ? Array.from(indices) : Array.from(labels.x.keys());
+  return Uint32Array.from(idx.filter((i) => classes[labels.y[i] * labels.width + labels.x[i]] !== 0));
 }
 
 export async function evaluatePack(scene: Scene, pack: ModelPack, labels: LabelSet, options: EvaluateOptions = {}, job: JobContext = {}): Promise<EvaluationReport> {

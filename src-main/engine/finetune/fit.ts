@@ -97,6 +97,8 @@ export interface FitResult {
   /** Per source and input: whether a sensor fed it. */
   inputPresent: boolean[][];
   trainPixels: number[];
+  /** Per source: the labelled pixels training saw (LabelSet indices), e.g. to train a baseline on the same labels. */
+  trainIndices: Uint32Array[];
   valPixels: number[];
   cachedInputs: number;
   seconds: { cache: number; train: number; total: number };
@@ -122,6 +124,8 @@ interface PreparedSource extends SceneSource {
   val: TileSample[];
   trainLookup: LabelLookup;
   valLookup: LabelLookup;
+  /** Labelled pixels training may see (the few-shot draw from the training side). */
+  trainIndices: Uint32Array;
   width: number;
   height: number;
   wavelengths: Map<string, Float32Array>;
@@ -134,7 +138,11 @@ async function prepareSource(spec: FitSourceSpec, index: number, opts: FitOption
   const labels = spec.labels;
   const seed = opts.seed ?? 0;
   const split = splitLabels(labels, { valFraction: opts.valSplit ?? 0.2, seed });
-  const usable = (idx: Uint32Array) => Uint32Array.from(Array.from(idx).filter((i) => spec.classMap[labels.classIndex[i]] >= 0));
+  // Pixels the model is trained and scored on: a mapped class and some valid sensor data (the
+  // pipeline writes nodata where no sensor is valid, so nothing could be predicted there).
+  const W = spec.scene.info.width;
+  const hasData = (i: number) => blocks.some((b) => b && b.valid[labels.y[i] * W + labels.x[i]] !== 0);
+  const usable = (idx: Uint32Array) => Uint32Array.from(Array.from(idx).filter((i) => spec.classMap[labels.classIndex[i]] >= 0 && hasData(i)));
   let trainIdx: Uint32Array = usable(split.train);
   if (opts.trainPixelsPerClass) trainIdx = subsamplePerClass(labels, trainIdx, opts.trainPixelsPerClass, seed);
   const valIdx = subsamplePerClass(labels, usable(split.val), opts.valPixelsPerClass ?? 200, seed + 1);
@@ -153,6 +161,7 @@ async function prepareSource(spec: FitSourceSpec, index: number, opts: FitOption
     train: Array.from(centres, (i) => jittered(tileAround(labels, index, i, tile), tile, jitter)),
     val: Array.from(valIdx, (i) => tileAround(labels, index, i, tile)),
     trainLookup: new LabelLookup(labels, trainIdx),
+    trainIndices: trainIdx,
     valLookup: new LabelLookup(labels, valIdx),
     width: spec.scene.info.width,
     height: spec.scene.info.height,
@@ -171,7 +180,7 @@ function jittered(t: TileSample, T: number, rng: Rng): TileSample {
 }
 
 /** The three parameter sources: backbone/depth frozen unless trained, adapters by predicate. */
-function sources(opts: FitOptions): ModelSources {
+function sources(opts: Pick<FitOptions, 'weights' | 'trainsAdapter' | 'trainBackbone' | 'seed'>): ModelSources {
   const base = { dtype: 'float32' as const, seed: opts.seed ?? 0, weights: opts.weights, source: 'base weights' };
   return {
     backbone: new ParamSource({ ...base, trainable: opts.trainBackbone }),
@@ -188,7 +197,7 @@ interface Scratch {
 }
 
 /** The whole forward (model + loss) on a scratch graph; noise inputs prefixed `noise:`. */
-function scratchForward(opts: FitOptions): Scratch {
+function scratchForward(opts: Pick<FitOptions, 'model' | 'weights' | 'trainsAdapter' | 'trainBackbone' | 'seed'>): Scratch {
   const g = new Graph('scratch');
   const noise = (name: string, shape: readonly (number | string)[]) => g.input(`${NOISE_PREFIX}${name}`, 'float32', shape);
   const built = buildModel(g, opts.model, sources(opts), 'float32', { noise });
@@ -208,7 +217,7 @@ const LIVE = new Set([LABELS_INPUT]);
  * from the train-mode forward, so they cut at the same frontier; the eval graph takes the gate
  * noise as inputs, fed zeros (noise-free gates, as at inference).
  */
-function cutForwards(opts: FitOptions): { train: ForwardFn; eval: ForwardFn; cut: Cut; paramsGraph: Graph } {
+export function cutForwards(opts: Pick<FitOptions, 'model' | 'weights' | 'trainsAdapter' | 'trainBackbone' | 'seed'>): { train: ForwardFn; eval: ForwardFn; cut: Cut; paramsGraph: Graph } {
   const first = scratchForward(opts);
   const outsOf = (s: Scratch) => [s.loss, s.metrics.correct, s.metrics.labelled, s.logits];
   const cut = planCut(first.g, outsOf(first), LIVE);
@@ -414,7 +423,7 @@ export async function fit(opts: FitOptions, job: JobContext = {}): Promise<FitRe
       onProgress: (p) => {
         const tp = p as TrainProgress;
         const acc = tp.val && tp.val.metrics.labelled ? ` val acc ${(tp.val.metrics.correct / tp.val.metrics.labelled).toFixed(3)}` : '';
-        job.onProgress?.({ ...tp, stage: 'finetune', message: `${tp.message ?? ''}${acc}` });
+        job.onProgress?.({ ...tp, message: `${tp.message ?? ''}${acc}` });
       },
     });
     const trainMs = performance.now() - t0;
@@ -431,7 +440,8 @@ export async function fit(opts: FitOptions, job: JobContext = {}): Promise<FitRe
       validation,
       normalization: prepared.map((p) => p.normalization),
       inputPresent: prepared.map((p) => p.blocks.map((b) => !!b)),
-      trainPixels: prepared.map((p) => countLookup(p.trainLookup, p)),
+      trainPixels: prepared.map((p) => p.trainIndices.length),
+      trainIndices: prepared.map((p) => p.trainIndices),
       valPixels: prepared.map((p) => p.val.length),
       cachedInputs: cut.specs.length,
       seconds: { cache: fitting.cacheMs / 1000, train: (trainMs - fitting.cacheMs) / 1000, total: (performance.now() - started) / 1000 },
@@ -441,10 +451,6 @@ export async function fit(opts: FitOptions, job: JobContext = {}): Promise<FitRe
     await trainer.release();
     await prefix?.release();
   }
-}
-
-function countLookup(_l: LabelLookup, p: PreparedSource): number {
-  return new Set(p.train.map((t) => t.index)).size;
 }
 
 /** Predictions at the centre pixel of each validation tile, scored per source and pooled. */

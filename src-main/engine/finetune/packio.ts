@@ -36,6 +36,11 @@ export interface PackOutput {
   metrics?: Record<string, number>;
 }
 
+/** The last two components of a path (dataset folder and file), for cards that must not depend on the checkout location. */
+export function shortPath(p: string): string {
+  return p.split(/[\\/]/).slice(-2).join('/');
+}
+
 export function hexColor(c: readonly [number, number, number]): string {
   return '#' + c.map((v) => Math.max(0, Math.min(255, Math.round(v))).toString(16).padStart(2, '0')).join('');
 }

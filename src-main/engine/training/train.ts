@@ -16,7 +16,7 @@ import type { WeightMap } from '../ml/models/init';
 import type { JobContext } from '../jobs/job';
 import { FieldMoeError } from '../util/errors';
 import { fit, type FitResult, type MissingSimulation } from '../finetune/fit';
-import { compatibleWeights, hexColor, writeTrainedPack } from '../finetune/packio';
+import { compatibleWeights, hexColor, shortPath, writeTrainedPack } from '../finetune/packio';
 
 export const ARCHES = ['spectralmoe', 'mamol'] as const;
 export type Arch = (typeof ARCHES)[number];
@@ -197,7 +197,7 @@ export async function train(req: TrainRequest, job: JobContext = {}): Promise<Tr
       trainBackbone: !frozen,
       inputs,
       availabilityInput,
-      sources: req.sources.map((s, i) => ({ name: s.scene.info.source, scene: s.scene, labels: sets[i], classMap: maps[i], wavelengths: s.wavelengths })),
+      sources: req.sources.map((s, i) => ({ name: shortPath(s.scene.info.source), scene: s.scene, labels: sets[i], classMap: maps[i], wavelengths: s.wavelengths })),
       epochs: req.epochs ?? 20,
       seed: req.seed ?? 0,
       valSplit: req.valSplit ?? 0.2,
@@ -233,14 +233,14 @@ export async function train(req: TrainRequest, job: JobContext = {}): Promise<Tr
       preset: req.preset ?? null,
       size,
       frozenBackbone: frozen?.source ?? null,
-      sources: req.sources.map((s, i) => ({ scene: s.scene.info.source, labels: sets[i].source, normalization: result.normalization[i], trainPixels: result.trainPixels[i], valPixels: result.valPixels[i] })),
+      sources: req.sources.map((s, i) => ({ scene: shortPath(s.scene.info.source), labels: shortPath(sets[i].source), normalization: result.normalization[i], trainPixels: result.trainPixels[i], valPixels: result.valPixels[i] })),
       seed: req.seed ?? 0,
       missing: req.missing ?? null,
       date: new Date().toISOString(),
     },
     trainingText: [
       `Trained here on ${req.sources.length} labelled scene(s) together (${frozen ? `backbone frozen from ${frozen.source}` : 'backbone trained'}):`,
-      ...req.sources.map((s, i) => `- ${s.scene.info.source} with ${sets[i].source}: ${result.trainPixels[i]} training pixels as tile centres, ${result.valPixels[i]} held-back validation pixels (spatial block split).`),
+      ...req.sources.map((s, i) => `- ${shortPath(s.scene.info.source)} with ${shortPath(sets[i].source)}: ${result.trainPixels[i]} labelled training pixels, ${result.valPixels[i]} held-back validation pixels (spatial block split, tile-centre scoring).`),
       `${result.history.length} epoch(s), seed ${req.seed ?? 0}${req.missing ? `, missing-sensor simulation rate ${req.missing.rate} mode ${req.missing.mode}` : ''}.`,
       `Input normalisation: uniform mean/std of each scene at training; the manifest records, per input, those of the first scene with that sensor (fine-tuning recomputes them for a new scene).`,
       ...per.map((p) => `- validation on ${p.name}: OA ${p.metrics.oa.toFixed(3)}, kappa ${p.metrics.kappa.toFixed(3)}, mIoU ${p.metrics.miou.toFixed(3)}, mAcc ${p.metrics.macc.toFixed(3)} (${p.pixels} px)`),

@@ -1,0 +1,82 @@
+#!/usr/bin/python3
+"""The fine-tuning train step of bench/finetune.bench.ts in PyTorch: the default SpectralMoE
+pack from its first adapted layer on (the frozen patch embedding and block 0 are a cached
+input, as in our fine-tuning), SpectralMoE layers + decoder trainable, per-pixel cross-entropy
+(ignore -1), clip_grad_norm 1, AdamW. Reuses the reference forward of
+test/scripts/models_moe_torch_bench.py. Gates are noise-free and there is no load-balancing
+term (ours has both: it does slightly more work).
+
+    /usr/bin/python3 bench/finetune_step_torch.py DIR THREADS SECONDS
+
+DIR: config.json (ModelConfig), weights.safetensors, batch.safetensors (x0 [B, 1+N, d] after
+block 0, labels as float [B, T, T]). Prints one JSON line.
+"""
+import json
+import math
+import os
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "scripts"))
+import models_moe_torch_bench as ref  # noqa: E402
+
+
+def forward(w, cfg, x):
+    vit, moe = cfg["vit"], cfg["adapters"]["moe"]
+    shared = {k: w["moe.shared." + k] for k in ["w_t", "b_t", "alpha"]}
+    mlp_w, mlp_b = w["moe.shared.mlp.weight"], w["moe.shared.mlp.bias"]
+    feats = {}
+    for i in range(vit["depth"]):
+        if i > 0:
+            x = ref.vit_block(w, f"backbone.blocks.{i}", x, vit)
+        p = f"backbone.moe.{i}"
+        tokens = w[p + ".experts.a"] @ w[p + ".experts.b"]
+        gate = (p + (".gate.visual" if moe["dualGating"] else ".gate.shared")) if moe["experts"] > 1 else None
+        fv = x[:, 1:]
+        df = ref.moe_route(w, p, fv, tokens, gate, moe, shared)
+        out = fv + shared["alpha"] * ((df + fv) @ mlp_w + mlp_b)
+        x = torch.cat([x[:, :1], out], 1)
+        if i in cfg["decoder"]["levels"]:
+            feats[i] = x[:, 1:]
+    dec = cfg["decoder"]
+    fused = sum(ref.linear(w, f"decoder.proj.{j}", ref.layer_norm(w, f"decoder.norm.{j}", feats[l], 1e-6)) for j, l in enumerate(dec["levels"]))
+    logits = ref.linear(w, "decoder.classifier", F.gelu(fused))
+    gh = cfg["tile"] // vit["patchSize"]
+    grid = logits.transpose(1, 2).reshape(logits.shape[0], dec["classes"], gh, gh)
+    return F.interpolate(grid, size=(cfg["tile"], cfg["tile"]), mode="bilinear", align_corners=False)
+
+
+def main():
+    folder, threads, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+    torch.set_num_threads(threads)
+    cfg = json.load(open(f"{folder}/config.json"))["config"]
+    w = ref.read_safetensors(f"{folder}/weights.safetensors")
+    batch = ref.read_safetensors(f"{folder}/batch.safetensors")
+    x0, labels = batch["x0"], batch["labels"].long()
+    trainable = [k for k in w if k.startswith("backbone.moe.") or k.startswith("moe.") or k.startswith("decoder.")]
+    for k in trainable:
+        w[k].requires_grad_(True)
+    opt = torch.optim.AdamW([w[k] for k in trainable], lr=1e-3, weight_decay=1e-4)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(forward(w, cfg, x0), labels, ignore_index=-1)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([w[k] for k in trainable], 1.0)
+        opt.step()
+        return float(loss)
+
+    first = step()
+    step()
+    runs, start = 0, time.perf_counter()
+    while runs < 3 or time.perf_counter() - start < seconds:
+        step()
+        runs += 1
+    print(json.dumps({"torch": torch.__version__, "threads": threads, "seconds_per_step": (time.perf_counter() - start) / runs, "runs": runs, "first_loss": first, "trainable": len(trainable)}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+/**
+ * Fine-tuning end to end through the CLI on shared data: a sensor the default pack never saw
+ * with a new class set (Salinas-A, 204 AVIRIS bands), few-shot with the pack's classes and the
+ * head-only adapter (features cached), MaMOL with the missing-rate simulation, cancel, seed
+ * determinism and one-line errors. Epochs and tiles are tiny: these check behaviour, the
+ * accuracy comparison against a random forest lives in test/slow/finetune-vs-rf.test.ts.
+ */
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../../src-main/engine/cli/main';
+import { loadPack } from '../../../src-main/engine/packs/index';
+import { loadModelPack } from '../../../src-main/engine/ml/models/export';
+import { readSafetensors } from '../../../src-main/engine/ml/io/safetensors';
+import { readClassesJson } from '../../../src-main/engine/labels/index';
+import { openScene } from '../../../src-main/engine/scene/index';
+import { finetune } from '../../../src-main/engine/finetune/finetune';
+import { isCancelled } from '../../../src-main/engine/util/errors';
+import { artifactDir, REPO_ROOT, sharedData } from '../../helpers/paths';
+
+const OUT = artifactDir('finetune');
+const SMOE = path.join(REPO_ROOT, 'models/default-spectralmoe');
+const MAMOL = path.join(REPO_ROOT, 'models/default-mamol');
+
+async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(args, { out: (t) => (out += t), err: (t) => (err += t), isTTY: false, signal: new AbortController().signal });
+  return { code, out, err };
+}
+
+beforeAll(async () => {
+  await fs.rm(OUT, { recursive: true, force: true });
+  await fs.mkdir(OUT, { recursive: true });
+});
+
+describe('fieldmoe finetune', () => {
+  it('adapts the default SpectralMoE pack to a hyperspectral sensor it never saw, with a new class set, and eval scores it', async () => {
+    const out = path.join(OUT, 'salinas');
+    const labels = sharedData('salinas-a/labels.tif');
+    const r = await cli(['finetune', '--model', SMOE, '--scene', sharedData('salinas-a'), '--labels', labels, '--out', out, '--epochs', '3', '--pixels-per-class', '40', '--tiles-per-class', '16', '--seed', '1']);
+    expect(r.err).not.toMatch(/error/i);
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.out);
+    expect(summary.head).toBe('new');
+    expect(summary.adapter).toBe('spectralmoe');
+
+    const pack = await loadPack(out);
+    const declared = readClassesJson(sharedData('salinas-a/classes.json'));
+    expect(pack.manifest.classes.map((c) => c.name)).toEqual(declared.map((c) => c.name));
+    expect(pack.manifest.inputs[0].bands).toMatchObject({ mode: 'any', minBands: 204, maxBands: 204, wavelengthsInput: 'wavelengths' });
+    expect(pack.manifest.files).toEqual(expect.arrayContaining(['adapter.safetensors', 'training.json']));
+    for (const k of ['val.oa', 'val.kappa', 'val.miou', 'val.macc']) expect(pack.manifest.metrics[k]).toBeGreaterThanOrEqual(-1);
+    expect(pack.manifest.card).toMatch(/Fine-tuned from pack default-spectralmoe/);
+
+    const training = JSON.parse(await fs.readFile(path.join(out, 'training.json'), 'utf8'));
+    expect(training).toMatchObject({ kind: 'finetune', adapter: 'spectralmoe', head: 'new', seed: 1, pixelsPerClass: 40, base: { name: 'default-spectralmoe' } });
+    expect(training.history.length).toBeGreaterThan(0);
+    expect(training.history[0]).toHaveProperty('val.loss');
+
+    // The adapter file holds exactly the trained tensors, the same values as the full weights.
+    const adapter = await readSafetensors(path.join(out, 'adapter.safetensors'));
+    const loaded = await loadModelPack(out);
+    expect(adapter.tensors.has('decoder.classifier.weight')).toBe(true);
+    expect([...adapter.tensors.keys()].some((n) => n.startsWith('backbone.moe.'))).toBe(true);
+    expect([...adapter.tensors.keys()].some((n) => n.startsWith('backbone.blocks.'))).toBe(false);
+    for (const [name, t] of adapter.tensors) expect(Array.from(loaded.weights.get(name)!.data)).toEqual(Array.from(t.data as Float32Array));
+    // The frozen backbone is the base pack's, unchanged.
+    const base = await loadModelPack(SMOE);
+    const block = 'backbone.blocks.0.attn.qkv.weight';
+    expect(Array.from(loaded.weights.get(block)!.data)).toEqual(Array.from(base.weights.get(block)!.data));
+
+    const json = path.join(OUT, 'salinas-eval.json');
+    const e = await cli(['eval', '--model', out, '--scene', sharedData('salinas-a'), '--labels', labels, '--json', json]);
+    expect(e.code).toBe(0);
+    const scores = JSON.parse(await fs.readFile(json, 'utf8'));
+    for (const k of ['oa', 'kappa', 'miou', 'macc']) {
+      expect(scores[k]).toBeGreaterThanOrEqual(k === 'kappa' ? -1 : 0);
+      expect(scores[k]).toBeLessThanOrEqual(1);
+    }
+    expect(scores.n + scores.nodata_pixels).toBe(5348);
+    expect(scores.confusion.flat().reduce((a: number, b: number) => a + b, 0)).toBe(5348);
+    expect(scores.per_class.map((c: { name: string }) => c.name)).toEqual(declared.map((c) => c.name));
+    // Six classes: far above chance (1/6) after three epochs on 40 pixels per class.
+    expect(scores.oa).toBeGreaterThan(0.5);
+  }, 300_000);
+
+  it('few-shot with the pack classes and the head-only adapter caches the frozen features', async () => {
+    const out = path.join(OUT, 'nc-head');
+    const r = await cli(['finetune', '--model', SMOE, '--scene', sharedData('nc-landsat7'), '--labels', sharedData('nc-landsat7/labels.tif'), '--out', out, '--adapter', 'head-only', '--epochs', '2', '--pixels-per-class', '20', '--tiles-per-class', '12']);
+    expect(r.code).toBe(0);
+    const pack = await loadPack(out);
+    const base = await loadPack(SMOE);
+    expect(pack.manifest.classes).toEqual(base.manifest.classes);
+    const training = JSON.parse(await fs.readFile(path.join(out, 'training.json'), 'utf8'));
+    expect(training).toMatchObject({ adapter: 'head-only', head: 'keep', preset: 'frozen' });
+    expect(training.cachedFeatureInputs).toBeGreaterThan(0);
+    const adapter = await readSafetensors(path.join(out, 'adapter.safetensors'));
+    for (const name of adapter.tensors.keys()) expect(name.startsWith('decoder.')).toBe(true);
+    // Few-shot: 20 pixels per class at most.
+    expect(training.trainPixels).toBeLessThanOrEqual(20 * base.manifest.classes.length);
+  }, 300_000);
+
+  it('MaMOL fine-tuning simulates a missing sensor named by its scene id', async () => {
+    const out = path.join(OUT, 'flood-mamol');
+    const r = await cli(['finetune', '--model', MAMOL, '--scene', sharedData('sen1floods11-spain'), '--labels', sharedData('sen1floods11-spain/labels.tif'), '--out', out, '--epochs', '1', '--tiles-per-class', '12', '--missing-rate', '0.6', '--missing-mode', 's1']);
+    expect(r.code).toBe(0);
+    const training = JSON.parse(await fs.readFile(path.join(out, 'training.json'), 'utf8'));
+    expect(training.missing).toEqual({ rate: 0.6, mode: 'sar' });
+    const e = await cli(['eval', '--model', out, '--scene', sharedData('sen1floods11-spain'), '--labels', sharedData('sen1floods11-spain/labels.tif'), '--missing', 's1']);
+    expect(e.code).toBe(0);
+    expect(JSON.parse(e.out).missing).toEqual(['s1']);
+  }, 300_000);
+
+  it('gives one-line errors for options the pack cannot take', async () => {
+    const base = ['--scene', sharedData('nc-landsat7'), '--labels', sharedData('nc-landsat7/labels.tif'), '--out', path.join(OUT, 'never')];
+    const a = await cli(['finetune', '--model', SMOE, ...base, '--missing-rate', '0.5']);
+    expect(a.code).toBe(1);
+    expect(a.err.trim().split('\n')).toHaveLength(1);
+    expect(a.err).toMatch(/--missing-rate.*availability/);
+    const b = await cli(['finetune', '--model', MAMOL, ...base, '--adapter', 'rein']);
+    expect(b.code).toBe(1);
+    expect(b.err).toMatch(/--adapter.*rein/);
+    const c = await cli(['finetune', '--model', SMOE, ...base, '--adapter', 'spectralmoe', '--head', 'keep', '--labels', sharedData('salinas-a/labels.tif'), '--scene', sharedData('salinas-a')]);
+    expect(c.code).toBe(1);
+    expect(c.err).toMatch(/classes the pack lacks/);
+    expect(existsSync(path.join(OUT, 'never'))).toBe(false);
+  }, 120_000);
+
+  it('is cancellable and leaves no output; the same seed gives the same weights', async () => {
+    const scene = await openScene(sharedData('nc-landsat7'));
+    try {
+      const req = { model: SMOE, scene, labels: sharedData('nc-landsat7/labels.tif'), adapter: 'head-only', epochs: 1, pixelsPerClass: 10, tilesPerClass: 6, seed: 3 };
+      const abort = new AbortController();
+      const cancelled = finetune({ ...req, out: path.join(OUT, 'cancelled') }, { signal: abort.signal, onProgress: () => abort.abort() });
+      await expect(cancelled).rejects.toSatisfy(isCancelled);
+      expect(existsSync(path.join(OUT, 'cancelled'))).toBe(false);
+
+      const a = await finetune({ ...req, out: path.join(OUT, 'seed-a') });
+      const b = await finetune({ ...req, out: path.join(OUT, 'seed-b') });
+      const ta = await readSafetensors(path.join(OUT, 'seed-a/adapter.safetensors'));
+      const tb = await readSafetensors(path.join(OUT, 'seed-b/adapter.safetensors'));
+      expect([...ta.tensors.keys()]).toEqual([...tb.tensors.keys()]);
+      for (const [k, t] of ta.tensors) expect(Array.from(tb.tensors.get(k)!.data as Float32Array)).toEqual(Array.from(t.data as Float32Array));
+      expect(a.fit.history.map((h) => h.trainLoss)).toEqual(b.fit.history.map((h) => h.trainLoss));
+    } finally {
+      await scene.close();
+    }
+  }, 300_000);
+});
