@@ -6,6 +6,7 @@
 import type { ModelPack } from '../packs/pack';
 import type { Scene } from '../scene/types';
 import type { JobContext } from '../jobs/job';
+import { errorMessage } from '../util/errors';
 import { defaultThreads, openSession, type Provider } from '../runtime/session';
 import { sessionEngine, workerEngine, type InferenceEngine } from './runner';
 import { GeoTiffWriter, type GeoTiffWriteOptions, type RgbColor } from '../raster/writer';
@@ -47,8 +48,13 @@ export async function classifyToFiles(scene: Scene, pack: ModelPack, options: Cl
   options.log?.(`execution provider: ${opened.provider}`);
   let engine: InferenceEngine = sessionEngine(opened.session, opened.provider);
   if ((options.inference ?? 'worker') === 'worker') {
-    await opened.session.release();
-    engine = await workerEngine(pack.modelPath, opened.provider, options.threads ?? defaultThreads());
+    try {
+      const inWorker = await workerEngine(pack.modelPath, opened.provider, options.threads ?? defaultThreads());
+      await opened.session.release();
+      engine = inWorker;
+    } catch (err) {
+      options.log?.(`inference worker unavailable (${errorMessage(err)}); running inference on the main thread`);
+    }
   }
   const metadata: MetadataItem[] = [
     { name: 'FIELDMOE_MODEL', value: `${manifest.name} ${manifest.version}` },
