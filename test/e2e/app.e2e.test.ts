@@ -231,15 +231,16 @@ describe('analyst workflow in the app UI', () => {
     const starts = bridge.calls.filter((c) => c.method === 'job.start').length;
     await page.locator('.panel').getByRole('button', { name: 'Classify', exact: true }).click();
     await expect.poll(() => bridge.calls.filter((c) => c.method === 'job.start' && c.ok).length).toBeGreaterThan(starts);
+    const atCrash = bridge.calls.length;
     bridge.crashEngine(139);
     await page.locator('.toast.error').filter({ hasText: 'Classification failed: the engine stopped unexpectedly (exit code 139) while this job ran' }).waitFor();
     await page.locator('.toast.error').filter({ hasText: /Engine: the engine stopped unexpectedly \(exit code 139\); it was restarted/ }).waitFor();
     await page.getByText('Scene and results reloaded in the restarted engine.').waitFor();
-    // The map renders again from the new engine (scene and class map layers).
-    const tilesBefore = bridge.calls.filter((c) => c.method === 'render.tile' && c.ok).length;
-    await page.mouse.move((await mapBox()).cx, (await mapBox()).cy);
-    await page.mouse.wheel(0, -300);
-    await expect.poll(() => bridge.calls.filter((c) => c.method === 'render.tile' && c.ok).length, { timeout: 15_000 }).toBeGreaterThan(tilesBefore);
+    // The map renders again from the new engine: the re-opened scene is a new source.
+    const after = () => bridge.calls.slice(atCrash);
+    await expect.poll(() => after().filter((c) => c.method === 'render.tile' && c.ok).length, { timeout: 15_000 }).toBeGreaterThan(0);
+    expect(after().filter((c) => c.method === 'scene.open' && c.ok).length).toBeGreaterThan(0);
+    expect(after().filter((c) => c.method === 'results.register' && c.ok).length).toBe(1);
     await mapSettled();
     await shot('07b-engine-restarted');
     expect(bridge.calls.filter((c) => c.method === 'render.tile' && !c.ok).map((c) => c.error).filter((e) => !/not open/.test(e ?? ''))).toEqual([]);
