@@ -256,6 +256,10 @@ class ClassifyRun {
 class BandData {
   readonly perBinding: (SensorBlock | undefined)[];
   readonly anyValid: Uint8Array;
+  /** Per binding: valid pixels in this band. */
+  readonly validCount: number[];
+  /** Only one sensor feeds the model: its validity is the data mask, no per-tile bookkeeping. */
+  readonly singleSource: boolean;
   constructor(
     readonly bindings: readonly InputBinding[],
     blocks: Map<string, SensorBlock>,
@@ -264,11 +268,17 @@ class BandData {
   ) {
     this.perBinding = bindings.map((b) => (b.available ? blocks.get(b.sensor!.id) : undefined));
     this.anyValid = new Uint8Array(width * rows);
-    for (const block of this.perBinding) {
-      if (!block) continue;
+    this.validCount = this.perBinding.map((block) => {
+      if (!block) return 0;
       const v = block.valid;
-      for (let p = 0; p < v.length; p++) this.anyValid[p] |= v[p];
-    }
+      let count = 0;
+      for (let p = 0; p < v.length; p++) {
+        this.anyValid[p] |= v[p];
+        count += v[p];
+      }
+      return count;
+    });
+    this.singleSource = this.perBinding.filter((b) => b).length === 1;
   }
 
   /**
@@ -287,6 +297,14 @@ class BandData {
         const off = b.bandIndices[c] * n;
         const m = b.mean[c];
         const s = b.invStd[c];
+        if (this.validCount[i] === n) {
+          // All valid (the common case): no mask to look up.
+          for (let p = 0; p < n; p++) {
+            const v = data[off + p];
+            data[off + p] = v === v ? (v - m) * s : 0;
+          }
+          continue;
+        }
         for (let p = 0; p < n; p++) {
           const v = data[off + p];
           // v === v filters NaN; valid already covers nodata and failure regions.
@@ -325,7 +343,7 @@ function fillTile(batch: TileBatch, j: number, band: BandData, x0: number, T: nu
       const d = base + c * plane;
       for (let r = 0; r < th; r++) dst.set(block.data.subarray(src + r * W, src + r * W + tw), d + r * T);
     }
-    batch.availability[j * M + b.index] = availableInTile(block.valid, band.anyValid, W, x0, tw, th) ? 1 : 0;
+    batch.availability[j * M + b.index] = band.singleSource || availableInTile(block.valid, band.anyValid, W, x0, tw, th) ? 1 : 0;
   }
 }
 
@@ -476,13 +494,11 @@ class RunStats {
           }
         }
       }
-      let valid = 0;
+      this.validPx[i] += band.validCount[i];
+      // Pixels classified from the other sensors while this one had no data there.
+      if (band.singleSource || band.validCount[i] === n) return;
       let masked = 0;
-      for (let p = 0; p < n; p++) {
-        valid += block.valid[p];
-        if (!block.valid[p] && band.anyValid[p]) masked++;
-      }
-      this.validPx[i] += valid;
+      for (let p = 0; p < n; p++) if (!block.valid[p] && band.anyValid[p]) masked++;
       this.maskedPx[i] += masked;
     });
   }
