@@ -27,8 +27,10 @@ ${commands()
 
 export async function main(argv: string[], io?: Partial<CliIO>): Promise<number> {
   const abort = new AbortController();
+  // First Ctrl-C: cancel cleanly (temp files removed). A second one: leave at once.
   const onSigint = () => {
-    if (!abort.signal.aborted) process.stderr.write('\ncancelling...\n');
+    if (abort.signal.aborted) process.exit(130);
+    process.stderr.write('\ncancelling... (Ctrl-C again to quit at once)\n');
     abort.abort();
   };
   const cli: CliIO = {
