@@ -2,7 +2,8 @@
  * Classify API used by the CLI, the app's utility process and later issues:
  *   classify(request, ctx)                    scene spec + pack reference -> GeoTIFF files
  *   classifyToFiles(scene, pack, options, ctx) opened scene + loaded pack -> GeoTIFF files
- *   runPipeline(scene, manifest, session, sink, options, ctx)  the streaming core, any sink
+ *   runPipeline(scene, manifest, engine, sink, options, ctx)   the streaming core, any sink
+ *   sessionEngine(session, provider) / workerEngine(modelPath, provider, threads)  where session.run runs
  */
 import { openScene, type SceneSpec } from '../scene';
 import { packSearchPath, resolvePack } from '../packs/registry';
