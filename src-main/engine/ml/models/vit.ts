@@ -26,15 +26,16 @@ import {
   add,
   concat,
   gelu,
+  gemm,
   layerNorm,
   matmul,
   mul,
   quickGelu,
   reshape,
+  reshapeLike,
   slice,
   softmax,
   split,
-  squeeze,
   transpose,
   transposeLast2,
 } from '../ops/index';
@@ -151,10 +152,30 @@ export function linear(
 ): Value {
   return g.scope(name, () => {
     const w = params.param(g, 'weight', [outFeatures, inFeatures], options.weightInit ?? init.truncNormal(0.02));
-    const y = matmul(x, transposeLast2(w));
-    if (options.bias === false) return y;
-    return add(y, params.param(g, 'bias', [outFeatures], options.biasInit ?? init.zeros));
+    const b = options.bias === false ? undefined : params.param(g, 'bias', [outFeatures], options.biasInit ?? init.zeros);
+    return affine(x, w, b);
   });
+}
+
+/**
+ * x W^T + b for x [..., in], W [out, in]. Whenever the result's shape can be restored (2-D x,
+ * static x, or out = in with a symbolic batch) it is one 2-D Gemm with the bias inside:
+ * onnxruntime runs a 3-D MatMul as one GEMM but leaves the bias Add after it unfused, a
+ * separate pass over the output. Otherwise MatMul + Add.
+ */
+export function affine(x: Value, w: Value, b?: Value): Value {
+  const [out, inF] = w.shape as number[];
+  if (x.rank === 2) return gemm(x, w, b, { transB: true });
+  const lead = x.shape.slice(0, -1);
+  if (lead.every((d) => typeof d === 'number')) return reshape(gemm(rows(x, inF), w, b, { transB: true }), [...(lead as number[]), out]);
+  if (out === inF) return reshapeLike(gemm(rows(x, inF), w, b, { transB: true }), x);
+  const y = matmul(x, transposeLast2(w));
+  return b ? add(y, b) : y;
+}
+
+/** x [..., width] as a matrix [rows, width] (a Reshape: free in onnxruntime). */
+export function rows(x: Value, width: number): Value {
+  return x.rank === 2 ? x : reshape(x, [-1, width]);
 }
 
 /** LayerNorm over the last axis; params `${name}.weight` (ones), `${name}.bias` (zeros). */
@@ -295,18 +316,31 @@ export interface BlockHooks {
   afterBlock?: (block: number, tokens: Value) => Value;
 }
 
-/** Multi-head self-attention over [B, T, D] with a fused qkv projection. */
+/**
+ * Multi-head self-attention over [B, T, D] with a fused qkv projection (params `qkv.weight`
+ * [3D, D], `qkv.bias`, `proj.*`). For speed the fused weight is split into three [D, D]
+ * products (constant-folded at inference, so no Split of activations), the 1/sqrt(hd) scale is
+ * folded into W_q and b_q, and K is laid out as [B, H, hd, T] by its one Transpose.
+ */
 export function attention(g: Graph, params: ParamSource, x: Value, cfg: VitConfig): Value {
   const d = cfg.width;
   const h = cfg.heads;
   const hd = d / h;
   const t = x.shape[1] as number;
   return g.scope('attn', () => {
-    const qkv = linear(g, params, 'qkv', x, d, 3 * d, { bias: cfg.qkvBias });
-    const heads = transpose(reshape(qkv, [0, t, 3, h, hd]), [2, 0, 3, 1, 4]); // [3, B, H, T, hd]
-    const [q, k, v] = split(heads, [1, 1, 1], 0).map((u) => squeeze(u, [0]));
-    const scores = matmul(mul(q, 1 / Math.sqrt(hd)), transposeLast2(k));
-    const mixed = matmul(softmax(scores, -1), v); // [B, H, T, hd]
+    const [wq, wk, wv, bq, bk, bv] = g.scope('qkv', () => {
+      const w = params.param(g, 'weight', [3 * d, d], init.truncNormal(0.02));
+      const b = cfg.qkvBias ? split(params.param(g, 'bias', [3 * d], init.zeros), [d, d, d], 0) : [undefined, undefined, undefined];
+      return [...split(w, [d, d, d], 0), ...b];
+    });
+    const scale = 1 / Math.sqrt(hd);
+    const flat = rows(x, d);
+    // [B*T, D] -> [B, T, H, hd] -> `perm`
+    const project = (w: Value, b: Value | undefined, perm: number[]) => transpose(reshape(reshapeLike(gemm(flat, w, b, { transB: true }), x), [0, t, h, hd]), perm);
+    const q = project(mul(wq!, scale), bq && mul(bq, scale), [0, 2, 1, 3]); // [B, H, T, hd]
+    const kT = project(wk!, bk, [0, 2, 3, 1]); // [B, H, hd, T]
+    const v = project(wv!, bv, [0, 2, 1, 3]);
+    const mixed = matmul(softmax(matmul(q, kT), -1), v); // [B, H, T, hd]
     const merged = reshape(transpose(mixed, [0, 2, 1, 3]), [0, t, d]);
     return linear(g, params, 'proj', merged, d, d);
   });
@@ -315,8 +349,9 @@ export function attention(g: Graph, params: ParamSource, x: Value, cfg: VitConfi
 function mlp(g: Graph, params: ParamSource, x: Value, cfg: VitConfig): Value {
   const hidden = mlpHidden(cfg);
   return g.scope('mlp', () => {
-    const h = ACTIVATIONS[cfg.activation](linear(g, params, 'fc1', x, cfg.width, hidden));
-    return linear(g, params, 'fc2', h, hidden, cfg.width);
+    // on [B*T, D] rows: fc1 widens, so a symbolic batch could not be restored after it
+    const h = ACTIVATIONS[cfg.activation](linear(g, params, 'fc1', rows(x, cfg.width), cfg.width, hidden));
+    return reshapeLike(linear(g, params, 'fc2', h, hidden, cfg.width), x);
   });
 }
 
