@@ -40,6 +40,7 @@ import {
   transposeLast2,
 } from '../ops/index';
 import { init, type Initializer, type ParamSource } from './init';
+import { interpolationMatrix, type Interpolation } from '../ops/interp';
 import { FieldMoeError } from '../../util/errors';
 
 export type Activation = 'gelu' | 'quick_gelu';
@@ -52,16 +53,9 @@ export type Activation = 'gelu' | 'quick_gelu';
  * - torchvision `interpolate_embeddings`: bicubic, alignCorners true.
  * - timm resample_abs_pos_embed: bicubic, alignCorners false, but antialias when shrinking
  *   (not reproduced: shrinking is rare for us, tiles are larger than 224).
+ * - original DINOv2 code: scale_factor (out + 0.1) / in, i.e. offset 0.1.
  */
-export interface PosInterpolation {
-  mode: 'bicubic' | 'bilinear';
-  alignCorners: boolean;
-  /**
-   * The original DINOv2 code resizes with scale_factor = (out + offset) / in, offset 0.1,
-   * instead of a target size; set 0.1 to reproduce it (ignored with alignCorners).
-   */
-  offset?: number;
-}
+export type PosInterpolation = Omit<Interpolation, 'scale'>;
 
 export interface VitConfig {
   width: number;
@@ -224,39 +218,8 @@ export function patchEmbed(g: Graph, params: ParamSource, x: Value, cfg: VitConf
 
 // ---- position embeddings -----------------------------------------------------------------------
 
-/** PyTorch's cubic convolution weights (A = -0.75) for fractional offset t. */
-function cubicWeights(t: number): [number, number, number, number] {
-  const A = -0.75;
-  const near = (x: number) => ((A + 2) * x - (A + 3)) * x * x + 1;
-  const far = (x: number) => ((A * x - 5 * A) * x + 8 * A) * x - 4 * A;
-  return [far(t + 1), near(t), near(1 - t), far(2 - t)];
-}
-
-/**
- * The [out, in] matrix of 1-D resampling from `inSize` to `outSize` samples, exactly as
- * PyTorch's F.interpolate(size=outSize) with the given mode and align_corners.
- */
-export function interpolationMatrix(inSize: number, outSize: number, how: PosInterpolation): Float64Array {
-  const m = new Float64Array(outSize * inSize);
-  const scale = how.alignCorners ? (outSize > 1 ? (inSize - 1) / (outSize - 1) : 0) : inSize / (outSize + (how.offset ?? 0));
-  const clampIdx = (i: number) => Math.min(Math.max(i, 0), inSize - 1);
-  for (let o = 0; o < outSize; o++) {
-    let src = how.alignCorners ? scale * o : scale * (o + 0.5) - 0.5;
-    if (how.mode === 'bilinear') {
-      if (src < 0) src = 0;
-      const i0 = Math.floor(src);
-      const i1 = i0 < inSize - 1 ? i0 + 1 : i0;
-      const t = src - i0;
-      m[o * inSize + clampIdx(i0)] += 1 - t;
-      m[o * inSize + clampIdx(i1)] += t;
-    } else {
-      const i0 = Math.floor(src);
-      const wts = cubicWeights(src - i0);
-      for (let k = 0; k < 4; k++) m[o * inSize + clampIdx(i0 - 1 + k)] += wts[k];
-    }
-  }
-  return m;
-}
+/** Resampling matrices are shared with the map resizes (ops/interp.ts); re-exported for callers of this module. */
+export { interpolationMatrix };
 
 /**
  * Resizes patch position embeddings [1, G0*G0, D] to the grid [gh, gw] -> [1, gh*gw, D].

@@ -8,6 +8,7 @@
 import type { Value } from '../graph/graph';
 import { typedArray } from '../graph/dtype';
 import { matmul } from './linalg';
+import { interpolationMatrix, transposeMatrix, type Interpolation } from './interp';
 
 /**
  * How output pixel o maps to an input coordinate, as in ONNX coordinate_transformation_mode:
@@ -24,21 +25,6 @@ export interface ResizeOptions {
   coordinates?: ResizeCoordinates;
 }
 
-/** The [out, in] matrix of linear interpolation weights along one axis (edges clamped, as ONNX). */
-export function interpolationMatrix(inSize: number, outSize: number, scale: number, mode: ResizeCoordinates): number[] {
-  const a = new Array<number>(outSize * inSize).fill(0);
-  for (let o = 0; o < outSize; o++) {
-    const raw = mode === 'align_corners' ? (outSize === 1 ? 0 : (o * (inSize - 1)) / (outSize - 1)) : (o + 0.5) / scale - 0.5;
-    const src = Math.min(Math.max(raw, 0), inSize - 1);
-    const i0 = Math.floor(src);
-    const i1 = Math.min(i0 + 1, inSize - 1);
-    const f = src - i0;
-    a[o * inSize + i0] += 1 - f;
-    a[o * inSize + i1] += f;
-  }
-  return a;
-}
-
 /** Resizes x [..., H, W] bilinearly; H and W must be static. */
 export function resizeBilinear(x: Value, options: ResizeOptions): Value {
   const [h, w] = x.shape.slice(-2);
@@ -48,13 +34,8 @@ export function resizeBilinear(x: Value, options: ResizeOptions): Value {
   const sizes = options.sizes ?? [Math.floor(h * scales[0]), Math.floor(w * scales[1])];
   if (!options.sizes && !options.scales) throw new Error('resizeBilinear needs sizes or scales');
   const g = x.graph;
-  const ah = g.constant(typedArray(x.dtype, interpolationMatrix(h, sizes[0], scales[0], mode)), [sizes[0], h], 'resize_rows');
-  const awT = g.constant(typedArray(x.dtype, transposed(interpolationMatrix(w, sizes[1], scales[1], mode), sizes[1], w)), [w, sizes[1]], 'resize_cols');
+  const axis = (scale: number): Interpolation => ({ mode: 'bilinear', alignCorners: mode === 'align_corners', scale });
+  const ah = g.constant(typedArray(x.dtype, interpolationMatrix(h, sizes[0], axis(scales[0]))), [sizes[0], h], 'resize_rows');
+  const awT = g.constant(typedArray(x.dtype, transposeMatrix(interpolationMatrix(w, sizes[1], axis(scales[1])), sizes[1], w)), [w, sizes[1]], 'resize_cols');
   return matmul(ah, matmul(x, awT));
-}
-
-function transposed(a: number[], rows: number, cols: number): number[] {
-  const t = new Array<number>(a.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = a[r * cols + c];
-  return t;
 }
