@@ -112,6 +112,8 @@ class Store {
   autosavedAt = $state<string | null>(null);
   recent = $state<string[]>([]);
   busy = $state<string | null>(null);
+  /** 'electron' when the app menu carries the Ctrl shortcuts (the page must not run them twice). */
+  shell = $state<'electron' | 'test-bridge' | null>(null);
   cursor = $state<{ x: number; y: number; lon?: number; lat?: number } | null>(null);
   zoom = $state(0);
   /** Set by the map: where the camera is, for saving the view. */
@@ -132,6 +134,7 @@ class Store {
   async init(): Promise<void> {
     api.onEvent((e) => this.onEvent(e));
     try {
+      this.shell = (await api.invoke('app.info', {})).shell;
       this.caps = await api.invoke('engine.capabilities', {});
       this.recent = await api.invoke('recent.list', {});
       this.recovery = await api.invoke('project.recovery', {});
@@ -175,8 +178,9 @@ class Store {
       'save-project-as': () => this.save(true),
       export: () => this.exportLatest(),
       classify: () => this.classify(),
-      undo: () => this.undo(),
-      redo: () => this.redo(),
+      // The menu's Ctrl+Z reaches us even while typing: then it is the text field's undo.
+      undo: () => (typingInField() ? document.execCommand('undo') : this.undo()),
+      redo: () => (typingInField() ? document.execCommand('redo') : this.redo()),
       about: () => this.toast('info', 'FieldMoE: offline land-cover mapping when sensors fail and labels are few.'),
     };
     await actions[action]();
@@ -716,6 +720,11 @@ class Store {
     [next[i], next[j]] = [next[j], next[i]];
     this.layers = next;
   }
+}
+
+function typingInField(): boolean {
+  const el = document.activeElement as HTMLInputElement | null;
+  return Boolean(el && (el.tagName === 'TEXTAREA' || (el.tagName === 'INPUT' && ['text', 'number', 'search', ''].includes(el.type))));
 }
 
 function resultLayers(r: ResultRecord): [MapLayer, MapLayer] {
