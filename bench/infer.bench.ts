@@ -6,14 +6,20 @@
  * (test/scripts/models_moe_torch_bench.py, Debian torch) with the same weights, inputs and
  * thread count, in the same run. The torch side first checks that its probabilities match ours.
  *
- * Figures: infer.<arch>.mpx_per_s (megapixels classified per second by onnxruntime) and
- * infer.<arch>.ratio_vs_torch (ours / torch; > 1 means faster), plus the agreement.
+ * Figures: infer.<arch>.mpx_per_s (megapixels classified per second by onnxruntime, median
+ * round) and infer.<arch>.ratio_vs_torch (ours / torch; > 1 means faster): the median over rounds
+ * of the ratio within a round, where each round times ours and torch back to back on one model
+ * (order alternating), so a change in background load hits both sides of a ratio alike;
+ * ratio_vs_torch_low / _high are the lowest and highest round, the spread to quote;
+ * ratio_vs_torch_best compares the fastest single batch of each side over all rounds (the least
+ * disturbed one on a busy machine). Plus the agreement of the two outputs.
  *
  * Env: FIELDMOE_BENCH_THREADS (default: all cores), FIELDMOE_BENCH_SECONDS (per model, side and
- * round, default 4), FIELDMOE_BENCH_ROUNDS (default 3), FIELDMOE_BENCH_SPIN (onnxruntime spinning, 0),
+ * round, default 2), FIELDMOE_BENCH_ROUNDS (default 7), FIELDMOE_BENCH_SPIN (onnxruntime spinning, 0),
  * FIELDMOE_BENCH_PROVIDER (default cpu; e.g. webgpu or cuda on a GPU machine; torch stays on CPU).
  */
-import { execFileSync } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -57,33 +63,69 @@ function benchInputs(model: ModelConfig): Map<string, StoredTensor> {
   return out;
 }
 
-async function timeOrt(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, seconds: number): Promise<number> {
+/** Seconds per batch over a window (mean) and the fastest single batch in it (best). */
+interface Timing {
+  mean: number;
+  best: number;
+}
+
+async function timeOrt(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, seconds: number): Promise<Timing> {
   await session.run(feeds);
   let runs = 0;
+  let best = Infinity;
   const start = performance.now();
   while (runs < 3 || performance.now() - start < seconds * 1000) {
+    const t = performance.now();
     await session.run(feeds);
+    best = Math.min(best, performance.now() - t);
     runs++;
   }
-  return (performance.now() - start) / 1000 / runs;
+  return { mean: (performance.now() - start) / 1000 / runs, best: best / 1000 };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/** The torch script in --serve mode: one JSON line per request, read in order. */
+function torchServer(dir: string, threads: number) {
+  // PASSIVE: OpenMP threads sleep instead of spinning. With the default (spinning) policy torch's
+  // 2-thread element-wise ops ran 15x slower than 1-thread ones on a loaded 2-core machine.
+  const env = { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' };
+  const child: ChildProcessWithoutNullStreams = spawn('/usr/bin/python3', [SCRIPT, dir, String(threads), '0', '--serve'], { env });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async <T>(): Promise<T> => {
+    const { value, done } = await lines.next();
+    if (done) throw new Error(`torch bench script ended: ${stderr.trim().split('\n').pop()}`);
+    return JSON.parse(value as string) as T;
+  };
+  return {
+    agreement: () => next<Record<string, { max_abs_diff: number }>>(),
+    time: (arch: string, seconds: number) => {
+      child.stdin.write(`${arch} ${seconds}\n`);
+      return next<{ seconds_per_batch: number; best_seconds: number }>().then((r): Timing => ({ mean: r.seconds_per_batch, best: r.best_seconds }));
+    },
+    close: () => {
+      child.stdin.end();
+      child.kill();
+    },
+  };
+}
+
 /**
- * Rounds alternate between onnxruntime and torch (each timing every model for `seconds`), and
- * each side's figure is its median round, so both see the same background load.
+ * Per round and model, onnxruntime and torch are timed back to back (which goes first alternates)
+ * by one long-lived torch process; figures are medians over rounds (see the header).
  */
 export default async function bench(): Promise<Record<string, number>> {
   const threads = Number(process.env.FIELDMOE_BENCH_THREADS ?? os.cpus().length);
-  const seconds = Number(process.env.FIELDMOE_BENCH_SECONDS ?? 4);
-  const rounds = Number(process.env.FIELDMOE_BENCH_ROUNDS ?? 3);
+  const seconds = Number(process.env.FIELDMOE_BENCH_SECONDS ?? 2);
+  const rounds = Number(process.env.FIELDMOE_BENCH_ROUNDS ?? 7);
   const provider = process.env.FIELDMOE_BENCH_PROVIDER ?? 'cpu';
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fieldmoe-infer-bench-'));
   const figures: Record<string, number> = {};
   const sessions: Record<string, { session: ort.InferenceSession; feeds: Record<string, ort.Tensor> }> = {};
-  const ours: Record<string, number[]> = {};
-  const theirs: Record<string, number[]> = {};
+  const ours: Record<string, Timing[]> = {};
+  const theirs: Record<string, Timing[]> = {};
   const diffs: Record<string, number> = {};
   try {
     for (const [arch, model] of Object.entries(MODELS)) {
@@ -96,7 +138,7 @@ export default async function bench(): Promise<Record<string, number>> {
         intraOpNumThreads: threads,
         interOpNumThreads: 1,
         executionProviders: provider === 'cpu' ? ['cpu'] : [provider, 'cpu'],
-        // No spin-waiting between ops, as torch's OMP_WAIT_POLICY=PASSIVE below (fair on a busy machine).
+        // No spin-waiting between ops, as torch's OMP_WAIT_POLICY=PASSIVE (torchServer) (fair on a busy machine).
         extra: { session: { intra_op: { allow_spinning: process.env.FIELDMOE_BENCH_SPIN ?? '0' } } },
       });
       const inputs = benchInputs(model);
@@ -110,24 +152,33 @@ export default async function bench(): Promise<Record<string, number>> {
       ours[arch] = [];
       theirs[arch] = [];
     }
-    // PASSIVE: OpenMP threads sleep instead of spinning. With the default (spinning) policy torch's
-    // 2-thread element-wise ops ran 15x slower than 1-thread ones on a loaded 2-core machine.
-    const env = { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' };
-    for (let r = 0; r < rounds; r++) {
-      for (const arch of Object.keys(MODELS)) ours[arch].push(await timeOrt(sessions[arch].session, sessions[arch].feeds, seconds));
-      const out = execFileSync('/usr/bin/python3', [SCRIPT, dir, String(threads), String(seconds)], { encoding: 'utf8', maxBuffer: 1 << 20, env });
-      const torch = JSON.parse(out.trim().split('\n').pop()!) as Record<string, { max_abs_diff: number; seconds_per_batch: number }>;
-      for (const arch of Object.keys(MODELS)) {
-        theirs[arch].push(torch[arch].seconds_per_batch);
-        diffs[arch] = Math.max(diffs[arch] ?? 0, torch[arch].max_abs_diff);
+    const torch = torchServer(dir, threads);
+    try {
+      const agreement = await torch.agreement();
+      for (const arch of Object.keys(MODELS)) diffs[arch] = agreement[arch].max_abs_diff;
+      for (let r = 0; r < rounds; r++) {
+        for (const arch of Object.keys(MODELS)) {
+          const oursFirst = r % 2 === 0;
+          if (oursFirst) ours[arch].push(await timeOrt(sessions[arch].session, sessions[arch].feeds, seconds));
+          theirs[arch].push(await torch.time(arch, seconds));
+          if (!oursFirst) ours[arch].push(await timeOrt(sessions[arch].session, sessions[arch].feeds, seconds));
+        }
       }
+    } finally {
+      torch.close();
     }
     for (const [arch, model] of Object.entries(MODELS)) {
       const tile = getArchitecture(arch).tile(model.config).size;
       const mpx = (seconds: number) => (BATCH * tile * tile) / seconds / 1e6;
-      figures[`infer.${arch}.mpx_per_s`] = mpx(median(ours[arch]));
-      figures[`infer.${arch}.ratio_vs_torch`] = median(theirs[arch]) / median(ours[arch]);
-      figures[`infer.${arch}.torch_mpx_per_s`] = mpx(median(theirs[arch]));
+      const means = (ts: Timing[]) => ts.map((t) => t.mean);
+      const best = (ts: Timing[]) => Math.min(...ts.map((t) => t.best));
+      figures[`infer.${arch}.mpx_per_s`] = mpx(median(means(ours[arch])));
+      const ratios = ours[arch].map((t, r) => theirs[arch][r].mean / t.mean);
+      figures[`infer.${arch}.ratio_vs_torch`] = median(ratios);
+      figures[`infer.${arch}.ratio_vs_torch_low`] = Math.min(...ratios);
+      figures[`infer.${arch}.ratio_vs_torch_high`] = Math.max(...ratios);
+      figures[`infer.${arch}.torch_mpx_per_s`] = mpx(median(means(theirs[arch])));
+      figures[`infer.${arch}.ratio_vs_torch_best`] = best(theirs[arch]) / best(ours[arch]);
       figures[`infer.${arch}.max_abs_diff_vs_torch`] = diffs[arch];
     }
     figures['infer.threads'] = threads;

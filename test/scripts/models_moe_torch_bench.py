@@ -4,7 +4,10 @@ bench/infer.bench.ts: loads the config and weights the bench exported (safetenso
 numpy), checks that its probabilities match onnxruntime's on the bench's input (so both sides
 time the same function), then times batches with the same thread count.
 
-    /usr/bin/python3 test/scripts/models_moe_torch_bench.py DIR THREADS SECONDS
+    /usr/bin/python3 test/scripts/models_moe_torch_bench.py DIR THREADS SECONDS [--serve]
+
+With --serve it prints the agreement line first, then answers "ARCH SECONDS" lines on stdin with
+one timing line each (the bench alternates ours and torch per model and round this way).
 
 DIR holds <arch>.json (ModelConfig), <arch>.safetensors, <arch>.inputs.safetensors and
 <arch>.expected.safetensors for arch in spectralmoe, mamol. Prints one JSON line.
@@ -40,8 +43,8 @@ def read_safetensors(path):
 
 
 def linear(w, p, x, bias=True):
-    y = x @ w[p + ".weight"].t()
-    return y + w[p + ".bias"] if bias and (p + ".bias") in w else y
+    # F.linear: one addmm with the bias inside, as our graphs' Gemm
+    return F.linear(x, w[p + ".weight"], w[p + ".bias"] if bias and (p + ".bias") in w else None)
 
 
 def layer_norm(w, p, x, eps):
@@ -88,7 +91,7 @@ def topk_gates(h, k):
     return torch.zeros_like(h).scatter(-1, idx, torch.softmax(vals, -1))
 
 
-def moe_route(w, p, f, tokens, gate, moe, shared):
+def moe_route(w, p, f, tokens, gate, moe, shared, proj):
     e, m, d = tokens.shape
     if gate is None:
         g = torch.ones(f.shape[:-1] + (e,))
@@ -102,8 +105,19 @@ def moe_route(w, p, f, tokens, gate, moe, shared):
         g = topk_gates(h, moe["topK"])
     flat = tokens.reshape(e * m, d)
     amap = torch.softmax((f @ flat.t() / math.sqrt(d)).reshape(f.shape[:-1] + (e, m)), -1)
-    proj = flat @ shared["w_t"] + shared["b_t"]
     return (amap * g.unsqueeze(-1)).reshape(f.shape[:-1] + (e * m,)) @ proj
+
+
+def expert_terms(w, p, shared):
+    """T_e = A_e B_e and T W_T + b_T depend on weights only: computed once per weight set and
+    cached (onnxruntime constant-folds the same terms in our graph), so torch does not redo them
+    every batch."""
+    key = p + ".__terms"
+    if key not in w:
+        tokens = w[p + ".experts.a"] @ w[p + ".experts.b"]
+        e, m, d = tokens.shape
+        w[key] = (tokens, tokens.reshape(e * m, d) @ shared["w_t"] + shared["b_t"])
+    return w[key]
 
 
 def spectralmoe(w, cfg, inputs):
@@ -128,14 +142,14 @@ def spectralmoe(w, cfg, inputs):
     for i in range(vit["depth"]):
         x = vit_block(w, f"backbone.blocks.{i}", x, vit)
         p = f"backbone.moe.{i}"
-        tokens = w[p + ".experts.a"] @ w[p + ".experts.b"]
+        tokens, proj = expert_terms(w, p, shared)
         multi = moe["experts"] > 1
         vgate = (p + (".gate.visual" if moe["dualGating"] else ".gate.shared")) if multi else None
         dgate = (p + (".gate.depth" if moe["dualGating"] else ".gate.shared")) if multi else None
         fv = x[:, 1:]
-        df = moe_route(w, p, fv, tokens, vgate, moe, shared)
+        df = moe_route(w, p, fv, tokens, vgate, moe, shared, proj)
         if depth_tokens is not None:
-            dfd = moe_route(w, p, depth_tokens[i], tokens, dgate, moe, shared)
+            dfd = moe_route(w, p, depth_tokens[i], tokens, dgate, moe, shared, proj)
             if moe["fusion"] == "cross-attention":
                 df = torch.softmax(df @ dfd.transpose(1, 2) / math.sqrt(d), -1) @ dfd
             else:
@@ -223,26 +237,45 @@ def mamol(w, cfg, inputs):
 MODELS = {"spectralmoe": spectralmoe, "mamol": mamol}
 
 
+def time_batches(fn, w, cfg, inputs, seconds):
+    fn(w, cfg, inputs)  # warm-up
+    runs, best, start = 0, math.inf, time.perf_counter()
+    while runs < 3 or time.perf_counter() - start < seconds:
+        t = time.perf_counter()
+        fn(w, cfg, inputs)
+        best = min(best, time.perf_counter() - t)
+        runs += 1
+    return {"seconds_per_batch": (time.perf_counter() - start) / runs, "best_seconds": best, "runs": runs}
+
+
 def main():
     folder, threads, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+    serve = "--serve" in sys.argv[4:]
     torch.set_num_threads(threads)
     result = {"torch": torch.__version__, "threads": threads}
-    for arch, fn in MODELS.items():
-        model = json.load(open(f"{folder}/{arch}.json"))
-        w = read_safetensors(f"{folder}/{arch}.safetensors")
-        inputs = read_safetensors(f"{folder}/{arch}.inputs.safetensors")
-        expected = read_safetensors(f"{folder}/{arch}.expected.safetensors")["probabilities"]
-        with torch.inference_mode():
+    loaded = {}
+    with torch.inference_mode():
+        for arch, fn in MODELS.items():
+            model = json.load(open(f"{folder}/{arch}.json"))
+            w = read_safetensors(f"{folder}/{arch}.safetensors")
+            inputs = read_safetensors(f"{folder}/{arch}.inputs.safetensors")
+            expected = read_safetensors(f"{folder}/{arch}.expected.safetensors")["probabilities"]
             got = fn(w, model["config"], inputs)
-            diff = float((got - expected).abs().max())
-            fn(w, model["config"], inputs)  # warm-up
-            runs, start = 0, time.perf_counter()
-            while runs < 3 or time.perf_counter() - start < seconds:
-                fn(w, model["config"], inputs)
-                runs += 1
-            per_batch = (time.perf_counter() - start) / runs
-        result[arch] = {"max_abs_diff": diff, "seconds_per_batch": per_batch, "runs": runs}
-    print(json.dumps(result))
+            result[arch] = {"max_abs_diff": float((got - expected).abs().max())}
+            loaded[arch] = (fn, w, model["config"], inputs)
+            if not serve:
+                result[arch].update(time_batches(fn, w, model["config"], inputs, seconds))
+        print(json.dumps(result), flush=True)
+        if not serve:
+            return
+        # --serve: one JSON line per request "ARCH SECONDS" on stdin, so the caller can alternate
+        # with its own timings at a fine grain without reloading torch
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            arch, secs = line.split()
+            fn, w, cfg, inputs = loaded[arch]
+            print(json.dumps(time_batches(fn, w, cfg, inputs, float(secs))), flush=True)
 
 
 if __name__ == "__main__":
