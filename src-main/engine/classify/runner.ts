@@ -212,7 +212,9 @@ export async function workerEngine(modelPath: string, provider: Provider, thread
     provider,
     runner: (manifest, bindings, tile) => new WorkerRunner(channel, manifest, bindings, tile),
     async release() {
-      await channel.request({ type: 'release' }).catch(() => undefined);
+      // Let the session free its memory, but never wait on a stuck worker for long.
+      const grace = new Promise((resolve) => setTimeout(resolve, 5000).unref());
+      await Promise.race([channel.request({ type: 'release' }).catch(() => undefined), grace]);
       await worker.terminate();
     },
   };
