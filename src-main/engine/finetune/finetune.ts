@@ -115,7 +115,7 @@ export async function finetune(req: FinetuneRequest, job: JobContext = {}): Prom
     epochs: req.epochs ?? 30,
     valSplit: req.valSplit ?? 0.2,
     pixelsPerClass: req.pixelsPerClass ?? null,
-    missing: req.missing ?? null,
+    missing: req.missing && missing ? { ...req.missing, input: missing.mode } : null,
     trainPixels: result.trainPixels[0],
     valPixels: result.valPixels[0],
     cachedFeatureInputs: result.cachedInputs,

@@ -73,7 +73,7 @@ export interface FitOptions {
   trainPixelsPerClass?: number;
   /** Training tiles per class and source (centres drawn from the training pixels; default 64). */
   tilesPerClass?: number;
-  /** Validation pixels per class and source, each scored at the centre of its own tile (default 200). */
+  /** Validation pixels per class and source, each scored at the centre of its own tile (default 64). */
   valPixelsPerClass?: number;
   /** Early stopping patience in epochs (default 5; 0 = off). */
   patience?: number;
@@ -145,7 +145,7 @@ async function prepareSource(spec: FitSourceSpec, index: number, opts: FitOption
   const usable = (idx: Uint32Array) => Uint32Array.from(Array.from(idx).filter((i) => spec.classMap[labels.classIndex[i]] >= 0 && hasData(i)));
   let trainIdx: Uint32Array = usable(split.train);
   if (opts.trainPixelsPerClass) trainIdx = subsamplePerClass(labels, trainIdx, opts.trainPixelsPerClass, seed);
-  const valIdx = subsamplePerClass(labels, usable(split.val), opts.valPixelsPerClass ?? 200, seed + 1);
+  const valIdx = subsamplePerClass(labels, usable(split.val), opts.valPixelsPerClass ?? 64, seed + 1);
   if (!trainIdx.length) throw new FieldMoeError(labels.source, 'no labelled training pixel is left after the validation split');
   const centres = subsamplePerClass(labels, trainIdx, opts.tilesPerClass ?? 64, seed + 2);
   const jitter = new Rng(seed + 3);
@@ -197,7 +197,7 @@ interface Scratch {
 }
 
 /** The whole forward (model + loss) on a scratch graph; noise inputs prefixed `noise:`. */
-function scratchForward(opts: Pick<FitOptions, 'model' | 'weights' | 'trainsAdapter' | 'trainBackbone' | 'seed'>): Scratch {
+function scratchForward(opts: Pick<FitOptions, 'model' | 'weights' | 'trainsAdapter' | 'trainBackbone' | 'seed'>, withAux = true): Scratch {
   const g = new Graph('scratch');
   const noise = (name: string, shape: readonly (number | string)[]) => g.input(`${NOISE_PREFIX}${name}`, 'float32', shape);
   const built = buildModel(g, opts.model, sources(opts), 'float32', { noise });
@@ -205,7 +205,8 @@ function scratchForward(opts: Pick<FitOptions, 'model' | 'weights' | 'trainsAdap
   const T = arch.tile(opts.model.config).size;
   const labels = g.input(LABELS_INPUT, 'int64', arch.dense(opts.model.config) ? ['N', T, T] : ['N']);
   let loss = crossEntropy(built.logits, labels, { ignoreIndex: IGNORE });
-  if (built.auxLoss) loss = add(loss, built.auxLoss);
+  // The auxiliary (load-balancing) term trains; validation loss, which early stopping watches, is the task loss.
+  if (built.auxLoss && withAux) loss = add(loss, built.auxLoss);
   const { correct, labelled } = accuracyCounts(built.logits, labels, { ignoreIndex: IGNORE });
   return { g, loss, metrics: { correct, labelled }, logits: built.logits };
 }
@@ -222,7 +223,7 @@ export function cutForwards(opts: Pick<FitOptions, 'model' | 'weights' | 'trains
   const outsOf = (s: Scratch) => [s.loss, s.metrics.correct, s.metrics.labelled, s.logits];
   const cut = planCut(first.g, outsOf(first), LIVE);
   const forward: ForwardFn = (ctx: ForwardContext) => {
-    const s = scratchForward(opts);
+    const s = scratchForward(opts, ctx.mode === 'train');
     const outs = outsOf(s);
     const plan = planCut(s.g, outs, LIVE);
     const same = plan.specs.length === cut.specs.length && plan.specs.every((p, k) => p.shape.join() === cut.specs[k].shape.join());
