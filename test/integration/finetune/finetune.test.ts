@@ -148,3 +148,33 @@ describe('fieldmoe finetune', () => {
     }
   }, 300_000);
 });
+
+describe('fieldmoe train', () => {
+  it('trains a MaMOL pack on a frozen backbone over two scenes with different sensors, united classes, and the pack classifies', async () => {
+    const out = path.join(OUT, 'train-mamol');
+    const r = await cli([
+      'train', '--arch', 'mamol', '--backbone', SMOE, '--out', out, '--epochs', '1', '--name', 'tiny-mamol',
+      '--scene', sharedData('eolearn-slovenia'), '--labels', sharedData('eolearn-slovenia/lulc.tif'),
+      '--scene', sharedData('sen1floods11-spain'), '--labels', sharedData('sen1floods11-spain/labels.tif'),
+      '--missing-rate', '0.5',
+    ]);
+    expect(r.err).not.toMatch(/error/i);
+    expect(r.code).toBe(0);
+    const pack = await loadPack(out);
+    expect(pack.manifest.name).toBe('tiny-mamol');
+    expect(pack.manifest.inputs.map((i) => [i.name, i.optional])).toEqual([['optical', true], ['sar', true], ['elevation', true]]);
+    expect(pack.manifest.availabilityInput).toBe('available');
+    // eolearn's five classes, then sen1floods11's "not water" and "water".
+    expect(pack.manifest.classes.map((c) => c.name)).toEqual(['cultivated land', 'forest', 'grassland', 'shrubland', 'artificial surface', 'not water', 'water']);
+    const training = JSON.parse(await fs.readFile(path.join(out, 'training.json'), 'utf8'));
+    expect(training).toMatchObject({ kind: 'train', arch: 'mamol', missing: { rate: 0.5, mode: 'both' } });
+    expect(training.sources.map((s: { scene: string }) => s.scene)).toEqual(['eolearn-slovenia/sensors.json', 'sen1floods11-spain/sensors.json']);
+    // The frozen ViT blocks are the backbone pack's.
+    const base = await loadModelPack(SMOE);
+    const trained = await loadModelPack(out);
+    const block = 'backbone.blocks.1.mlp.fc1.weight';
+    expect(Array.from(trained.weights.get(block)!.data)).toEqual(Array.from(base.weights.get(block)!.data));
+    const c = await cli(['classify', '--model', out, '--scene', sharedData('sen1floods11-spain'), '--missing', 's2', '--out', path.join(OUT, 'train-mamol.tif')]);
+    expect(c.code).toBe(0);
+  }, 300_000);
+});
