@@ -18,12 +18,12 @@
  */
 import type { Dim, Graph, Value } from '../graph/graph';
 import {
-  abs, add, cast, concat, div, equal, exp, greater, less, matmul, mul, neg, reduceMax, reduceSum, relu,
-  reshape, softmax, softplus, split, sqrt, sub, transpose, transposeLast2, unsqueeze,
+  abs, add, cast, concat, div, equal, exp, gemm, greater, less, matmul, mul, neg, reduceMax, reduceSum, relu,
+  reshape, reshapeLike, softmax, softplus, split, sqrt, sub, transpose, transposeLast2, unsqueeze,
 } from '../ops/index';
 import { init, type ParamSource } from './init';
 import { loadBalancingLoss as balanceLoss } from '../losses';
-import { patchTokensOf, prefixTokens, vitForward, type VitConfig } from './vit';
+import { patchTokensOf, prefixTokens, rows, vitForward, type VitConfig } from './vit';
 import { segmentationDecoder, type DecoderConfig } from './decoder';
 import { lora, type SegAdapterSettings } from './adapters';
 import { spectralEmbedConfig, spectralPatchEmbed } from './embed';
@@ -184,9 +184,15 @@ export function crossAttentionFusion(dfv: Value, dfd: Value): Value {
 
 // ---- eq. 7: output -----------------------------------------------------------------------------
 
-/** Eq. 7: f_out = f_v + alpha * MLP(df + f_v), MLP one Linear(d, d) (the authors' code). */
+/**
+ * Eq. 7: f_out = f_v + alpha * MLP(df + f_v), MLP one Linear(d, d) (the authors' code). alpha is
+ * folded into the MLP's weight and bias (d x d work, constant-folded at inference), so the tokens
+ * see one Gemm with the bias inside instead of MatMul, Add and Mul passes.
+ */
 export function moeOutput(fv: Value, df: Value, mlpW: Value, mlpB: Value, alpha: Value): Value {
-  return add(fv, mul(alpha, add(matmul(add(df, fv), mlpW), mlpB)));
+  const d = fv.shape[fv.rank - 1] as number;
+  const update = gemm(rows(add(df, fv), d), mul(mlpW, alpha), mul(mlpB, alpha));
+  return add(fv, reshapeLike(update, fv));
 }
 
 // ---- eqs. 9-11: load balancing ---------------------------------------------------------------
