@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
-import { getProtocol, mergeReports, protocolNames, runProtocols, writeReport, type EvalReport } from '../src-main/engine/evaluation/index';
+import { defaultProtocolNames, getProtocol, mergeReports, protocolNames, runProtocols, writeReport, type EvalReport } from '../src-main/engine/evaluation/index';
 import { FieldMoeError } from '../src-main/engine/util/errors';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -42,7 +42,7 @@ export async function main(argv: string[]): Promise<number> {
     return n;
   };
   const quick = values.quick!;
-  const names = list(values.protocols).length ? list(values.protocols) : protocolNames();
+  const names = list(values.protocols).length ? list(values.protocols) : defaultProtocolNames();
   const out = values.out ?? path.join(ROOT, 'reports', quick ? 'eval-papers-quick' : 'eval-papers');
   if (values.merge) {
     const reports = await Promise.all(list(values.merge).map(async (f) => JSON.parse(await readFile(f, 'utf8')) as EvalReport));

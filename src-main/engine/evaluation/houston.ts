@@ -105,3 +105,86 @@ export function featureStats(x: Float32Array, features: number, rows: readonly n
   const std = Float64Array.from(sq, (s) => Math.sqrt(s / Math.max(1, rows.length)) || 1);
   return { mean, std };
 }
+
+// ---- spatial structure recovered from the LiDAR patches ------------------------------------------
+
+/**
+ * Groups of spatially connected pixels, recovered without coordinates: pixel j lies inside
+ * pixel i's 7x7 LiDAR window when the feature vector at some window position of i equals j's
+ * own (centre) features exactly (the features are 8-bit quantised, so equal vectors of distinct
+ * places are rare). Links join pixels of the same class only (a cross-class link is such a
+ * coincidence); connected components are the labelled regions (DFC2013's training polygons).
+ * Returns a group id per pixel and the links found.
+ */
+export function lidarNeighbourGroups(px: HoustonPixels): { group: Int32Array; groups: number; links: number } {
+  const F = px.lidarFeatures;
+  const side = px.patchSide;
+  const keyOf = (a: Float32Array, o: number) => Array.from(a.subarray(o, o + F)).join(',');
+  const byCentre = new Map<string, number[]>();
+  for (let i = 0; i < px.count; i++) {
+    const k = keyOf(px.lidar, i * F);
+    const list = byCentre.get(k);
+    if (list) list.push(i);
+    else byCentre.set(k, [i]);
+  }
+  const parent = Int32Array.from({ length: px.count }, (_, i) => i);
+  const find = (a: number): number => {
+    while (parent[a] !== a) a = parent[a] = parent[parent[a]];
+    return a;
+  };
+  let links = 0;
+  for (let i = 0; i < px.count; i++)
+    for (let pos = 0; pos < side * side; pos++) {
+      for (const j of byCentre.get(keyOf(px.lidarPatches, (i * side * side + pos) * F)) ?? []) {
+        if (j === i || px.labels[j] !== px.labels[i]) continue;
+        links++;
+        parent[find(i)] = find(j);
+      }
+    }
+  const ids = new Map<number, number>();
+  const group = Int32Array.from({ length: px.count }, (_, i) => {
+    const root = find(i);
+    if (!ids.has(root)) ids.set(root, ids.size);
+    return ids.get(root)!;
+  });
+  return { group, groups: ids.size, links };
+}
+
+/**
+ * A split by groups: per class, groups in a seeded order go to train until it holds
+ * `trainFraction` of the class's pixels, the rest to test; a class with a single group stays
+ * wholly in train (the test part then lacks it). No group is on both sides.
+ */
+export function groupedSplit(labels: ArrayLike<number>, group: ArrayLike<number>, trainFraction: number, seed: number): { train: number[]; test: number[] } {
+  const members = new Map<number, number[]>();
+  const classOf = new Map<number, number>();
+  for (let i = 0; i < labels.length; i++) {
+    if (labels[i] < 0) continue;
+    if (!members.has(group[i])) members.set(group[i], []);
+    members.get(group[i])!.push(i);
+    classOf.set(group[i], labels[i]);
+  }
+  const rng = new Rng(seed);
+  const train: number[] = [];
+  const test: number[] = [];
+  const classes = [...new Set(classOf.values())].sort((a, b) => a - b);
+  for (const c of classes) {
+    const groups = [...members.keys()].filter((g) => classOf.get(g) === c).sort((a, b) => a - b);
+    const order = rng.permutation(groups.length).map((k) => groups[k]);
+    const total = order.reduce((s, g) => s + members.get(g)!.length, 0);
+    let inTrain = 0;
+    order.forEach((g, k) => {
+      const rows = members.get(g)!;
+      const toTrain = k === 0 || inTrain + rows.length / 2 <= trainFraction * total;
+      (toTrain ? train : test).push(...rows);
+      if (toTrain) inTrain += rows.length;
+    });
+  }
+  return { train: train.sort((a, b) => a - b), test: test.sort((a, b) => a - b) };
+}
+
+/** Fraction of `test` pixels with a `train` pixel of the same group (i.e. spatially connected to training data). */
+export function connectedTestFraction(group: ArrayLike<number>, train: readonly number[], test: readonly number[]): number {
+  const trainGroups = new Set(train.map((i) => group[i]));
+  return test.length ? test.filter((i) => trainGroups.has(group[i])).length / test.length : 0;
+}

@@ -57,6 +57,8 @@ export interface Protocol<D> {
   reference: string;
   /** What the paper reports for this comparison (shown above the findings). */
   claim: string;
+  /** Run when no protocol is named (default true); a variant protocol kept for comparison says false. */
+  inDefaultRun?: boolean;
   /** Headers of the row-label columns. */
   rowHeaders: string[];
   load(options: ProtocolOptions): Promise<D>;
@@ -81,4 +83,9 @@ export function getProtocol(name: string): Protocol<unknown> {
 
 export function protocolNames(): string[] {
   return [...PROTOCOLS.keys()];
+}
+
+/** The protocols `npm run eval:papers` runs when none is named. */
+export function defaultProtocolNames(): string[] {
+  return [...PROTOCOLS.values()].filter((p) => p.inDefaultRun !== false).map((p) => p.name);
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { featureStats, loadHoustonPixels, stratifiedSplit } from '../../../src-main/engine/evaluation/index';
+import { connectedTestFraction, featureStats, groupedSplit, lidarNeighbourGroups, loadHoustonPixels, stratifiedSplit } from '../../../src-main/engine/evaluation/index';
 import { loadSloveniaScene, sharedClassIds, tileOrigins, validPixel } from '../../../src-main/engine/evaluation/slovenia';
 import { writeNpy } from '../../../src-main/engine/eval/npy';
 import { sharedData } from '../../helpers/paths';
@@ -80,5 +80,35 @@ describe('eolearn-slovenia scene', () => {
     expect(ys).toEqual([50, 66, 82, 85]);
     expect(xs).toEqual([0, 16, 32, 48, 64, 80, 84]);
     expect(() => tileOrigins({ name: 'thin', y0: 0, y1: 10 }, 100, 16, 16)).toThrow(/smaller than the 16-pixel tile/);
+  });
+});
+
+describe('Houston regions recovered from the LiDAR windows', () => {
+  it('finds the labelled regions, splits by whole regions, and measures what the random split shares', async () => {
+    const px = await loadHoustonPixels(sharedData('houston2013-pixels'));
+    const g = lidarNeighbourGroups(px);
+    // DFC2013 labels a few polygons per class: far fewer regions than pixels, more than classes.
+    expect(g.groups).toBeGreaterThan(15 * 3);
+    expect(g.groups).toBeLessThan(400);
+    expect(g.links).toBeGreaterThan(px.count);
+    for (let i = 0; i < px.count; i++) expect(px.labels[i]).toBe(px.labels[g.group.indexOf(g.group[i])]); // regions are single-class
+    const byRegion = groupedSplit(px.labels, g.group, 0.5, 0);
+    expect(byRegion.train.length + byRegion.test.length).toBe(px.count);
+    expect(connectedTestFraction(g.group, byRegion.train, byRegion.test)).toBe(0);
+    expect(byRegion.train.length / px.count).toBeGreaterThan(0.4);
+    expect(byRegion.train.length / px.count).toBeLessThan(0.65);
+    const random = stratifiedSplit(px.labels, 0.5, 0);
+    expect(connectedTestFraction(g.group, random.train, random.test)).toBeGreaterThan(0.95);
+  });
+
+  it('grouped split: whole groups per side, about the fraction per class, a one-group class kept in train', () => {
+    const labels = [0, 0, 0, 0, 0, 0, 1, 1, 1];
+    const group = [10, 10, 11, 11, 12, 12, 20, 20, 20];
+    const s = groupedSplit(labels, group, 0.5, 1);
+    const side = (i: number) => (s.train.includes(i) ? 'train' : 'test');
+    for (const [a, b] of [[0, 1], [2, 3], [4, 5], [6, 7], [7, 8]]) expect(side(a)).toBe(side(b));
+    expect(s.train.filter((i) => labels[i] === 0).length).toBeGreaterThanOrEqual(2);
+    expect(s.test.filter((i) => labels[i] === 0).length).toBeGreaterThanOrEqual(2);
+    expect([6, 7, 8].every((i) => s.train.includes(i))).toBe(true);
   });
 });
