@@ -56,7 +56,7 @@ export async function classifyToFiles(scene: Scene, pack: ModelPack, options: Cl
       options.log?.(`inference worker unavailable (${errorMessage(err)}); running inference on the main thread`);
     }
   }
-  const metadata: MetadataItem[] = [
+  const metadata: readonly MetadataItem[] = [
     { name: 'FIELDMOE_MODEL', value: `${manifest.name} ${manifest.version}` },
     { name: 'FIELDMOE_PROVIDER', value: opened.provider },
   ];
@@ -79,12 +79,15 @@ export async function classifyToFiles(scene: Scene, pack: ModelPack, options: Cl
     const sink = new TileRowSink(classWriter, confWriter);
     const report = await runPipeline(scene, manifest, engine, sink, options, ctx);
     await sink.flush();
-    // The writers read their metadata list when they finish, so the run's outcome goes in now.
-    metadata.push(
+    // The run's outcome is only known now; the writers take it until they finish.
+    const outcome: MetadataItem[] = [
       { name: 'FIELDMOE_DEGRADED', value: report.degraded ? `yes: ${report.degradedReasons.join('; ')}` : 'no' },
       { name: 'FIELDMOE_AVAILABILITY', value: report.inputs.map((i) => `${i.sensor ?? i.input}=${i.available ? 1 : 0}`).join(',') },
-    );
-    for (const w of writers) await w.finish();
+    ];
+    for (const w of writers) {
+      w.addMetadata(outcome);
+      await w.finish();
+    }
     return { ...report, out: options.out, confidence: options.confidence, model: `${manifest.name} ${manifest.version}`, fallbacks: opened.fallbacks };
   } catch (err) {
     for (const w of writers) await w.abort();

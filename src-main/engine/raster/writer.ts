@@ -35,7 +35,10 @@ export interface GeoTiffWriteOptions {
   colorMap?: readonly RgbColor[];
   bandDescriptions?: readonly string[];
   bandWavelengthsNm?: readonly (number | undefined)[];
-  /** Extra GDAL_METADATA items (dataset level unless they name a sample); read when the file is finished, so items added before finish() are written. */
+  /**
+   * Extra GDAL_METADATA items (dataset level unless they name a sample). Items only known once the
+   * pixels are written (a run's outcome) go in with `addMetadata` before `finish()`.
+   */
   metadata?: readonly MetadataItem[];
   /** zlib level 1..9 (default 6). */
   compressionLevel?: number;
@@ -79,6 +82,8 @@ export class GeoTiffWriter {
   private queue: Promise<void> = Promise.resolve();
   private position: number;
   private closed = false;
+  /** Items added with addMetadata, written after `options.metadata`. */
+  private readonly addedMetadata: MetadataItem[] = [];
 
   private constructor(
     readonly path: string,
@@ -186,6 +191,15 @@ export class GeoTiffWriter {
     return deflate(new Uint8Array(tile.buffer, 0, tile.byteLength), { level: this.options.compressionLevel ?? 6 });
   }
 
+  /**
+   * Adds GDAL_METADATA items (dataset level unless they name a sample) to the file; allowed any
+   * time before `finish()`, since the IFD is only written then.
+   */
+  addMetadata(items: readonly MetadataItem[]): void {
+    if (this.closed) throw new FieldMoeError(this.path, 'writer already finished or aborted');
+    this.addedMetadata.push(...items.map((i) => ({ ...i })));
+  }
+
   /** Writes the IFD and renames the temp file onto the target. All rows must have been written. */
   async finish(): Promise<void> {
     await this.queue;
@@ -264,7 +278,7 @@ export class GeoTiffWriter {
 
   private metadataItems(): MetadataItem[] {
     const o = this.options;
-    const items: MetadataItem[] = [...(o.metadata ?? [])];
+    const items: MetadataItem[] = [...(o.metadata ?? []), ...this.addedMetadata];
     o.bandDescriptions?.forEach((d, sample) => items.push({ name: 'DESCRIPTION', sample, role: 'description', value: d }));
     o.bandWavelengthsNm?.forEach((w, sample) => {
       if (w !== undefined) items.push({ name: 'wavelength_nm', sample, value: String(w) });

@@ -54,6 +54,19 @@ describe('GeoTiffWriter: class maps GDAL reads as written', () => {
     noTempLeft(tmp.dir);
   });
 
+  it('takes metadata added after the pixels and before finish(), and none after', async () => {
+    const out = path.join(tmp.dir, 'added-metadata.tif');
+    const w = await GeoTiffWriter.create(out, { width: 20, height: 10, sampleType: 'uint8', tileSize: 16, metadata: [{ name: 'FIRST', value: 'from create' }] });
+    await w.writeTileRow(new Uint8Array(20 * 10).fill(3));
+    w.addMetadata([{ name: 'OUTCOME', value: 'known at the end' }, { name: 'wavelength_nm', sample: 0, value: '665' }]);
+    await w.finish();
+    expect(() => w.addMetadata([{ name: 'LATE', value: 'x' }])).toThrow(`${out}: writer already finished or aborted`);
+    const info = gdalinfo(out);
+    expect(info.metadata?.['']).toMatchObject({ FIRST: 'from create', OUTCOME: 'known at the end' });
+    expect(info.metadata?.['']?.LATE).toBeUndefined();
+    expect((info.bands[0] as { metadata?: Record<string, Record<string, string>> }).metadata?.['']?.wavelength_nm).toBe('665');
+  });
+
   it('float32 multi-band with NaN nodata, descriptions and wavelengths, streamed by rows of tiles of 64', async () => {
     const geo = georeferencingFromGeoTransform([465180, 10, 0, 5080250, 0, -10], 32633);
     const width = 150;
