@@ -38,6 +38,7 @@ import {
   split,
   transpose,
   transposeLast2,
+  unsqueeze,
 } from '../ops/index';
 import { init, type Initializer, type ParamSource } from './init';
 import { interpolationMatrix, type Interpolation } from '../ops/interp';
@@ -134,7 +135,10 @@ export const storedGrid = (cfg: VitConfig) => cfg.imageSize / cfg.patchSize;
 
 // ---- layers shared with other models -----------------------------------------------------------
 
-/** y = x W^T + b with W [out, in] (PyTorch layout); params `${name}.weight`, `${name}.bias`. */
+/**
+ * y = x W^T + b with W [out, in] (PyTorch layout); params `${name}.weight`, `${name}.bias`.
+ * `outScale` [out] multiplies the output (LayerScale), folded into W and b.
+ */
 export function linear(
   g: Graph,
   params: ParamSource,
@@ -142,11 +146,16 @@ export function linear(
   x: Value,
   inFeatures: number,
   outFeatures: number,
-  options: { bias?: boolean; weightInit?: Initializer; biasInit?: Initializer } = {},
+  options: { bias?: boolean; weightInit?: Initializer; biasInit?: Initializer; outScale?: Value } = {},
 ): Value {
   return g.scope(name, () => {
-    const w = params.param(g, 'weight', [outFeatures, inFeatures], options.weightInit ?? init.truncNormal(0.02));
-    const b = options.bias === false ? undefined : params.param(g, 'bias', [outFeatures], options.biasInit ?? init.zeros);
+    let w = params.param(g, 'weight', [outFeatures, inFeatures], options.weightInit ?? init.truncNormal(0.02));
+    let b = options.bias === false ? undefined : params.param(g, 'bias', [outFeatures], options.biasInit ?? init.zeros);
+    if (options.outScale) {
+      // y * s = x (diag(s) W)^T + s b: the scale lands on the weights (constant-folded at inference)
+      w = mul(w, unsqueeze(options.outScale, [1]));
+      b = b && mul(b, options.outScale);
+    }
     return affine(x, w, b);
   });
 }
@@ -285,7 +294,7 @@ export interface BlockHooks {
  * products (constant-folded at inference, so no Split of activations), the 1/sqrt(hd) scale is
  * folded into W_q and b_q, and K is laid out as [B, H, hd, T] by its one Transpose.
  */
-export function attention(g: Graph, params: ParamSource, x: Value, cfg: VitConfig): Value {
+export function attention(g: Graph, params: ParamSource, x: Value, cfg: VitConfig, outScale?: Value): Value {
   const d = cfg.width;
   const h = cfg.heads;
   const hd = d / h;
@@ -305,33 +314,34 @@ export function attention(g: Graph, params: ParamSource, x: Value, cfg: VitConfi
     const v = project(wv!, bv, [0, 2, 1, 3]);
     const mixed = matmul(softmax(matmul(q, kT), -1), v); // [B, H, T, hd]
     const merged = reshape(transpose(mixed, [0, 2, 1, 3]), [0, t, d]);
-    return linear(g, params, 'proj', merged, d, d);
+    return linear(g, params, 'proj', merged, d, d, { outScale });
   });
 }
 
-function mlp(g: Graph, params: ParamSource, x: Value, cfg: VitConfig): Value {
+function mlp(g: Graph, params: ParamSource, x: Value, cfg: VitConfig, outScale?: Value): Value {
   const hidden = mlpHidden(cfg);
   return g.scope('mlp', () => {
     // on [B*T, D] rows: fc1 widens, so a symbolic batch could not be restored after it
     const h = ACTIVATIONS[cfg.activation](linear(g, params, 'fc1', rows(x, cfg.width), cfg.width, hidden));
-    return reshapeLike(linear(g, params, 'fc2', h, hidden, cfg.width), x);
+    return reshapeLike(linear(g, params, 'fc2', h, hidden, cfg.width, { outScale }), x);
   });
 }
 
-function layerScale(g: Graph, params: ParamSource, name: string, x: Value, cfg: VitConfig): Value {
-  if (cfg.layerScale === null) return x;
-  return g.scope(name, () => mul(x, params.param(g, 'gamma', [cfg.width], init.constant(cfg.layerScale!))));
+/** LayerScale's gamma `${name}.gamma` [D], or undefined without LayerScale (applied by folding, see linear). */
+function layerScaleGamma(g: Graph, params: ParamSource, name: string, cfg: VitConfig): Value | undefined {
+  if (cfg.layerScale === null) return undefined;
+  return g.scope(name, () => params.param(g, 'gamma', [cfg.width], init.constant(cfg.layerScale!)));
 }
 
 /** One pre-norm transformer block: params under `blocks.{index}`. */
 export function vitBlock(g: Graph, params: ParamSource, x: Value, cfg: VitConfig, index: number, hooks: BlockHooks = {}): Value {
   return g.scope(`blocks.${index}`, () => {
     const n1 = layerNormLayer(g, params, 'norm1', x, cfg.width, cfg.layerNormEps);
-    let y = add(x, layerScale(g, params, 'ls1', attention(g, params, n1, cfg), cfg));
+    let y = add(x, attention(g, params, n1, cfg, layerScaleGamma(g, params, 'ls1', cfg)));
     const a = hooks.attnParallel?.(index, n1);
     if (a) y = add(y, a);
     const n2 = layerNormLayer(g, params, 'norm2', y, cfg.width, cfg.layerNormEps);
-    let z = add(y, layerScale(g, params, 'ls2', mlp(g, params, n2, cfg), cfg));
+    let z = add(y, mlp(g, params, n2, cfg, layerScaleGamma(g, params, 'ls2', cfg)));
     const m = hooks.mlpParallel?.(index, n2);
     if (m) z = add(z, m);
     return z;
