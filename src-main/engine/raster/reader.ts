@@ -20,8 +20,11 @@ export interface RasterSource {
    * Reads a window as band-major float32 (bands x height x width), converting any sample type.
    * Pixels of the window outside the raster are NaN. `bandIndices` are 0-based (default: all).
    * Nodata values are returned as stored; the scene layer turns them into `valid = 0`.
+   * `out`, when given, receives the pixels (it must hold at least bands x height x width values;
+   * the result is `out` itself or its prefix of exactly that size): callers reading window after
+   * window reuse one buffer instead of allocating, and collecting, a new one per window.
    */
-  readWindow(window: PixelWindow, bandIndices?: readonly number[], signal?: AbortSignal): Promise<Float32Array>;
+  readWindow(window: PixelWindow, bandIndices?: readonly number[], signal?: AbortSignal, out?: Float32Array): Promise<Float32Array>;
   close(): Promise<void>;
 }
 
@@ -176,8 +179,9 @@ function swapBytes(buffer: ArrayBufferLike, bytes: number): ArrayBuffer {
 }
 
 /**
- * Copies one band of a decoded block into the band-major output. Kept as one flat loop per row
- * (no per-pixel closures); `stride` is samples per pixel for chunky blocks, 1 for planar ones.
+ * Copies one band of a decoded block into the band-major output. Planar blocks (stride 1) copy
+ * row by row with `set(subarray)`, which converts any sample type to float32 natively; chunky
+ * blocks (stride = samples per pixel) need a strided loop.
  */
 function copyBlockBand(
   src: NumericArray, srcStart: number, stride: number, srcRowPitch: number,
@@ -187,14 +191,14 @@ function copyBlockBand(
   for (let r = 0; r < rows; r++) {
     let s = srcStart + r * srcRowPitch;
     let d = dstStart + r * dstRowPitch;
-    const end = d + cols;
     if (stride === 1) {
-      while (d < end) dst[d++] = src[s++];
-    } else {
-      while (d < end) {
-        dst[d++] = src[s];
-        s += stride;
-      }
+      dst.set(src.subarray(s, s + cols), d);
+      continue;
+    }
+    const end = d + cols;
+    while (d < end) {
+      dst[d++] = src[s];
+      s += stride;
     }
   }
 }
@@ -270,7 +274,7 @@ class GeoTiffRaster implements RasterSource {
     return new GeoTiffRaster(info, georeferencing, metadata, tiff, image, sample, planar, decoder, ycbcr, new BlockCache(blockCacheBytes));
   }
 
-  async readWindow(window: PixelWindow, bandIndices?: readonly number[], signal?: AbortSignal): Promise<Float32Array> {
+  async readWindow(window: PixelWindow, bandIndices?: readonly number[], signal?: AbortSignal, buffer?: Float32Array): Promise<Float32Array> {
     const { width, height, bandCount, path } = this.info;
     const bands = bandIndices ?? Array.from({ length: bandCount }, (_, i) => i);
     for (const b of bands) {
@@ -279,7 +283,9 @@ class GeoTiffRaster implements RasterSource {
     if (![window.x, window.y, window.width, window.height].every(Number.isInteger) || window.width < 0 || window.height < 0) {
       throw new FieldMoeError(path, `invalid read window ${JSON.stringify(window)} (integers, width and height >= 0)`);
     }
-    const out = new Float32Array(bands.length * window.width * window.height);
+    const size = bands.length * window.width * window.height;
+    if (buffer && buffer.length < size) throw new FieldMoeError(path, `read buffer holds ${buffer.length} values, the window needs ${size}`);
+    const out = buffer ? (buffer.length === size ? buffer : buffer.subarray(0, size)) : new Float32Array(size);
     const inside = clampWindow(window, width, height);
     if (inside.width !== window.width || inside.height !== window.height) out.fill(NaN);
     if (inside.width === 0 || inside.height === 0) return out;

@@ -231,3 +231,29 @@ describe('openRaster: lossy and LERC encodings', () => {
     });
   }
 });
+
+describe('readWindow into a caller buffer', () => {
+  it('fills the buffer (or its prefix) with the same values as a fresh read, for chunky and planar files', async () => {
+    const files = (['PIXEL', 'BAND'] as const).map((il) => path.join(tmp.dir, `out-buffer-${il}.tif`));
+    makeRasters(files.map((file, i) => ({ file, width: 70, height: 50, bands: 4, type: 'uint16', creationOptions: ['TILED=YES', 'BLOCKXSIZE=32', 'BLOCKYSIZE=32', `INTERLEAVE=${['PIXEL', 'BAND'][i]}`] })));
+    for (const file of files) {
+      const r = await openRaster(file);
+      try {
+        const win = { x: 10, y: -4, width: 64, height: 40 };
+        const fresh = await r.readWindow(win, [3, 1]);
+        const buffer = new Float32Array(2 * 64 * 40 + 100).fill(7);
+        const into = await r.readWindow(win, [3, 1], undefined, buffer);
+        expect(into.buffer).toBe(buffer.buffer);
+        expect(into.length).toBe(fresh.length);
+        expect(Buffer.from(into.slice().buffer)).toEqual(Buffer.from(fresh.buffer));
+        expect([...buffer.subarray(fresh.length)]).toEqual(new Array(100).fill(7));
+        expectPattern(into, 'uint16', win, [3, 1], { width: 70, height: 50 });
+        const exact = new Float32Array(fresh.length);
+        expect(await r.readWindow(win, [3, 1], undefined, exact)).toBe(exact);
+        await expect(r.readWindow(win, [3, 1], undefined, new Float32Array(10))).rejects.toThrow(`${file}: read buffer holds 10 values, the window needs ${fresh.length}`);
+      } finally {
+        await r.close();
+      }
+    }
+  });
+});
