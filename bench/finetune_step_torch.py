@@ -3,7 +3,8 @@
 pack from its first adapted layer on (the frozen patch embedding and block 0 are a cached
 input, as in our fine-tuning), SpectralMoE layers + decoder trainable, per-pixel cross-entropy
 (ignore -1), clip_grad_norm 1, AdamW. Reuses the reference forward of
-test/scripts/models_moe_torch_bench.py. Gates are noise-free and there is no load-balancing
+test/scripts/models_moe_torch_bench.py (ViT blocks, linear, layer norm) and writes the SpectralMoE
+routing here (eqs. 1-5, noise-free). Gates are noise-free and there is no load-balancing
 term (ours has both: it does slightly more work).
 
     /usr/bin/python3 bench/finetune_step_torch.py DIR THREADS SECONDS
@@ -24,6 +25,30 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import models_moe_torch_bench as ref  # noqa: E402
 
 
+def topk_gates(h, k):
+    vals, idx = h.topk(k, dim=-1)
+    return torch.zeros_like(h).scatter(-1, idx, torch.softmax(vals, -1))
+
+
+def moe_route(w, f, tokens, gate, moe, shared):
+    """Eqs. 1-5 without noise: Lp-distance gate, top-k, expert perceptual maps, gate-weighted sum."""
+    e, m, d = tokens.shape
+    if gate is None:
+        g = torch.ones(f.shape[:-1] + (e,))
+    else:
+        wg = w[gate + ".w_gate"]
+        if moe["p"] == 2:
+            sq = (f * f).sum(-1, keepdim=True) - 2 * (f @ wg) + (wg * wg).sum(0, keepdim=True)
+            h = -torch.sqrt(torch.relu(sq) + 1e-12)
+        else:
+            h = -(f.unsqueeze(-2) - wg.t()).abs().sum(-1)
+        g = topk_gates(h, moe["topK"])
+    flat = tokens.reshape(e * m, d)
+    amap = torch.softmax((f @ flat.t() / math.sqrt(d)).reshape(f.shape[:-1] + (e, m)), -1)
+    proj = flat @ shared["w_t"] + shared["b_t"]
+    return (amap * g.unsqueeze(-1)).reshape(f.shape[:-1] + (e * m,)) @ proj
+
+
 def forward(w, cfg, x):
     vit, moe = cfg["vit"], cfg["adapters"]["moe"]
     shared = {k: w["moe.shared." + k] for k in ["w_t", "b_t", "alpha"]}
@@ -36,7 +61,7 @@ def forward(w, cfg, x):
         tokens = w[p + ".experts.a"] @ w[p + ".experts.b"]
         gate = (p + (".gate.visual" if moe["dualGating"] else ".gate.shared")) if moe["experts"] > 1 else None
         fv = x[:, 1:]
-        df = ref.moe_route(w, p, fv, tokens, gate, moe, shared)
+        df = moe_route(w, fv, tokens, gate, moe, shared)
         out = fv + shared["alpha"] * ((df + fv) @ mlp_w + mlp_b)
         x = torch.cat([x[:, :1], out], 1)
         if i in cfg["decoder"]["levels"]:
