@@ -10,7 +10,7 @@
  */
 import type { PackManifest } from '../packs/manifest';
 import { mapBands, type BandMapping, type InputBinding } from '../packs/bandmap';
-import type { PixelWindow, Scene, SensorBlock } from '../scene/types';
+import type { PixelWindow, Scene, SensorBlock, SensorInfo } from '../scene/types';
 import { ProgressMeter, throwIfCancelled, type JobContext } from '../jobs/job';
 import { FieldMoeError } from '../util/errors';
 import { blendWindow, tileOrigins } from './tiling';
@@ -117,6 +117,8 @@ class ClassifyRun {
   private readonly acc: Accumulator;
   private readonly stats: RunStats;
   private readonly readSensors: string[];
+  /** Per read sensor: the file bands the bindings use (ascending), so nothing else is decoded. */
+  private readonly readBands: Map<string, number[]>;
   private readonly classIds: Uint8Array;
   private readonly watch = new Stopwatch();
   private tilesDone = 0;
@@ -140,6 +142,7 @@ class ClassifyRun {
     this.acc = new Accumulator(this.W, this.T, manifest.classes.length);
     this.stats = new RunStats(this.mapping, manifest);
     this.readSensors = this.mapping.bindings.filter((b) => b.available).map((b) => b.sensor!.id);
+    this.readBands = bandsToRead(this.mapping.bindings);
     this.classIds = Uint8Array.from(manifest.classes.map((c) => c.id));
   }
 
@@ -148,14 +151,17 @@ class ClassifyRun {
     const prefetch = this.options.prefetch ?? true;
     // The next band is read while this one runs: file reads and inflating overlap inference.
     let pending: Promise<Map<string, SensorBlock>> | undefined = this.readBand(0);
+    // Blocks of the band before the current one: done with, so the next read reuses their buffers.
+    let spent: Map<string, SensorBlock> | undefined;
     try {
       for (let r = 0; r < ys.length; r++) {
         throwIfCancelled(this.ctx.signal);
         this.watch.restart();
-        const blocks = await (pending ?? this.readBand(r));
-        pending = r + 1 < ys.length && prefetch ? this.readBand(r + 1) : undefined;
+        const blocks = await (pending ?? this.readBand(r, spent));
+        pending = r + 1 < ys.length && prefetch ? this.readBand(r + 1, spent) : undefined;
         this.watch.lap('readMs');
         await this.processBand(r, blocks);
+        spent = blocks;
       }
     } finally {
       // A cancel or an error must not leave a read running unobserved.
@@ -165,10 +171,10 @@ class ClassifyRun {
     return this.report();
   }
 
-  private readBand(r: number): Promise<Map<string, SensorBlock>> {
+  private readBand(r: number, reuse?: Map<string, SensorBlock>): Promise<Map<string, SensorBlock>> {
     const y = this.ys[r];
     const window: PixelWindow = { x: 0, y, width: this.W, height: Math.min(this.T, this.H - y) };
-    const read = this.scene.readWindow(window, { sensors: this.readSensors, signal: this.ctx.signal });
+    const read = this.scene.readWindow(window, { sensors: this.readSensors, bands: this.readBands, reuse, signal: this.ctx.signal });
     read.catch(() => undefined); // handled where it is awaited; this only keeps Node from calling it unhandled meanwhile
     return read;
   }
@@ -260,6 +266,8 @@ class BandData {
   readonly validCount: number[];
   /** Only one sensor feeds the model: its validity is the data mask, no per-tile bookkeeping. */
   readonly singleSource: boolean;
+  /** Per binding and channel: the plane of the block's `data` holding that channel's band. */
+  readonly planes: number[][];
   constructor(
     readonly bindings: readonly InputBinding[],
     blocks: Map<string, SensorBlock>,
@@ -279,6 +287,10 @@ class BandData {
       return count;
     });
     this.singleSource = this.perBinding.filter((b) => b).length === 1;
+    this.planes = bindings.map((b, i) => {
+      const held = this.perBinding[i]?.bandIndices;
+      return held ? b.bandIndices.map((f) => held.indexOf(f)) : b.bandIndices;
+    });
   }
 
   /**
@@ -294,7 +306,7 @@ class BandData {
       const b = this.bindings[i];
       const { data, valid } = block;
       for (let c = 0; c < b.channels; c++) {
-        const off = b.bandIndices[c] * n;
+        const off = this.planes[i][c] * n;
         const m = b.mean[c];
         const s = b.invStd[c];
         if (this.validCount[i] === n) {
@@ -339,7 +351,7 @@ function fillTile(batch: TileBatch, j: number, band: BandData, x0: number, T: nu
     if (partial) dst.fill(0, base, base + b.channels * plane);
     const bandSize = W * th;
     for (let c = 0; c < b.channels; c++) {
-      const src = b.bandIndices[c] * bandSize + x0;
+      const src = band.planes[i][c] * bandSize + x0;
       const d = base + c * plane;
       for (let r = 0; r < th; r++) dst.set(block.data.subarray(src + r * W, src + r * W + tw), d + r * T);
     }
@@ -485,7 +497,7 @@ class RunStats {
       const n = band.width * band.rows;
       for (let c = 0; c < b.channels; c++) {
         if (this.finite[i][c] > 0) continue;
-        const off = b.bandIndices[c] * n;
+        const off = band.planes[i][c] * n;
         for (let p = 0; p < n; p++) {
           const v = block.data[off + p];
           if (v === v) {
@@ -509,9 +521,7 @@ class RunStats {
       if (!b.available) return;
       const sensor = b.sensor!;
       this.finite[i].forEach((n, c) => {
-        if (n > 0) return;
-        const band = sensor.bands.find((x) => x.index === b.bandIndices[c]);
-        throw new FieldMoeError(sensor.file, `band ${b.bandIndices[c] + 1}${band?.name ? ` (${band.name})` : ''} holds no finite value (all NaN); fix the file or mark sensor ${sensor.id} missing with --missing ${sensor.id}`);
+        if (n === 0) throw noFiniteValueError(sensor, b.bandIndices[c]);
       });
       if (this.validPx[i] === 0)
         throw new FieldMoeError(sensor.file, `sensor ${sensor.id} has no valid pixel in the scene (all nodata or NaN); mark it missing with --missing ${sensor.id}`);
@@ -528,4 +538,22 @@ class RunStats {
     });
     return { degraded: reasons.length > 0, degradedReasons: reasons };
   }
+}
+
+/** The one-line error for a used band without a single finite value (file band index, 0-based). */
+function noFiniteValueError(sensor: SensorInfo, bandIndex: number): FieldMoeError {
+  const band = sensor.bands.find((x) => x.index === bandIndex);
+  return new FieldMoeError(sensor.file, `band ${bandIndex + 1}${band?.name ? ` (${band.name})` : ''} holds no finite value (all NaN); fix the file or mark sensor ${sensor.id} missing with --missing ${sensor.id}`);
+}
+
+/** Per available sensor: the ascending union of the file bands its bindings use. */
+function bandsToRead(bindings: readonly InputBinding[]): Map<string, number[]> {
+  const bands = new Map<string, Set<number>>();
+  for (const b of bindings) {
+    if (!b.available) continue;
+    const set = bands.get(b.sensor!.id) ?? new Set<number>();
+    for (const i of b.bandIndices) set.add(i);
+    bands.set(b.sensor!.id, set);
+  }
+  return new Map([...bands].filter(([, set]) => set.size > 0).map(([id, set]) => [id, [...set].sort((x, y) => x - y)]));
 }

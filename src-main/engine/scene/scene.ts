@@ -108,20 +108,44 @@ function buildScene(resolved: ResolvedSceneSpec, rasters: RasterSource[], refere
  * equals nodata. A nodata value in only some bands stays valid data: in 8-bit Landsat, band 7 is
  * legitimately 0 over water while the other bands are not (nc-landsat7: 38% vs 15%), so an
  * any-band rule would drop real water pixels.
+ *
+ * Cost: the all-bands-nodata rule only follows the pixels still at nodata band after band (the
+ * first band's nodata pixels, usually few), not every band of every pixel. `mayHoldNaN = false`
+ * (integer samples, window inside the raster: no value can be NaN) skips the NaN scan.
  */
-export function markInvalid(data: Float32Array, bands: number, plane: number, nodata: number | undefined, valid: Uint8Array): void {
-  const checkNodata = nodata !== undefined && !Number.isNaN(nodata);
-  const nd = checkNodata ? Math.fround(nodata) : 0;
-  const nodataCount = checkNodata ? new Uint16Array(plane) : undefined;
-  for (let b = 0; b < bands; b++) {
-    const base = b * plane;
-    for (let i = 0; i < plane; i++) {
-      const v = data[base + i];
-      if (v !== v) valid[i] = 0;
-      else if (nodataCount && v === nd) nodataCount[i]++;
+export function markInvalid(data: Float32Array, bands: number, plane: number, nodata: number | undefined, valid: Uint8Array, mayHoldNaN = true): void {
+  if (mayHoldNaN) {
+    for (let b = 0; b < bands; b++) {
+      const base = b * plane;
+      for (let i = 0; i < plane; i++) {
+        const v = data[base + i];
+        if (v !== v) valid[i] = 0;
+      }
     }
   }
-  if (nodataCount) for (let i = 0; i < plane; i++) if (nodataCount[i] === bands) valid[i] = 0;
+  if (nodata === undefined || Number.isNaN(nodata) || bands === 0) return;
+  const nd = Math.fround(nodata);
+  let count = 0;
+  for (let i = 0; i < plane; i++) if (data[i] === nd) count++;
+  if (count === 0) return;
+  const candidates = new Int32Array(count);
+  count = 0;
+  for (let i = 0; i < plane; i++) if (data[i] === nd) candidates[count++] = i;
+  for (let b = 1; b < bands && count > 0; b++) {
+    const base = b * plane;
+    let kept = 0;
+    for (let k = 0; k < count; k++) {
+      const i = candidates[k];
+      if (data[base + i] === nd) candidates[kept++] = i;
+    }
+    count = kept;
+  }
+  for (let k = 0; k < count; k++) valid[candidates[k]] = 0;
+}
+
+/** True when `window` lies inside a width x height raster (no pixel reads as NaN for lying outside). */
+function insideRaster(window: PixelWindow, width: number, height: number): boolean {
+  return window.x >= 0 && window.y >= 0 && window.x + window.width <= width && window.y + window.height <= height;
 }
 
 const DEFAULT_RESAMPLE_BUDGET = 16 * 1024 * 1024;
@@ -147,47 +171,65 @@ class OpenedScene implements Scene {
     if (!Number.isInteger(window.x) || !Number.isInteger(window.y) || !(window.width >= 0) || !(window.height >= 0)) {
       throw new FieldMoeError(this.info.source, `invalid read window ${JSON.stringify(window)}`);
     }
+    const plans = chosen.map((s) => ({ s, bands: this.bandSubset(s, options.bands) }));
     if (options.signal?.aborted) throw new CancelledError();
-    const blocks = await Promise.all(chosen.map((s) => this.readSensor(s, window, options.signal)));
+    const blocks = await Promise.all(plans.map(({ s, bands }) => this.readSensor(s, window, bands, options.reuse?.get(s.info.id), options.signal)));
     return new Map(blocks.map((b) => [b.sensor, b]));
   }
 
-  private async readSensor(s: OpenedSensor, window: PixelWindow, signal?: AbortSignal): Promise<SensorBlock> {
-    const bands = s.info.raster.bandCount;
+  /** The file bands to read for a sensor: the requested subset (checked), or undefined for all. */
+  private bandSubset(s: OpenedSensor, subsets: ReadOptions['bands']): readonly number[] | undefined {
+    const bands = subsets?.get(s.info.id);
+    if (!bands) return undefined;
+    const n = s.info.raster.bandCount;
+    const bad = bands.find((b) => !Number.isInteger(b) || b < 0 || b >= n);
+    if (bad !== undefined) throw new FieldMoeError(s.info.file, `band index ${bad} out of range (sensor ${s.info.id} has ${n} bands)`);
+    if (bands.length === 0) throw new FieldMoeError(s.info.file, `empty band list for sensor ${s.info.id}`);
+    return bands;
+  }
+
+  private async readSensor(s: OpenedSensor, window: PixelWindow, subset: readonly number[] | undefined, reuse: SensorBlock | undefined, signal?: AbortSignal): Promise<SensorBlock> {
+    const raster = s.info.raster;
+    const bands = subset ? subset.length : raster.bandCount;
     const plane = window.width * window.height;
-    let data: Float32Array;
-    let valid: Uint8Array;
+    // A block handed back by the caller lends its buffers when they are the right size.
+    const fits = reuse !== undefined && reuse.data.length === bands * plane && reuse.valid.length === plane;
+    const data = fits ? reuse.data : new Float32Array(bands * plane);
+    const valid = fits ? reuse.valid : new Uint8Array(plane);
     if (s.mapping.identity) {
-      data = await s.raster.readWindow(window, undefined, signal);
-      valid = new Uint8Array(plane).fill(1);
-      markInvalid(data, bands, plane, s.info.raster.nodata, valid);
+      await s.raster.readWindow(window, subset, signal, data);
+      valid.fill(1);
+      const mayHoldNaN = !SAMPLE_TYPE_SPECS[raster.sampleType].isInteger || !insideRaster(window, raster.width, raster.height);
+      markInvalid(data, bands, plane, raster.nodata, valid, mayHoldNaN);
     } else {
-      data = new Float32Array(bands * plane);
-      valid = new Uint8Array(plane);
-      await this.readResampled(s, window, data, valid, signal);
+      await this.readResampled(s, window, subset, data, valid, signal);
     }
     if (s.info.failed) valid.fill(0);
     else if (s.regions.length > 0) applyFailureRegions(valid, window, s.regions, this.info.geoTransform);
-    return { sensor: s.info.id, bands, width: window.width, height: window.height, data, valid };
+    const block: SensorBlock = { sensor: s.info.id, bands, width: window.width, height: window.height, data, valid };
+    if (subset) block.bandIndices = [...subset];
+    return block;
   }
 
   /**
    * Reads a sensor on another grid in chunks of reference rows, so a much finer sensor (say 10 m
    * under a 60 m reference) never needs more than `resampleBudget` source values at once.
    */
-  private async readResampled(s: OpenedSensor, window: PixelWindow, data: Float32Array, valid: Uint8Array, signal?: AbortSignal): Promise<void> {
-    const bands = s.info.raster.bandCount;
+  private async readResampled(s: OpenedSensor, window: PixelWindow, subset: readonly number[] | undefined, data: Float32Array, valid: Uint8Array, signal?: AbortSignal): Promise<void> {
+    const raster = s.info.raster;
+    const bands = subset ? subset.length : raster.bandCount;
     const plane = window.width * window.height;
     const cols = axisSamples(s.mapping.col, window.x, window.width);
     const srcRowsPerRow = Math.max(1, Math.abs(s.mapping.row.scale));
     const chunkRows = Math.max(1, Math.floor(this.resampleBudget / (bands * cols.length * srcRowsPerRow)));
+    const integer = SAMPLE_TYPE_SPECS[raster.sampleType].isInteger;
     for (let r0 = 0; r0 < window.height; r0 += chunkRows) {
       const h = Math.min(chunkRows, window.height - r0);
       const rows = axisSamples(s.mapping.row, window.y + r0, h);
       const src = sourceWindow(cols, rows);
-      const srcData = await s.raster.readWindow(src, undefined, signal);
+      const srcData = await s.raster.readWindow(src, subset, signal);
       const srcValid = new Uint8Array(src.width * src.height).fill(1);
-      markInvalid(srcData, bands, src.width * src.height, s.info.raster.nodata, srcValid);
+      markInvalid(srcData, bands, src.width * src.height, raster.nodata, srcValid, !integer || !insideRaster(src, raster.width, raster.height));
       const chunkPlane = h * window.width;
       const whole = h === window.height;
       const outData = whole ? data : new Float32Array(bands * chunkPlane);

@@ -106,10 +106,16 @@ export interface SensorBlock {
   height: number;
   data: Float32Array;
   /**
+   * 0-based file bands held in `data`, in order, when the read asked for a subset
+   * (`ReadOptions.bands`); absent when `data` holds every band of the sensor.
+   */
+  bandIndices?: number[];
+  /**
    * Per pixel: 1 where the sensor has a valid value. 0 where any band is NaN, where every band
    * equals the raster's nodata (one band at the nodata value is still data: Landsat band 7 is 0
    * over water), outside the sensor's raster, for a failed sensor, and inside its failure
    * regions. `data` at invalid pixels holds whatever the file holds (often nodata or NaN).
+   * With a band subset, "any band" and "every band" mean the bands read.
    */
   valid: Uint8Array;
 }
@@ -117,6 +123,17 @@ export interface SensorBlock {
 export interface ReadOptions {
   /** Sensors to read (default: all). Failed sensors are read too; their `valid` is all 0. */
   sensors?: readonly string[];
+  /**
+   * Per sensor id: the 0-based file bands to decode, in the order `data` holds them (default: all
+   * bands). A pack that maps 6 of 13 bands reads 6; validity is then judged on those bands.
+   */
+  bands?: ReadonlyMap<string, readonly number[]>;
+  /**
+   * Blocks of an earlier read that the caller is done with: a block of the same sensor and size
+   * lends its `data` and `valid` buffers to this read (overwritten), so a reader going window by
+   * window does not allocate, and collect, a new band of float32 per window.
+   */
+  reuse?: ReadonlyMap<string, SensorBlock>;
   signal?: AbortSignal;
 }
 

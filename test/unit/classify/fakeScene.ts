@@ -18,6 +18,8 @@ export class FakeScene implements Scene {
   readonly info: SceneInfo;
   /** Windows read, for tests that check memory bounds. */
   readonly reads: PixelWindow[] = [];
+  /** The options of each read (same order as `reads`). */
+  readonly readOptions: ReadOptions[] = [];
   constructor(
     readonly width: number,
     readonly height: number,
@@ -47,24 +49,31 @@ export class FakeScene implements Scene {
   async readWindow(w: PixelWindow, options: ReadOptions = {}): Promise<Map<string, SensorBlock>> {
     throwIfCancelled(options.signal);
     this.reads.push(w);
+    this.readOptions.push(options);
     const out = new Map<string, SensorBlock>();
     for (const s of this.sensors) {
       if (options.sensors && !options.sensors.includes(s.id)) continue;
-      const B = s.bands.length;
+      // Like the real scene: a band subset holds just those bands, in the order asked.
+      const subset = options.bands?.get(s.id);
+      const fileBands = subset ?? s.bands.map((_, b) => b);
+      const B = fileBands.length;
       const data = new Float32Array(B * w.width * w.height);
       const valid = new Uint8Array(w.width * w.height);
-      for (let b = 0; b < B; b++)
+      fileBands.forEach((fb, b) => {
         for (let y = 0; y < w.height; y++)
           for (let x = 0; x < w.width; x++) {
-            const v = s.data[b * this.width * this.height + (w.y + y) * this.width + w.x + x];
+            const v = s.data[fb * this.width * this.height + (w.y + y) * this.width + w.x + x];
             data[b * w.width * w.height + y * w.width + x] = v;
           }
+      });
       // The real scene's validity rule: any NaN band or all bands nodata -> invalid.
       if (!s.failed) {
         valid.fill(1);
         markInvalid(data, B, w.width * w.height, s.nodata, valid);
       }
-      out.set(s.id, { sensor: s.id, bands: B, width: w.width, height: w.height, data, valid });
+      const block: SensorBlock = { sensor: s.id, bands: B, width: w.width, height: w.height, data, valid };
+      if (subset) block.bandIndices = [...subset];
+      out.set(s.id, block);
     }
     await new Promise((r) => setImmediate(r));
     return out;

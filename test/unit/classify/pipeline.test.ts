@@ -76,6 +76,30 @@ describe('tiled pipeline', () => {
     }
   });
 
+  it('decodes only the bands the pack maps, and classifies as from all bands', async () => {
+    // tiny-landsat7 takes 6 bands; the scene has 2 more (a thermal and a panchromatic band).
+    const pack = await loadPack(packDir('tiny-landsat7'));
+    const W = 120;
+    const H = 90;
+    const six = smoothBands(W, H, 6, 10, 200);
+    const eight = new Float32Array(8 * W * H);
+    eight.set(smoothBands(W, H, 1, 10, 200, 5), 0); // extra band first: the pack's bands are 1..6
+    eight.set(six, W * H);
+    eight.set(smoothBands(W, H, 1, 10, 200, 7), 7 * W * H);
+    const extra = [{ name: 'PAN', wavelengthNm: 3000 }, ...LANDSAT, { name: 'TIR', wavelengthNm: 11000 }];
+    const scene8 = new FakeScene(W, H, [{ id: 'l7', kind: 'multispectral', bands: extra, data: eight, nodata: 0 }]);
+    const scene6 = new FakeScene(W, H, [{ id: 'l7', kind: 'multispectral', bands: LANDSAT, data: six, nodata: 0 }]);
+    const a = await runInMemory(scene8, pack, { tile: 64, overlap: 16 });
+    const b = await runInMemory(scene6, pack, { tile: 64, overlap: 16 });
+    const bandReads = scene8.readOptions.filter((_, i) => scene8.reads[i].width === W);
+    expect(bandReads.length).toBeGreaterThan(1);
+    for (const o of bandReads) expect(o.bands?.get('l7')).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(a.report.inputs[0].bands).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(new Set(a.sink.classes).size).toBeGreaterThan(1);
+    expect(Buffer.compare(Buffer.from(a.sink.classes), Buffer.from(b.sink.classes))).toBe(0);
+    expect(sameBits(a.sink.confidence, b.sink.confidence)).toBe(true);
+  });
+
   it('rejects bad tiling with one-line errors naming the flag', () => {
     const manifest = { name: 'p', tile: { size: 128, overlap: 32, fixedSize: true, multipleOf: 1, batch: 4 } } as never;
     expect(() => resolveTiling(manifest, { tile: 64 })).toThrow(/^--tile: model pack p runs on 128-pixel tiles only/);
