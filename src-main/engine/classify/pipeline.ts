@@ -11,6 +11,7 @@
 import type { PackManifest } from '../packs/manifest';
 import { mapBands, type BandMapping, type InputBinding } from '../packs/bandmap';
 import type { PixelWindow, Scene, SensorBlock, SensorInfo } from '../scene/types';
+import { bandsWithoutData } from '../scene/emptyBands';
 import { ProgressMeter, throwIfCancelled, type JobContext } from '../jobs/job';
 import { FieldMoeError } from '../util/errors';
 import { blendWindow, tileOrigins } from './tiling';
@@ -149,6 +150,7 @@ class ClassifyRun {
   async run(): Promise<ClassifyReport> {
     const { ys } = this;
     const prefetch = this.options.prefetch ?? true;
+    await this.checkBandsHaveData();
     // The next band is read while this one runs: file reads and inflating overlap inference.
     let pending: Promise<Map<string, SensorBlock>> | undefined = this.readBand(0);
     // Blocks of the band before the current one: done with, so the next read reuses their buffers.
@@ -169,6 +171,18 @@ class ClassifyRun {
     }
     this.stats.checkBands();
     return this.report();
+  }
+
+  /**
+   * An all-NaN band fails before the run rather than after it (same error as the end-of-run
+   * check, which stays as the net for sensors that only lose their data after resampling).
+   */
+  private async checkBandsHaveData(): Promise<void> {
+    for (const b of this.mapping.bindings) {
+      if (!b.available) continue;
+      const empty = await bandsWithoutData(this.scene, b.sensor!.id, b.bandIndices, { signal: this.ctx.signal });
+      if (empty.length > 0) throw noFiniteValueError(b.sensor!, empty[0]);
+    }
   }
 
   private readBand(r: number, reuse?: Map<string, SensorBlock>): Promise<Map<string, SensorBlock>> {

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
-import { openScene, type SensorBlock } from '../../../src-main/engine/scene/index';
+import { bandsWithoutData, openScene, type SensorBlock } from '../../../src-main/engine/scene/index';
 import { makeRasters, tempDir } from '../raster/gdalTools';
 
 const tmp = tempDir('fieldmoe-subset-');
@@ -79,6 +79,29 @@ describe('Scene.readWindow with a band subset', () => {
     try {
       const id = scene.info.sensors[0].id;
       await expect(scene.readWindow({ x: 0, y: 0, width: 4, height: 4 }, { bands: new Map([[id, [0, 3]]]) })).rejects.toThrow(`${INT}: band index 3 out of range (sensor ${id} has 3 bands)`);
+    } finally {
+      await scene.close();
+    }
+  });
+});
+
+describe('bandsWithoutData', () => {
+  it('finds the bands without a finite value, scanning past a decimated look that sees none', async () => {
+    const scene = await openScene(EMPTY);
+    try {
+      const id = scene.info.sensors[0].id;
+      expect(await bandsWithoutData(scene, id, [0, 1, 2])).toEqual([1]);
+      expect(await bandsWithoutData(scene, id, [2, 0])).toEqual([]);
+      expect(await bandsWithoutData(scene, id, [1], { grid: 2, sampleSize: 8, scanBudget: 70 * 7 })).toEqual([1]);
+    } finally {
+      await scene.close();
+    }
+  });
+
+  it('costs nothing on integer rasters, which cannot hold NaN', async () => {
+    const scene = await openScene(INT);
+    try {
+      expect(await bandsWithoutData(scene, scene.info.sensors[0].id, [0, 1, 2])).toEqual([]);
     } finally {
       await scene.close();
     }

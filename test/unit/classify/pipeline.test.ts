@@ -69,11 +69,14 @@ describe('tiled pipeline', () => {
     const pack = await loadPack(packDir('tiny-landsat7'));
     const scene = landsatScene(300, 220, false);
     await runInMemory(scene, pack, { tile: 64, overlap: 16 });
-    expect(scene.reads.length).toBe(5); // rows at 0, 48, 96, 144, 156
-    for (const w of scene.reads) {
-      expect(w.height).toBeLessThanOrEqual(64);
-      expect(w.width).toBe(300);
-    }
+    // Bands of tiles span the width; the only other reads are the small windows of the
+    // all-NaN band look before the run (a float scene whose bands all have data there).
+    const bands = scene.reads.filter((w) => w.width === 300);
+    expect(bands.map((w) => w.y)).toEqual([0, 48, 96, 144, 156]);
+    for (const w of bands) expect(w.height).toBeLessThanOrEqual(64);
+    const samples = scene.reads.filter((w) => w.width !== 300);
+    expect(samples.length).toBe(1); // every band is finite in the first sample window: no more looks
+    for (const w of samples) expect(w.width * w.height).toBeLessThanOrEqual(32 * 32);
   });
 
   it('decodes only the bands the pack maps, and classifies as from all bands', async () => {
@@ -114,6 +117,31 @@ describe('tiled pipeline', () => {
     const run = runInMemory(scene, pack, { tile: 64, overlap: 16 });
     await expect(run).rejects.toThrow(FieldMoeError);
     await expect(run).rejects.toThrow('/fake/l7.tif: band 3 (B3) holds no finite value (all NaN)');
+  });
+
+  it('finds an all-NaN band before any tile runs', async () => {
+    const pack = await loadPack(packDir('tiny-landsat7'));
+    const W = 300;
+    const H = 220;
+    const scene = landsatScene(W, H, false);
+    // Band 5 is NaN everywhere but in one pixel that the decimated look cannot see: the full scan finds it.
+    const band5 = scene.sensors[0].data.subarray(4 * W * H, 5 * W * H);
+    band5.fill(NaN);
+    band5[(H - 1) * W + 3] = 100;
+    const ok = await runInMemory(scene, pack, { tile: 64, overlap: 16 });
+    expect(ok.report.tiles).toBeGreaterThan(1);
+    // Now band 6 holds no finite value at all: the run fails before its first band of tiles.
+    scene.sensors[0].data.fill(NaN, 5 * W * H, 6 * W * H);
+    scene.reads.length = 0;
+    scene.readOptions.length = 0;
+    const progress: number[] = [];
+    const run = runInMemory(scene, pack, { tile: 64, overlap: 16 }, { onProgress: (p) => progress.push(p.fraction) });
+    await expect(run).rejects.toThrow('/fake/l7.tif: band 6 (B6) holds no finite value (all NaN)');
+    expect(progress.filter((f) => f > 0)).toEqual([]);
+    // No band of tiles was read: only the look (small windows) and the scan of the suspect bands 5 and 6.
+    const scans = scene.readOptions.filter((_, i) => scene.reads[i].width === W);
+    expect(scans.length).toBeGreaterThan(0);
+    for (const o of scans) expect(o.bands?.get('l7')).toEqual([4, 5]);
   });
 
   it('cancels through the AbortSignal', async () => {

@@ -1,0 +1,63 @@
+import { SAMPLE_TYPE_SPECS } from '../raster/sampleTypes';
+import { throwIfCancelled } from '../jobs/job';
+import type { PixelWindow, Scene } from './types';
+
+export interface EmptyBandsOptions {
+  signal?: AbortSignal;
+  /** Sample windows per axis for the first, decimated look (default 4: 16 small windows). */
+  grid?: number;
+  /** Edge of each sample window in pixels (default 32). */
+  sampleSize?: number;
+  /** Most values held at once by the full scan of a suspect band (default 4M = 16 MB). */
+  scanBudget?: number;
+}
+
+/**
+ * The bands of `sensor` (0-based file indices, a subset of `bands`) that hold no finite value
+ * anywhere on the scene grid, found before a long job instead of after it. Integer rasters
+ * cannot hold NaN, so they cost nothing. Float rasters get a decimated look first (a few small
+ * windows spread over the scene); only a band that shows no finite value there is scanned in
+ * full, strip by strip, and the scan stops at its first finite value, so a sparse but real band
+ * costs at most one read of that band, and an all-NaN band one read instead of a whole run.
+ */
+export async function bandsWithoutData(scene: Scene, sensor: string, bands: readonly number[], options: EmptyBandsOptions = {}): Promise<number[]> {
+  const info = scene.info.sensors.find((s) => s.id === sensor);
+  if (!info || bands.length === 0 || SAMPLE_TYPE_SPECS[info.raster.sampleType].isInteger) return [];
+  const { width: W, height: H } = scene.info;
+  const grid = options.grid ?? 4;
+  const size = options.sampleSize ?? 32;
+  let suspects = [...new Set(bands)];
+  const windows: PixelWindow[] = [];
+  for (let gy = 0; gy < grid; gy++) {
+    for (let gx = 0; gx < grid; gx++) {
+      const w = Math.min(size, W);
+      const h = Math.min(size, H);
+      const x = Math.min(W - w, Math.max(0, Math.floor(((gx + 0.5) * W) / grid - w / 2)));
+      const y = Math.min(H - h, Math.max(0, Math.floor(((gy + 0.5) * H) / grid - h / 2)));
+      windows.push({ x, y, width: w, height: h });
+    }
+  }
+  for (const window of windows) {
+    suspects = await withoutFiniteValue(scene, sensor, suspects, window, options.signal);
+    if (suspects.length === 0) return [];
+  }
+  const rows = Math.max(1, Math.floor((options.scanBudget ?? 4 * 1024 * 1024) / (W * suspects.length)));
+  for (let y = 0; y < H && suspects.length > 0; y += rows) {
+    suspects = await withoutFiniteValue(scene, sensor, suspects, { x: 0, y, width: W, height: Math.min(rows, H - y) }, options.signal);
+  }
+  return suspects;
+}
+
+/** The bands among `bands` with no finite value in `window`. */
+async function withoutFiniteValue(scene: Scene, sensor: string, bands: number[], window: PixelWindow, signal?: AbortSignal): Promise<number[]> {
+  throwIfCancelled(signal);
+  const block = (await scene.readWindow(window, { sensors: [sensor], bands: new Map([[sensor, bands]]), signal })).get(sensor)!;
+  const plane = window.width * window.height;
+  return bands.filter((band, k) => {
+    // A scene that ignores the band subset hands back every band.
+    const at = block.bandIndices ? k : band;
+    const values = block.data.subarray(at * plane, (at + 1) * plane);
+    for (let i = 0; i < plane; i++) if (values[i] === values[i]) return false;
+    return true;
+  });
+}
