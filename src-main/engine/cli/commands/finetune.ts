@@ -26,6 +26,7 @@ ${SCENE_USAGE}
   --epochs <N>                at most N epochs (default 30)
   --val-split <f>             share of labelled pixels held out for validation (default 0.2)
   --pixels-per-class <N>      few-shot: use at most N labelled training pixels per class
+  --tiles-per-class <N>       training tiles drawn per class (default 64)
   --patience <N>              epochs without validation improvement before stopping (default 5)
   --seed <s>                  seed of the split, sampling, initialisation and noise (default 0)
   --lr <x>                    peak learning rate (default 0.001)
@@ -43,6 +44,7 @@ ${MISSING_USAGE}
     'val-split': { type: 'string' },
     'pixels-per-class': { type: 'string' },
     patience: { type: 'string' },
+    'tiles-per-class': { type: 'string' },
     seed: { type: 'string' },
     lr: { type: 'string' },
     threads: { type: 'string' },
@@ -63,6 +65,7 @@ ${MISSING_USAGE}
       valSplit: floatFlag(flags, 'val-split', 0.01, 0.99),
       pixelsPerClass: intFlag(flags, 'pixels-per-class', 1),
       patience: intFlag(flags, 'patience', 0),
+      tilesPerClass: intFlag(flags, 'tiles-per-class', 1),
       seed: intFlag(flags, 'seed', 0),
       lr: floatFlag(flags, 'lr', 1e-7, 10),
       threads: intFlag(flags, 'threads', 1),
