@@ -29,20 +29,9 @@ export interface GradCheckResult {
   numeric: Float64Array[];
 }
 
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function gaussian(rand: () => number): number {
-  return Math.sqrt(-2 * Math.log(rand() + 1e-300)) * Math.cos(2 * Math.PI * rand());
-}
+/** The engine's seeded generator, so test inputs are reproducible on every machine. */
+export { seededRng as rng, gaussian } from '../../src-main/engine/util/random';
+import { seededRng as rng, gaussian } from '../../src-main/engine/util/random';
 
 const numel = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
