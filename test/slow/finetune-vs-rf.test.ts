@@ -86,7 +86,7 @@ describe('few-shot fine-tuning against a random forest on the same labels', () =
             const row = { case: c.name, missing, trainPixels: train.length, testPixels: test.length, nodataPixels: ours.nodata_pixels, finetuneSeconds: seconds, epochs: ft.fit.history.length, ours: { oa: ours.oa, kappa: ours.kappa, miou: ours.miou, macc: ours.macc }, rf: { oa: rf.metrics.oa, kappa: rf.metrics.kappa, miou: rf.metrics.miou, macc: rf.metrics.macc } };
             results.push(row);
             process.stderr.write(`${JSON.stringify(row)}\n`);
-            expect(ours.oa, `${c.name} missing [${missing}]: ours ${ours.oa.toFixed(3)} vs RF ${rf.metrics.oa.toFixed(3)}`).toBeGreaterThan(rf.metrics.oa);
+            expect.soft(ours.oa, `${c.name} missing [${missing}]: ours ${ours.oa.toFixed(3)} vs RF ${rf.metrics.oa.toFixed(3)}`).toBeGreaterThan(rf.metrics.oa);
           } finally {
             await sub.close();
           }
