@@ -47,8 +47,9 @@ export async function main(argv: string[]): Promise<number> {
   if (values.merge) {
     const reports = await Promise.all(list(values.merge).map(async (f) => JSON.parse(await readFile(f, 'utf8')) as EvalReport));
     const merged = mergeReports(reports);
-    // Reports written before protocols stated their paper's claim get it from the registry.
-    for (const p of merged.protocols) if (!p.claim && protocolNames().includes(p.name)) p.claim = getProtocol(p.name).claim;
+    // Title and paper claim come from the registry (reports written by older code may lack or differ in them).
+    for (const p of merged.protocols)
+      if (protocolNames().includes(p.name)) Object.assign(p, { title: getProtocol(p.name).title, claim: getProtocol(p.name).claim });
     const files = await writeReport(merged, values.out ?? path.join(ROOT, 'reports', 'eval-papers'));
     console.log(`merged ${reports.length} reports into ${path.relative(process.cwd(), files.json)} and ${path.relative(process.cwd(), files.markdown)}`);
     return 0;
