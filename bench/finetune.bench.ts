@@ -9,10 +9,11 @@
  *   finetune.steps_per_s          our fine-tuning train steps per second (batch 16)
  *   finetune.torch_steps_per_s    the same step in PyTorch (bench/finetune_step_torch.py)
  *   finetune.step_ratio_vs_torch  ours / PyTorch, same threads, same run; goal >= 1
- * Env: FIELDMOE_BENCH_THREADS (default: all cores), FIELDMOE_BENCH_SECONDS (torch timing, default 8).
+ * Env: FIELDMOE_BENCH_THREADS (default: all cores), FIELDMOE_BENCH_SECONDS (step timing, default 8),
+ * FIELDMOE_BENCH_KEEP=<dir> keeps the PyTorch inputs there (to rerun bench/finetune_step_torch.py alone).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,7 +46,9 @@ async function timeFinetune(adapter: string, out: string, threads: number): Prom
 export default async function bench(): Promise<Record<string, number>> {
   const threads = Number(process.env.FIELDMOE_BENCH_THREADS ?? defaultThreads());
   const seconds = Number(process.env.FIELDMOE_BENCH_SECONDS ?? 8);
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'fieldmoe-finetune-bench-'));
+  const keep = process.env.FIELDMOE_BENCH_KEEP;
+  if (keep) mkdirSync(keep, { recursive: true });
+  const tmp = keep ?? mkdtempSync(path.join(os.tmpdir(), 'fieldmoe-finetune-bench-'));
   try {
     const full = await timeFinetune('spectralmoe', path.join(tmp, 'smoe'), threads);
     const headOnly = await timeFinetune('head-only', path.join(tmp, 'head'), threads);
@@ -117,6 +120,6 @@ export default async function bench(): Promise<Record<string, number>> {
       'finetune.threads': threads,
     };
   } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    if (!keep) rmSync(tmp, { recursive: true, force: true });
   }
 }
