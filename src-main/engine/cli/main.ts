@@ -4,13 +4,8 @@
  * 130; anything else is a bug and prints its stack (exit 2).
  */
 import { FieldMoeError, isCancelled } from '../util/errors';
-import { commands, getCommand, parseFlags, registerCommand, type CliIO } from './command';
-import { infoCommand } from './info';
-import { classifyCommand } from './classify';
-import './commands/index'; // finetune, eval, train (issue 5) register themselves
-
-registerCommand(infoCommand);
-registerCommand(classifyCommand);
+import { commands, getCommand, parseFlags, type CliIO } from './command';
+import './commands/index'; // registers every command
 
 export function helpText(): string {
   const width = Math.max(...commands().map((c) => c.name.length));

@@ -3,7 +3,7 @@ import { loadLabels } from '../../labels/index';
 import { packSearchPath, resolvePack } from '../../packs/registry';
 import { writeFileAtomic } from '../../util/atomic';
 import { intFlag, listFlag, requiredFlag, stringFlag, type Command } from '../command';
-import { parseWavelengths } from '../classify';
+import { parseWavelengths } from './classify';
 import { progressPrinter } from '../progress';
 import { openSceneFromFlags, SCENE_OPTIONS, SCENE_USAGE } from '../scene-flags';
 

@@ -2,7 +2,7 @@ import { finetune } from '../../finetune/finetune';
 import { ADAPTER_CHOICES } from '../../finetune/adapters';
 import { FieldMoeError } from '../../util/errors';
 import { intFlag, listFlag, requiredFlag, stringFlag, type Command } from '../command';
-import { parseWavelengths } from '../classify';
+import { parseWavelengths } from './classify';
 import { openSceneFromFlags, SCENE_OPTIONS, SCENE_USAGE } from '../scene-flags';
 import { floatFlag, MISSING_USAGE, missingSimulationFlags, trainingProgress } from './common';
 

@@ -1,11 +1,12 @@
 /**
- * The training commands (issue 5): importing this module registers finetune, eval and train in
- * the CLI's command registry.
+ * Every CLI command, registered in the order `fieldmoe --help` lists them. A new command is a
+ * module here and one entry in this list.
  */
 import { registerCommand } from '../command';
+import { infoCommand } from './info';
+import { classifyCommand } from './classify';
 import { finetuneCommand } from './finetune';
 import { evalCommand } from './eval';
 import { trainCommand } from './train';
 
-export const TRAINING_COMMANDS = [finetuneCommand, evalCommand, trainCommand];
-for (const c of TRAINING_COMMANDS) registerCommand(c);
+for (const c of [infoCommand, classifyCommand, finetuneCommand, evalCommand, trainCommand]) registerCommand(c);

@@ -1,10 +1,10 @@
-import { classifyToFiles } from '../classify';
-import { resolvePack, packSearchPath } from '../packs/registry';
-import { isProvider, PROVIDERS, type Provider } from '../runtime/session';
-import { FieldMoeError } from '../util/errors';
-import { intFlag, listFlag, requiredFlag, stringFlag, type Command } from './command';
-import { progressPrinter } from './progress';
-import { openSceneFromFlags, SCENE_OPTIONS, SCENE_USAGE } from './scene-flags';
+import { classifyToFiles } from '../../classify';
+import { resolvePack, packSearchPath } from '../../packs/registry';
+import { isProvider, PROVIDERS, type Provider } from '../../runtime/session';
+import { FieldMoeError } from '../../util/errors';
+import { intFlag, listFlag, requiredFlag, stringFlag, type Command } from '../command';
+import { progressPrinter } from '../progress';
+import { openSceneFromFlags, SCENE_OPTIONS, SCENE_USAGE } from '../scene-flags';
 
 export const classifyCommand: Command = {
   name: 'classify',

@@ -1,8 +1,8 @@
-import { describeScene, sceneStats } from '../scene';
-import { FieldMoeError } from '../util/errors';
-import type { Command } from './command';
-import { progressPrinter } from './progress';
-import { openSceneFromFlags, SCENE_OPTIONS, SCENE_USAGE } from './scene-flags';
+import { describeScene, sceneStats } from '../../scene';
+import { FieldMoeError } from '../../util/errors';
+import type { Command } from '../command';
+import { progressPrinter } from '../progress';
+import { openSceneFromFlags, SCENE_OPTIONS, SCENE_USAGE } from '../scene-flags';
 
 export const infoCommand: Command = {
   name: 'info',
