@@ -4,7 +4,7 @@
  * pack's weights keep training. Weights the base pack lacks (a new head, a new adapter, the
  * embedding of a new sensor shape) always train; the frozen backbone never does.
  */
-import { MAMOL_PRESETS, SEG_PRESETS, SPECTRALMOE_PAPER_DEFAULTS, type ModelConfig } from '../ml/models/index';
+import { depthSourceOf, MAMOL_PRESETS, SEG_PRESETS, SPECTRALMOE_PAPER_DEFAULTS, type ModelConfig } from '../ml/models/index';
 import { FieldMoeError } from '../util/errors';
 
 export const ADAPTER_CHOICES = ['spectralmoe', 'mamol', 'lora', 'rein', 'head-only'] as const;
@@ -33,7 +33,8 @@ const REGISTRY: Record<string, ArchitectureAdapters> = {
       const cfg = model.config;
       const base = cfg.adapters.moe ?? SPECTRALMOE_PAPER_DEFAULTS;
       const adapters = SEG_PRESETS[preset].apply(base);
-      if (adapters.moe) adapters.moe = { ...adapters.moe, depth: adapters.moe.depth && !!cfg.depthVit };
+      // Depth stays on wherever the pack has a depth source (an elevation source needs no encoder).
+      if (adapters.moe) adapters.moe = { ...adapters.moe, depth: adapters.moe.depth && depthSourceOf(cfg).source !== 'none' };
       return { architecture: 'spectralmoe', config: { ...cfg, adapters } };
     },
     // The wavelength-conditioned embedding stays as trained with the backbone (the adapters,

@@ -127,27 +127,36 @@ export function designModel(arch: Arch, scenes: readonly Scene[], classes: numbe
     const optical = infos.map((i) => firstOf(i.sensors, OPTICAL));
     const missing = optical.findIndex((o) => !o);
     if (missing >= 0) throw new FieldMoeError(infos[missing].source, 'has no optical (multispectral, hyperspectral or RGB) sensor for a SpectralMoE pack');
-    const depth = infos.every((i) => firstOf(i.sensors, ELEVATION));
+    // Elevation feeds the depth branch when any scene has it; when only some do, it is optional
+    // (availability-gated: a tile without it runs as the w/o-depth variant).
+    const elevation = infos.map((i) => firstOf(i.sensors, ELEVATION));
+    const firstElevation = elevation.find((e) => !!e);
+    const optional = !!firstElevation && elevation.some((e) => !e);
     const vit = compactVitConfig(size);
     const moeBase = { ...SPECTRALMOE_PAPER_DEFAULTS, experts: 4, tokensPerExpert: 16, rank: 8, loadLambda: 1 };
-    const adapters = SEG_PRESETS[preset ?? (depth ? 'spectralmoe' : 'wo-depth')].apply(moeBase);
-    if (adapters.moe) adapters.moe = { ...adapters.moe, depth: adapters.moe.depth && depth };
+    const adapters = SEG_PRESETS[preset ?? (firstElevation ? 'spectralmoe' : 'wo-depth')].apply(moeBase);
+    if (adapters.moe) adapters.moe = { ...adapters.moe, depth: adapters.moe.depth && !!firstElevation };
+    const depth = !!adapters.moe?.depth;
     const inputs: PackInput[] = [
       { name: 'image', sensorKinds: [...OPTICAL], bands: { mode: 'any', minBands: 1, maxBands: 1000, wavelengthsInput: 'wavelengths' }, normalization: UNIFORM, optional: false, description: 'optical bands with known wavelengths' },
     ];
-    if (adapters.moe?.depth) inputs.push({ name: 'depth', sensorKinds: [...ELEVATION], bands: { mode: 'any', minBands: 1, maxBands: 1 }, normalization: UNIFORM, optional: false, description: 'elevation for the depth branch' });
+    if (depth) inputs.push({ name: 'depth', sensorKinds: [...ELEVATION], bands: { mode: 'any', minBands: 1, maxBands: 1 }, normalization: UNIFORM, optional: optional, description: optional ? 'elevation for the depth branch (optional: without it the model runs as w/o depth)' : 'elevation for the depth branch' });
     const model: ModelConfig = {
       architecture: 'spectralmoe',
       config: {
         vit,
-        depthVit: adapters.moe?.depth ? { ...vit, inChannels: 1 } : null,
+        // No depth encoder (none can be imported here; a random frozen one adds cost, not
+        // information): elevation becomes per-block tokens through trained projections.
+        depthVit: null,
+        depthSource: depth && firstElevation ? { source: 'elevation', kind: firstElevation.kind === 'lidar' ? 'lidar' : 'dem' } : { source: 'none' },
+        ...(depth && optional ? { depthOptional: true } : {}),
         adapters,
         decoder: { levels: defaultLevels(vit.depth, Math.min(4, vit.depth)), hidden: 64, classes },
         tile: size.tile,
         embedding: SPECTRAL_EMBEDDING_NM,
       },
     };
-    return { model, inputs };
+    return { model, inputs, ...(depth && optional ? { availabilityInput: 'available' } : {}) };
   }
   const families = SENSOR_FAMILIES.filter((f) => infos.some((i) => firstOf(i.sensors, f.kinds)));
   const modalities = families.map((f) => {

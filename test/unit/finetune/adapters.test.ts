@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { architectureAdapters, presetFor } from '../../../src-main/engine/finetune/adapters';
 import { uniteClasses } from '../../../src-main/engine/training/train';
+import { SEG_PRESETS, SPECTRALMOE_PAPER_DEFAULTS, type ModelConfig, type SpectralMoeModelConfig } from '../../../src-main/engine/ml/models/index';
+import { vitConfig } from '../../../src-main/engine/ml/models/vit';
 import type { LabelSet } from '../../../src-main/engine/labels/types';
 
 describe('adapter choices', () => {
@@ -26,6 +28,26 @@ describe('adapter choices', () => {
     const m = architectureAdapters('mamol');
     expect(m.trains('mamol', 'embed.optical.fc1.weight')).toBe(false);
     expect(m.trains('mamol', 'head.classifier.weight')).toBe(true);
+  });
+});
+
+describe('SpectralMoE depth under fine-tuning', () => {
+  const vit = vitConfig({ width: 16, depth: 2, heads: 2, patchSize: 4, imageSize: 16 });
+  const pack = (depthSource: SpectralMoeModelConfig['depthSource'], preset: string): ModelConfig => ({
+    architecture: 'spectralmoe',
+    config: { vit, depthVit: null, depthSource, adapters: SEG_PRESETS[preset].apply(SPECTRALMOE_PAPER_DEFAULTS), decoder: { levels: [0, 1], hidden: 8, classes: 2 }, tile: 16, embedding: { kind: 'patch' } },
+  });
+  const depthAfter = (m: ModelConfig, preset: string) => {
+    const out = architectureAdapters('spectralmoe').apply(m, preset);
+    return out.architecture === 'spectralmoe' ? out.config.adapters.moe?.depth : undefined;
+  };
+
+  it('keeps depth on for an elevation source without a depth encoder', () => {
+    expect(depthAfter(pack({ source: 'elevation', kind: 'dem' }, 'spectralmoe'), 'spectralmoe')).toBe(true);
+  });
+
+  it('turns depth off where the pack has no depth source', () => {
+    expect(depthAfter(pack({ source: 'none' }, 'wo-depth'), 'spectralmoe')).toBe(false);
   });
 });
 

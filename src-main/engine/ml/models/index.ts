@@ -13,7 +13,7 @@ import { vitConfig, type VitConfig } from './vit';
 import { defaultLevels } from './decoder';
 import { MAMOL_PRESETS, SEG_PRESETS } from './adapters';
 import {
-  depthSourceOf, loadBalancingLoss, spectralMoeForward, SPECTRALMOE_PAPER_DEFAULTS, usesDepth, usesElevation, type NoiseSource, type SpectralMoeModelConfig,
+  depthSourceOf, loadBalancingLoss, spectralMoeForward, SPECTRALMOE_PAPER_DEFAULTS, usesDepth, usesDepthAvailability, usesElevation, type NoiseSource, type SpectralMoeModelConfig,
 } from './spectralmoe';
 import { MAMOL_PAPER_EXPERTS, mamolForward, type MamolConfig } from './mamol';
 
@@ -124,10 +124,11 @@ registerArchitecture<SpectralMoeModelConfig>({
     const specs: ModelInputSpec[] = [{ name: 'image', shape: ['N', spectral ? 'C' : cfg.vit.inChannels, t, t], role: 'image' }];
     if (spectral) specs.push({ name: 'wavelengths', shape: ['C'], role: 'wavelengths' });
     if (usesElevation(cfg)) specs.push({ name: 'depth', shape: ['N', 1, t, t], role: 'depth' });
+    if (usesDepthAvailability(cfg)) specs.push({ name: 'available', shape: ['N', 2], role: 'availability' });
     return specs;
   },
   build: (g, cfg, sources, inputs, options = {}) => {
-    const { logits, records } = spectralMoeForward(g, sources, cfg, { image: inputs.image, depth: inputs.depth, wavelengths: inputs.wavelengths }, { noise: options.noise });
+    const { logits, records } = spectralMoeForward(g, sources, cfg, { image: inputs.image, depth: inputs.depth, wavelengths: inputs.wavelengths, available: inputs.available }, { noise: options.noise });
     const moe = cfg.adapters.moe;
     const auxLoss = moe && records.length ? loadBalancingLoss(records, moe) : undefined;
     return { logits, auxLoss };
@@ -197,7 +198,7 @@ registerArchitecture<MamolConfig>({
 function depthText(cfg: SpectralMoeModelConfig): string {
   const ds = depthSourceOf(cfg);
   const enc = cfg.depthVit ? 'the frozen depth encoder' : 'per-block trained projections (no depth encoder)';
-  if (ds.source === 'elevation') return `${ds.kind} elevation (relative height) through ${enc}`;
+  if (ds.source === 'elevation') return `${ds.kind} elevation (relative height) through ${enc}${cfg.depthOptional ? '; optional: a tile without elevation (availability 0) runs exactly as the w/o-depth variant' : ''}`;
   if (ds.source === 'rgb') return `the depth encoder on image bands ${ds.bands.join(', ')} (nearest R, G, B)`;
   return 'nowhere';
 }

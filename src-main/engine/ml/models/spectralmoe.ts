@@ -280,6 +280,21 @@ export interface SpectralMoeLayerInputs {
   noise?: NoiseSource;
   /** Collects gate records for the load loss. */
   records?: GateRecord[];
+  /**
+   * Per-sample depth availability [B, 1, 1] (1 = present, 0 = absent); undefined = present. A
+   * sample with 0 gets df = df^v, exactly the "w/o depth" computation (see gateDepth).
+   */
+  depthAvailable?: Value;
+}
+
+/**
+ * The fused adjustment where depth is present and the visual one where it is absent:
+ * a * fused + (1 - a) * df^v with a in {0, 1} per sample. For a = 0 this is 0 + df^v, bit for bit
+ * the w/o-depth df (fused is finite: absent depth arrives as zeros), so the depth branch adds
+ * nothing, not even gradient, for samples without elevation.
+ */
+export function gateDepth(fused: Value, dfv: Value, available: Value): Value {
+  return add(mul(fused, available), mul(dfv, add(mul(available, -1), 1)));
 }
 
 /**
@@ -317,7 +332,8 @@ export function spectralMoeLayer(g: Graph, src: ParamSource, cfg: SpectralMoeCon
   if (cfg.depth) {
     if (!inp.depth) throw new Error(`SpectralMoE layer ${layer}: depth tokens are required (or set depth: false)`);
     const dfd = route(inp.depth, depthGate, 'depth');
-    df = cfg.fusion === 'cross-attention' ? crossAttentionFusion(dfv, dfd) : add(dfv, dfd);
+    const fused = cfg.fusion === 'cross-attention' ? crossAttentionFusion(dfv, dfd) : add(dfv, dfd);
+    df = inp.depthAvailable ? gateDepth(fused, dfv, inp.depthAvailable) : fused;
   }
   return moeOutput(fv, df, shared.mlpW, shared.mlpB, shared.alpha);
 }
@@ -336,6 +352,12 @@ export interface SpectralMoeModelConfig {
    * Absent (configs written before this field): elevation when there is a depth encoder.
    */
   depthSource?: { source: 'elevation'; kind: 'lidar' | 'dem' } | { source: 'rgb'; bands: [number, number, number] } | { source: 'none' };
+  /**
+   * Elevation may be absent: the model takes the availability input `available` [N, 2] (columns:
+   * image, depth, the pack's input order) and every sample whose depth column is 0 runs exactly
+   * as the "w/o depth" variant of the same weights (gateDepth). Only with an elevation source.
+   */
+  depthOptional?: boolean;
   /** Adapters: SpectralMoE after every block and/or LoRA beside every FFN (see adapters.ts presets). */
   adapters: SegAdapterSettings;
   decoder: DecoderConfig;
@@ -362,6 +384,8 @@ export interface SpectralMoeInputs {
   wavelengths?: Value;
   /** [B, depthBands, tile, tile] for the depth encoder (when the config has one and uses depth). */
   depth?: Value;
+  /** [B, 2] sensor availability (image, depth) when the config has depthOptional. */
+  available?: Value;
 }
 
 export interface SpectralMoeForwardOptions {
@@ -385,6 +409,10 @@ export function depthSourceOf(cfg: SpectralMoeModelConfig): DepthSourceConfig {
 export const usesDepth = (cfg: SpectralMoeModelConfig) => !!cfg.adapters.moe?.depth && depthSourceOf(cfg).source !== 'none';
 /** Whether the model has a `depth` graph input (elevation). */
 export const usesElevation = (cfg: SpectralMoeModelConfig) => usesDepth(cfg) && depthSourceOf(cfg).source === 'elevation';
+/** Whether the model has an `available` graph input (elevation that may be absent). */
+export const usesDepthAvailability = (cfg: SpectralMoeModelConfig) => usesElevation(cfg) && !!cfg.depthOptional;
+/** Column of the depth input in the availability input (the pack lists image, then depth). */
+export const DEPTH_AVAILABILITY_COLUMN = 1;
 
 /**
  * The SpectralMoE segmentation model: frozen visual ViT (`backbone.*`), frozen depth ViT
@@ -396,6 +424,7 @@ export function spectralMoeForward(g: Graph, src: SpectralMoeSources, cfg: Spect
   const moeCfg = cfg.adapters.moe ? { ...cfg.adapters.moe, dim: cfg.vit.width } : null;
   if (moeCfg?.depth && depthSourceOf(cfg).source === 'none') throw new Error('SpectralMoE: depth is on but the depth source is none (use the wo-depth preset)');
   const depthBlocks = usesDepth(cfg) ? depthBranch(g, src, cfg, inp) : undefined;
+  const depthAvailable = usesDepthAvailability(cfg) ? depthAvailability(inp) : undefined;
   const records: GateRecord[] = [];
   const shared = moeCfg ? g.scope('moe.shared', () => spectralMoeShared(g, src.adapters, moeCfg)) : undefined;
   const loraRank = cfg.adapters.loraRank;
@@ -406,7 +435,7 @@ export function spectralMoeForward(g: Graph, src: SpectralMoeSources, cfg: Spect
     const t = tokens.shape[1] as number;
     const [head, patches] = prefix ? split(tokens, [prefix, t - prefix], 1) : [undefined, tokens];
     const updated = g.scope(`moe.${block}`, () =>
-      spectralMoeLayer(g, src.adapters, moeCfg, shared, block, { visual: patches, depth: depthBlocks?.get(block), noise: opts.noise, records }),
+      spectralMoeLayer(g, src.adapters, moeCfg, shared, block, { visual: patches, depth: depthBlocks?.get(block), depthAvailable, noise: opts.noise, records }),
     );
     return head ? concat([head, updated], 1) : updated;
   };
@@ -426,6 +455,14 @@ function spectralTokens(g: Graph, src: ParamSource, cfg: SpectralMoeModelConfig,
   if (!inp.wavelengths) throw new Error('SpectralMoE: the spectral embedding needs a wavelengths input');
   const { kind: _kind, ...opts } = cfg.embedding;
   return spectralPatchEmbed(g, src, inp.image, inp.wavelengths, spectralEmbedConfig({ width: cfg.vit.width, patchSize: cfg.vit.patchSize, ...opts }));
+}
+
+/** The depth column of the availability input as [B, 1, 1], to scale [B, N, d] adjustments. */
+function depthAvailability(inp: SpectralMoeInputs): Value {
+  if (!inp.available) throw new Error('SpectralMoE: optional depth needs the availability input');
+  const m = inp.available.shape[1] as number;
+  const sizes = Array.from({ length: m }, () => 1);
+  return unsqueeze(split(inp.available, sizes, 1)[DEPTH_AVAILABILITY_COLUMN], [-1]);
 }
 
 /** Per-block depth patch tokens from the configured source (depth.ts). */
