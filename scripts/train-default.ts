@@ -3,7 +3,9 @@
  * ../shared/data alone (recipe in src-main/engine/training/defaults.ts), then writes each
  * pack's held-back classify accuracy, with each sensor missing in turn, into its model card.
  *
- *   tsx scripts/train-default.ts [--data <shared/data>] [--out <models dir>] [--epochs-scale f]
+ *   tsx scripts/train-default.ts [--data <shared/data>] [--out <models dir>] [--epochs-scale f] [--cards-only]
+ *
+ * --cards-only skips training and rewrites the held-back section of the existing packs' cards.
  */
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -16,13 +18,16 @@ import { loadLabels } from '../src-main/engine/labels/index';
 import { loadPack } from '../src-main/engine/packs/index';
 import { loadModelPack } from '../src-main/engine/ml/models/export';
 import { train, type TrainSource } from '../src-main/engine/training/train';
-import { CARD_CHECKS, cardMetricKey, DEFAULT_SEED, EOLEARN, heldOutIndices, labelsPath, NC_LANDSAT7, SEN1FLOODS11, scenePath, type LabelledScene } from '../src-main/engine/training/defaults';
+import { CARD_CHECKS, cardMetricKey, cardSceneLabel, DEFAULT_SEED, EOLEARN, heldOutIndices, labelsPath, NC_LANDSAT7, SEN1FLOODS11, scenePath, type LabelledScene } from '../src-main/engine/training/defaults';
 import { evaluatePack } from '../src-main/engine/finetune/evaluate';
 import { extendCard } from '../src-main/engine/finetune/packio';
+import { packForCheck } from '../src-main/engine/training/defaults';
+import { MANIFEST_FILE } from '../src-main/engine/packs/index';
+import { writeFileAtomic } from '../src-main/engine/util/atomic';
 import type { Progress } from '../src-main/engine/jobs/job';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({ options: { data: { type: 'string' }, out: { type: 'string' }, 'epochs-scale': { type: 'string' } } });
+const { values } = parseArgs({ options: { data: { type: 'string' }, out: { type: 'string' }, 'epochs-scale': { type: 'string' }, 'cards-only': { type: 'boolean' } } });
 const DATA = path.resolve(values.data ?? path.join(ROOT, '../shared/data'));
 const OUT = path.resolve(values.out ?? path.join(ROOT, 'models'));
 const SCALE = Number(values['epochs-scale'] ?? 1);
@@ -37,8 +42,54 @@ async function source(s: LabelledScene, missing: string[] = []): Promise<TrainSo
   return { scene: await openScene(scenePath(DATA, s), { missing }), labels: labelsPath(DATA, s) };
 }
 
+const HELD_BACK_TITLE = '## Held-back accuracy (fieldmoe classify on the validation side of the spatial split)';
+
+/** Held-back classify accuracy with each sensor missing in turn, into the cards (replacing an earlier one). */
+async function writeHeldOutCards(): Promise<void> {
+  for (const pack of ['default-spectralmoe', 'default-mamol']) {
+    const dir = path.join(OUT, pack);
+    await dropHeldOutSection(dir);
+    const lines = [HELD_BACK_TITLE, '', '| scene | missing | OA | kappa | mIoU | mAcc | pixels |', '|---|---|---|---|---|---|---|'];
+    const metrics: Record<string, number> = {};
+    for (const check of CARD_CHECKS.filter((c) => c.pack === pack)) {
+      const scene = await openScene(scenePath(DATA, check.scene), { missing: check.missing });
+      try {
+        const labels = await loadLabels(labelsPath(DATA, check.scene), scene.info);
+        const r = await evaluatePack(scene, await packForCheck(await loadPack(dir), check), labels, { indices: heldOutIndices(labels) });
+        for (const m of ['oa', 'kappa', 'miou', 'macc'] as const) metrics[cardMetricKey(check, m)] = Math.round(r[m] * 1e4) / 1e4;
+        lines.push(`| ${cardSceneLabel(check)} | ${check.missing.join(', ') || 'none'} | ${r.oa.toFixed(3)} | ${r.kappa.toFixed(3)} | ${r.miou.toFixed(3)} | ${r.macc.toFixed(3)} | ${r.n} |`);
+        log(`[${pack}] ${cardSceneLabel(check)} missing [${check.missing.join(',')}]: OA ${r.oa.toFixed(3)} kappa ${r.kappa.toFixed(3)}`);
+      } finally {
+        await scene.close();
+      }
+    }
+    lines.push(
+      '',
+      'Scenes whose optical data has another scale than the one the manifest normalises for (e.g. eolearn reflectance 0..1 against sen1floods11 x10000) need `fieldmoe finetune`, which recomputes the normalisation.',
+      'Rows marked "(training normalisation)" feed each input with the mean/std the pack was trained with on that scene (training.json), as fine-tuning would; everything else is the classify pipeline unchanged.',
+    );
+    await extendCard(dir, lines.join('\n'), metrics);
+  }
+}
+
+/** Removes an earlier held-back section and its heldout.* metrics from a pack's manifest. */
+async function dropHeldOutSection(dir: string): Promise<void> {
+  const file = path.join(dir, MANIFEST_FILE);
+  const json = JSON.parse(await fs.readFile(file, 'utf8'));
+  const at = (json.card as string).indexOf(`\n\n${HELD_BACK_TITLE}`);
+  if (at < 0) return;
+  json.card = (json.card as string).slice(0, at);
+  json.metrics = Object.fromEntries(Object.entries(json.metrics as Record<string, number>).filter(([k]) => !k.startsWith('heldout.')));
+  await writeFileAtomic(file, JSON.stringify(json, null, 2) + '\n');
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
+  if (values['cards-only']) {
+    await writeHeldOutCards();
+    log(`cards rewritten in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    return;
+  }
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'fieldmoe-default-'));
   const backboneDir = path.join(work, 'backbone');
   const opened: Scene[] = [];
@@ -56,13 +107,15 @@ async function main(): Promise<void> {
     const backbone = await loadModelPack(backboneDir);
     const frozen = { weights: backbone.weights, source: 'default-backbone (stage 1 of npm run train:default)' };
 
-    // 2. default-spectralmoe: SpectralMoE adapters on the frozen backbone.
+    // 2. default-spectralmoe: SpectralMoE adapters on the frozen backbone, with the depth branch
+    // fed by eolearn's DEM (optional: the other scenes train it as w/o depth, tile by tile).
     t = performance.now();
+    const withElevation = [optical[0], await open(EOLEARN), optical[2]];
     const smoeDir = path.join(OUT, 'default-spectralmoe');
     await train(
       {
-        arch: 'spectralmoe', preset: 'wo-depth', sources: optical, out: smoeDir, name: 'default-spectralmoe', version: '1', frozenBackbone: frozen, epochs: epochs(10), seed: DEFAULT_SEED, tilesPerClass: 40, lr: 2e-3,
-        note: 'Recipe: npm run train:default (scripts/train-default.ts, src-main/engine/training/defaults.ts). Stage 1 trained the backbone (ViT + wavelength embedding + decoder, no adapters) on these scenes; stage 2 froze it and trained the SpectralMoE adapters and decoder. No depth branch: not every training scene has elevation, and the pack must classify optical-only scenes.',
+        arch: 'spectralmoe', preset: 'spectralmoe', sources: withElevation, out: smoeDir, name: 'default-spectralmoe', version: '1', frozenBackbone: frozen, epochs: epochs(10), seed: DEFAULT_SEED, tilesPerClass: 40, lr: 2e-3,
+        note: 'Recipe: npm run train:default (scripts/train-default.ts, src-main/engine/training/defaults.ts). Stage 1 trained the backbone (ViT + wavelength embedding + decoder, no adapters) on these scenes; stage 2 froze it and trained the SpectralMoE adapters and decoder. Depth branch: elevation (the DEM of eolearn-slovenia) through trained per-block projections, fused by cross-attention; the elevation input is optional and availability-gated, so a tile without a DEM/LiDAR sensor (nc-landsat7, sen1floods11, or a scene with its DEM marked missing) runs exactly as the w/o-depth variant of the same weights.',
       },
       { onProgress: progress('default-spectralmoe') },
     );
@@ -83,25 +136,7 @@ async function main(): Promise<void> {
     log(`default-mamol trained in ${((performance.now() - t) / 1000).toFixed(0)} s`);
 
     // 4. Held-back classify accuracy with each sensor missing in turn, into the cards.
-    for (const pack of ['default-spectralmoe', 'default-mamol']) {
-      const dir = path.join(OUT, pack);
-      const lines = ['## Held-back accuracy (fieldmoe classify on the validation side of the spatial split)', '', '| scene | missing | OA | kappa | mIoU | mAcc | pixels |', '|---|---|---|---|---|---|---|'];
-      const metrics: Record<string, number> = {};
-      for (const check of CARD_CHECKS.filter((c) => c.pack === pack)) {
-        const scene = await openScene(scenePath(DATA, check.scene), { missing: check.missing });
-        try {
-          const labels = await loadLabels(labelsPath(DATA, check.scene), scene.info);
-          const r = await evaluatePack(scene, await loadPack(dir), labels, { indices: heldOutIndices(labels) });
-          for (const m of ['oa', 'kappa', 'miou', 'macc'] as const) metrics[cardMetricKey(check, m)] = Math.round(r[m] * 1e4) / 1e4;
-          lines.push(`| ${check.scene.dataset} | ${check.missing.join(', ') || 'none'} | ${r.oa.toFixed(3)} | ${r.kappa.toFixed(3)} | ${r.miou.toFixed(3)} | ${r.macc.toFixed(3)} | ${r.n} |`);
-          log(`[${pack}] ${check.scene.dataset} missing [${check.missing.join(',')}]: OA ${r.oa.toFixed(3)} kappa ${r.kappa.toFixed(3)}`);
-        } finally {
-          await scene.close();
-        }
-      }
-      lines.push('', 'Scenes whose optical data has another scale than the one the manifest normalises for (e.g. eolearn reflectance 0..1 against sen1floods11 x10000) need `fieldmoe finetune`, which recomputes the normalisation.');
-      await extendCard(dir, lines.join('\n'), metrics);
-    }
+    await writeHeldOutCards();
     log(`done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   } finally {
     for (const s of opened) await s.close();

@@ -67,9 +67,15 @@ export async function finetune(req: FinetuneRequest, job: JobContext = {}): Prom
 
   // Inputs: the pack's, with band counts taken from the scene (a sensor the pack never saw).
   const { bindings } = mapBands(req.scene.info, base.pack.manifest, { wavelengths: req.wavelengths });
-  const missing = req.missing ? resolveMissing(req.missing, bindings, base.pack.manifest.availabilityInput) : undefined;
   let model: ModelConfig = arch.apply(arch.withClasses(base.model, classes.length), preset);
   model = withSceneBands(model, bindings.map((b) => ({ name: b.input.name, channels: b.channels, available: b.available })));
+  // Only the inputs the fine-tuned model takes: an adapter without depth drops the pack's
+  // optional elevation input and the availability input that gates it.
+  const graphInputs = new Set(getArchitecture(model.architecture).inputs(model.config).map((s) => s.name));
+  const kept = bindings.filter((b) => graphInputs.has(b.input.name));
+  const packInputs = kept.map((b) => b.input);
+  const availabilityInput = base.pack.manifest.availabilityInput && graphInputs.has(base.pack.manifest.availabilityInput) ? base.pack.manifest.availabilityInput : undefined;
+  const missing = req.missing ? resolveMissing(req.missing, kept, availabilityInput) : undefined;
   const weights = compatibleWeights(model, base.weights, (name) => head === 'new' && name.startsWith(arch.headPrefix));
 
   const result = await fit(
@@ -78,8 +84,8 @@ export async function finetune(req: FinetuneRequest, job: JobContext = {}): Prom
       weights,
       trainsAdapter: (name) => arch.trains(choice, name),
       trainBackbone: false,
-      inputs: base.pack.manifest.inputs,
-      availabilityInput: base.pack.manifest.availabilityInput,
+      inputs: packInputs,
+      availabilityInput,
       sources: [{ name: req.scene.info.source, scene: req.scene, labels, classMap, wavelengths: req.wavelengths }],
       epochs: req.epochs ?? 30,
       seed: req.seed ?? 0,
@@ -96,8 +102,8 @@ export async function finetune(req: FinetuneRequest, job: JobContext = {}): Prom
     job,
   );
 
-  const inputs = base.pack.manifest.inputs.map((input, i): PackInput => {
-    const b = bindings[i];
+  const inputs = packInputs.map((input, i): PackInput => {
+    const b = kept[i];
     const bands = input.bands.mode === 'any' && b.sensor ? { ...input.bands, minBands: b.channels, maxBands: b.channels } : input.bands;
     const norm = result.normalization[0][i];
     return { ...input, bands, normalization: { type: 'uniform', mean: norm.mean, std: norm.std } };
@@ -148,7 +154,7 @@ export async function finetune(req: FinetuneRequest, job: JobContext = {}): Prom
  * input it drops. Only packs that take sensor availability can simulate missing sensors.
  */
 export function resolveMissing(m: MissingSimulation, bindings: readonly InputBinding[], availability?: string): MissingSimulation {
-  if (!availability) throw new FieldMoeError('--missing-rate', 'needs a pack that takes sensor availability (a MaMOL pack)');
+  if (!availability) throw new FieldMoeError('--missing-rate', 'needs a pack and adapter that take sensor availability (MaMOL, or SpectralMoE with its optional elevation)');
   if (!(m.rate >= 0 && m.rate <= 1)) throw new FieldMoeError('--missing-rate', `must be between 0 and 1, got ${m.rate}`);
   if (m.mode === 'both') return m;
   const hit = bindings.find((b) => b.sensor?.id === m.mode) ?? bindings.find((b) => b.input.name === m.mode);

@@ -9,14 +9,14 @@ import { loadPack } from '../../../src-main/engine/packs/index';
 import { loadLabels } from '../../../src-main/engine/labels/index';
 import { openScene } from '../../../src-main/engine/scene/index';
 import { evaluatePack } from '../../../src-main/engine/finetune/evaluate';
-import { CARD_CHECKS, cardMetricKey, heldOutIndices, labelsPath, scenePath } from '../../../src-main/engine/training/defaults';
+import { CARD_CHECKS, cardMetricKey, cardSceneLabel, heldOutIndices, labelsPath, packForCheck, scenePath } from '../../../src-main/engine/training/defaults';
 import { REPO_ROOT, sharedData } from '../../helpers/paths';
 
 describe('default packs: the classify accuracy in the model card', () => {
   for (const check of CARD_CHECKS) {
-    it(`${check.pack} on ${check.scene.dataset}, missing [${check.missing.join(', ')}]`, async () => {
+    it(`${check.pack} on ${cardSceneLabel(check)}, missing [${check.missing.join(', ')}]`, async () => {
       const dir = path.join(REPO_ROOT, 'models', check.pack);
-      const pack = await loadPack(dir);
+      const pack = await packForCheck(await loadPack(dir), check);
       const data = path.dirname(sharedData(check.scene.dataset));
       const scene = await openScene(scenePath(data, check.scene), { missing: check.missing });
       try {
@@ -27,7 +27,7 @@ describe('default packs: the classify accuracy in the model card', () => {
           expect(stated, `${cardMetricKey(check, m)} in the manifest`).toBeTypeOf('number');
           expect(Math.abs(r[m] - stated)).toBeLessThan(2e-3);
         }
-        expect(pack.manifest.card).toContain(`| ${check.scene.dataset} | ${check.missing.join(', ') || 'none'} | ${r.oa.toFixed(3)} |`);
+        expect(pack.manifest.card).toContain(`| ${cardSceneLabel(check)} | ${check.missing.join(', ') || 'none'} | ${r.oa.toFixed(3)} |`);
       } finally {
         await scene.close();
       }

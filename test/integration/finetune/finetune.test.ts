@@ -114,7 +114,8 @@ describe('fieldmoe finetune', () => {
 
   it('gives one-line errors for options the pack cannot take', async () => {
     const base = ['--scene', sharedData('nc-landsat7'), '--labels', sharedData('nc-landsat7/labels.tif'), '--out', path.join(OUT, 'never')];
-    const a = await cli(['finetune', '--model', SMOE, ...base, '--missing-rate', '0.5']);
+    // head-only drops the pack's optional elevation and with it the availability input
+    const a = await cli(['finetune', '--model', SMOE, ...base, '--adapter', 'head-only', '--missing-rate', '0.5']);
     expect(a.code).toBe(1);
     expect(a.err.trim().split('\n')).toHaveLength(1);
     expect(a.err).toMatch(/--missing-rate.*availability/);
