@@ -68,6 +68,10 @@ export default async function bench(): Promise<Record<string, number>> {
     const prefixInputs: Record<string, ort.Tensor> = {
       image: new ort.Tensor('float32', image, [B, bands, T, T]),
       wavelengths: new ort.Tensor('float32', Float32Array.of(485, 560, 660, 835, 1650, 2220), [bands]),
+      // nc-landsat7 has no DEM: the optional depth input is absent (availability 0), as in classify,
+      // so our step computes the w/o-depth result that the PyTorch step implements.
+      depth: new ort.Tensor('float32', new Float32Array(B * T * T), [B, 1, T, T]),
+      available: new ort.Tensor('float32', Float32Array.from({ length: B * 2 }, (_, i) => (i % 2 === 0 ? 1 : 0)), [B, 2]),
     };
     const prefix = (await openSession(cut.prefixModel!, { threads })).session;
     const cached = await prefix.run(Object.fromEntries(prefix.inputNames.map((n) => [n, prefixInputs[n]])));

@@ -25,28 +25,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import models_moe_torch_bench as ref  # noqa: E402
 
 
-def topk_gates(h, k):
-    vals, idx = h.topk(k, dim=-1)
-    return torch.zeros_like(h).scatter(-1, idx, torch.softmax(vals, -1))
-
-
 def moe_route(w, f, tokens, gate, moe, shared):
-    """Eqs. 1-5 without noise: Lp-distance gate, top-k, expert perceptual maps, gate-weighted sum."""
+    """Eqs. 1-5 without noise, from the reference module; the projection of the expert tokens
+    is recomputed here every step because the tokens are being trained."""
     e, m, d = tokens.shape
-    if gate is None:
-        g = torch.ones(f.shape[:-1] + (e,))
-    else:
-        wg = w[gate + ".w_gate"]
-        if moe["p"] == 2:
-            sq = (f * f).sum(-1, keepdim=True) - 2 * (f @ wg) + (wg * wg).sum(0, keepdim=True)
-            h = -torch.sqrt(torch.relu(sq) + 1e-12)
-        else:
-            h = -(f.unsqueeze(-2) - wg.t()).abs().sum(-1)
-        g = topk_gates(h, moe["topK"])
-    flat = tokens.reshape(e * m, d)
-    amap = torch.softmax((f @ flat.t() / math.sqrt(d)).reshape(f.shape[:-1] + (e, m)), -1)
-    proj = flat @ shared["w_t"] + shared["b_t"]
-    return (amap * g.unsqueeze(-1)).reshape(f.shape[:-1] + (e * m,)) @ proj
+    proj = tokens.reshape(e * m, d) @ shared["w_t"] + shared["b_t"]
+    return ref.moe_route(w, None, f, tokens, gate, moe, shared, proj)
 
 
 def forward(w, cfg, x):
