@@ -106,17 +106,7 @@ export async function gradCheck(
   const numeric: Float64Array[] = [];
   let maxRelError = 0;
   for (const [j, k] of wrtIdx.entries()) {
-    const x = values[k];
-    const num = new Float64Array(x.length);
-    for (let e = 0; e < x.length; e++) {
-      const x0 = x[e];
-      x[e] = x0 + h;
-      const lp = await lossAt();
-      x[e] = x0 - h;
-      const lm = await lossAt();
-      x[e] = x0;
-      num[e] = (lp - lm) / (2 * h);
-    }
+    const num = await centralDifferences(values[k], lossAt, h);
     numeric.push(num);
     maxRelError = Math.max(maxRelError, relError(analytic[j], num));
   }
@@ -136,6 +126,24 @@ export async function gradCheck(
   const adjointRelError = Math.abs(jvp - vjp) / Math.max(Math.abs(jvp), Math.abs(vjp), 1e-12);
   await session.release();
   return { maxRelError, adjointRelError, analytic, numeric };
+}
+
+/**
+ * Central differences of a scalar loss w.r.t. every element of `x`, perturbed in place (and
+ * restored): `lossAt` must read `x` when it runs.
+ */
+export async function centralDifferences(x: Float64Array, lossAt: () => Promise<number>, h: number): Promise<Float64Array> {
+  const num = new Float64Array(x.length);
+  for (let e = 0; e < x.length; e++) {
+    const x0 = x[e];
+    x[e] = x0 + h;
+    const lp = await lossAt();
+    x[e] = x0 - h;
+    const lm = await lossAt();
+    x[e] = x0;
+    num[e] = (lp - lm) / (2 * h);
+  }
+  return num;
 }
 
 /** Element-wise relative error, with a floor of 1e-4 of the largest entry for near-zero entries. */

@@ -10,7 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as ml from '../../../src-main/engine/ml/index';
 import { adamw, buildEvalModel, buildTrainStep, crossEntropy, accuracyCounts, loadBalancingLoss, Trainer, Rng, type ForwardFn } from '../../../src-main/engine/ml/index';
-import { relError } from '../../helpers/gradcheck';
+import { centralDifferences, relError } from '../../helpers/gradcheck';
 
 const D = 4; // 1/sqrt(D) = 0.5 is exact in float32 (see the parity fixture script)
 const N = 3;
@@ -111,16 +111,7 @@ describe('train step of an attention + MLP + top-k-gated expert model (float64)'
     for (const c of step.carried.filter((x) => x.role === 'param')) {
       const x = values.get(c.input)!;
       const analytic = out[`grad:${c.input}`].data as Float64Array;
-      const numeric = new Float64Array(x.length);
-      for (let i = 0; i < x.length; i++) {
-        const x0 = x[i];
-        x[i] = x0 + h;
-        const lp = await lossAt();
-        x[i] = x0 - h;
-        const lm = await lossAt();
-        x[i] = x0;
-        numeric[i] = (lp - lm) / (2 * h);
-      }
+      const numeric = await centralDifferences(x, lossAt, h);
       const err = relError(analytic, numeric);
       expect(err, c.input).toBeLessThan(1e-6);
       worst = Math.max(worst, err);
