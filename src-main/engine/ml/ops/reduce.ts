@@ -2,7 +2,7 @@
 import { attr, type Dim, type Node, type Value } from '../graph/graph';
 import { defineOp, type GradContext } from '../graph/registry';
 import { normAxis } from '../graph/shape';
-import { constInts, expand, reshapeLike, shapeOf, unsqueeze } from './shape';
+import { constInts, expand, shapeOf, unsqueeze } from './shape';
 import { div, equal, greater, mul, sign, where } from './elementwise';
 import { cast } from './elementwise';
 
@@ -29,6 +29,11 @@ function keepDimsGrad(ctx: GradContext): Value {
   const dy = ctx.dy[0]!;
   const keep = ctx.node.attr<number>('keepdims', 1) === 1;
   return keep || dy.rank === x.rank ? dy : unsqueeze(dy, reduceAxes(x, ctx.x[1]));
+}
+
+/** The reduction's output at x's rank (reduced axes as size 1), for rules that compare with x. */
+function keptOutput(ctx: GradContext): Value {
+  return keepDimsGrad({ ...ctx, dy: [ctx.y[0]] });
 }
 
 function broadcastTo(v: Value, like: Value): Value {
@@ -70,9 +75,7 @@ defineOp({
   grad: (ctx) => {
     // The gradient is shared equally between tied maxima, as in PyTorch's amax.
     const x = ctx.x[0]!;
-    const keep = ctx.node.attr<number>('keepdims', 1) === 1;
-    const y = keep ? ctx.y[0] : reshapeLike(keepDimsGrad({ ...ctx, dy: [ctx.y[0]] }), keepDimsGrad(ctx));
-    const isMax = cast(equal(x, y), x.dtype);
+    const isMax = cast(equal(x, keptOutput(ctx)), x.dtype);
     const ties = reduceSum(isMax, reduceAxes(x, ctx.x[1]), true);
     return [mul(div(isMax, ties), keepDimsGrad(ctx)), undefined];
   },
@@ -94,8 +97,7 @@ defineOp({
   grad: (ctx) => {
     // d||x||/dx = x / ||x||, taken as 0 where the norm is 0 (as PyTorch's norm backward).
     const x = ctx.x[0]!;
-    const keep = ctx.node.attr<number>('keepdims', 1) === 1;
-    const norm = keep ? ctx.y[0] : keepDimsGrad({ ...ctx, dy: [ctx.y[0]] });
+    const norm = keptOutput(ctx);
     const safe = where(greater(norm, 0), norm, 1);
     return [mul(div(x, safe), keepDimsGrad(ctx)), undefined];
   },
