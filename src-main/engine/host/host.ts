@@ -163,7 +163,7 @@ export class EngineHost {
     // Picked files: one sensor each, named after the file; the engine guesses kinds and reads
     // band names and wavelengths from the metadata, which the analyst then edits.
     const scene = spec
-      ? applyBandOverrides(await openScene(toEngineSpec(spec)), spec)
+      ? await openScene(toEngineSpec(spec))
       : params.files
         ? await openScene({ sensors: filesToSensors(params.files) })
         : params.path
@@ -378,7 +378,15 @@ export function filesToSensors(files: string[]): { id: string; file: string }[] 
 
 function toEngineSpec(spec: SceneSpecDto): SceneSpec {
   return {
-    sensors: spec.sensors.map((s) => ({ id: s.id, file: s.file, kind: s.kind, failed: s.failed })),
+    sensors: spec.sensors.map((s) => ({
+      id: s.id,
+      file: s.file,
+      kind: s.kind,
+      failed: s.failed,
+      // Band names and wavelengths the analyst edited override the file's metadata; a cleared
+      // name falls back to the file's.
+      bands: s.bands?.length ? s.bands.map((b) => ({ name: b.name || undefined, wavelengthNm: b.wavelengthNm })) : undefined,
+    })),
     failureRegions: spec.failureRegions,
     referenceSensor: spec.referenceSensor,
   };
@@ -393,20 +401,3 @@ function specFromInfo(scene: Scene): SceneSpecDto {
   };
 }
 
-/**
- * Band names and wavelengths the analyst edited override the file's metadata. SceneSpec has no
- * field for them, so the host presents the opened scene with patched band info (reads are
- * untouched); the classify pipeline matches pack inputs on this info.
- */
-function applyBandOverrides(scene: Scene, spec: SceneSpecDto): Scene {
-  const overrides = new Map(spec.sensors.filter((s) => s.bands?.length).map((s) => [s.id, s.bands!]));
-  if (overrides.size === 0) return scene;
-  const patch = (s: SensorInfo): SensorInfo => {
-    const o = overrides.get(s.id);
-    if (!o) return s;
-    const bands = s.bands.map((b, i) => (o[i] ? { ...b, name: o[i].name || b.name, wavelengthNm: o[i].wavelengthNm ?? b.wavelengthNm } : b));
-    return { ...s, bands };
-  };
-  const info = { ...scene.info, sensors: scene.info.sensors.map(patch) };
-  return { info, readWindow: (w, o) => scene.readWindow(w, o), close: () => scene.close() };
-}
