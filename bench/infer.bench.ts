@@ -35,13 +35,13 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const SCRIPT = path.resolve(here, '../test/scripts/models_moe_torch_bench.py');
 const BATCH = 4;
 
-const MODELS: Record<string, ModelConfig> = {
+export const MODELS: Record<string, ModelConfig> = {
   spectralmoe: defaultSpectralMoe({ bands: 6, classes: 8 }),
   mamol: defaultMamol({ modalities: [{ name: 'hs', bands: 144 }, { name: 'lidar', bands: 1 }], classes: 15 }),
 };
 
 /** Seeded weights with non-zero adapters (zero-initialised B matrices would make experts no-ops). */
-function benchWeights(model: ModelConfig) {
+export function benchWeights(model: ModelConfig) {
   const g = new Graph('init');
   buildModel(g, model, modelSources({ dtype: 'float32', seed: 1 }), 'float32');
   const w = graphWeights(g);
@@ -51,11 +51,11 @@ function benchWeights(model: ModelConfig) {
 }
 
 /** Inputs for one batch: random tiles; MaMOL with LiDAR missing on every other tile. */
-function benchInputs(model: ModelConfig): Map<string, StoredTensor> {
+export function benchInputs(model: ModelConfig, batch = BATCH): Map<string, StoredTensor> {
   const rand = rng(3);
   const out = new Map<string, StoredTensor>();
   for (const spec of getArchitecture(model.architecture).inputs(model.config)) {
-    const shape = spec.shape.map((d) => (d === 'N' ? BATCH : (d as number)));
+    const shape = spec.shape.map((d) => (d === 'N' ? batch : (d as number)));
     const n = shape.reduce((a, b) => a * b, 1);
     const data = spec.role === 'availability' ? Float32Array.from({ length: n }, (_, i) => (i % 2 === 1 && Math.floor(i / 2) % 2 === 1 ? 0 : 1)) : Float32Array.from({ length: n }, () => gaussian(rand));
     out.set(spec.name, { dtype: 'float32', shape, data });
