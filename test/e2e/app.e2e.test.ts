@@ -229,10 +229,17 @@ describe('analyst workflow in the app UI', () => {
     await page.keyboard.press('Alt+4');
     await page.getByText('tiny-landsat7', { exact: true }).click();
     const starts = bridge.calls.filter((c) => c.method === 'job.start').length;
+    // The job is held so the tiny pack cannot finish before the crash, and the page gets the
+    // job id only after the job's failure event: the UI must still pair the two.
+    const releaseJob = bridge.holdClassify();
+    const releaseReply = bridge.holdReplies('job.start');
     await page.locator('.panel').getByRole('button', { name: 'Classify', exact: true }).click();
     await expect.poll(() => bridge.calls.filter((c) => c.method === 'job.start' && c.ok).length).toBeGreaterThan(starts);
     const atCrash = bridge.calls.length;
     bridge.crashEngine(139);
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the failure event reaches the page first
+    releaseReply();
+    releaseJob();
     await page.locator('.toast.error').filter({ hasText: 'Classification failed: the engine stopped unexpectedly (exit code 139) while this job ran' }).waitFor();
     await page.locator('.toast.error').filter({ hasText: /Engine: the engine stopped unexpectedly \(exit code 139\); it was restarted/ }).waitFor();
     await page.getByText('Scene and results reloaded in the restarted engine.').waitFor();

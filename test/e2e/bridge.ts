@@ -55,6 +55,13 @@ export interface Bridge {
   url: string;
   /** Kills the engine as a crash would; the supervisor restarts it and tells the UI. */
   crashEngine(code: number): void;
+  /**
+   * Makes classify jobs wait (after they start, before any work) until the returned release is
+   * called or the job is cancelled, so a test can act while a job is certainly still running.
+   */
+  holdClassify(): () => void;
+  /** Holds the page's replies to `method` (the call itself completes) until release is called. */
+  holdReplies(method: string): () => void;
   dialogAnswers: (string[] | string | null)[];
   calls: { method: string; ok: boolean; error?: string }[];
   close(): Promise<void>;
@@ -65,7 +72,16 @@ export async function startBridge(options: { rendererDir: string; workDir: strin
   const broadcast = (event: AppEvent) => {
     for (const c of clients) c.write(`data: ${encodeJson(event)}\n\n`);
   };
-  const services = await realServices();
+  const real = await realServices();
+  let hold: Promise<void> | null = null;
+  const heldReplies = new Map<string, Promise<void>>();
+  const services: EngineServices = {
+    ...real,
+    classify: async (request, ctx) => {
+      if (hold) await Promise.race([hold, new Promise((_, reject) => ctx.signal?.addEventListener('abort', () => reject(new Error('cancelled while held'))))]);
+      return real.classify!(request, ctx);
+    },
+  };
   let current: InProcessEngine | null = null;
   const fork = () => (current = new InProcessEngine({ workDir: options.workDir, stateDir: options.stateDir, services })) as unknown as EngineProcess;
   const engine = new EngineSupervisor(fork, broadcast, {
@@ -109,6 +125,7 @@ export async function startBridge(options: { rendererDir: string; workDir: strin
         const { method, params } = JSON.parse(Buffer.concat(chunks).toString('utf8'));
         const reply = await route('http://localhost/', method, params);
         calls.push({ method, ok: reply.ok, error: reply.ok ? undefined : reply.error });
+        await heldReplies.get(method);
         res.writeHead(200, { 'content-type': 'application/json' }).end(encodeJson(reply));
         return;
       }
@@ -134,12 +151,34 @@ export async function startBridge(options: { rendererDir: string; workDir: strin
     dialogAnswers,
     calls,
     crashEngine: (code) => current?.die(code),
+    holdClassify: () => {
+      const gate = openableGate();
+      hold = gate.closed;
+      return () => {
+        hold = null;
+        gate.open();
+      };
+    },
+    holdReplies: (method) => {
+      const gate = openableGate();
+      heldReplies.set(method, gate.closed);
+      return () => {
+        heldReplies.delete(method);
+        gate.open();
+      };
+    },
     async close() {
       for (const c of clients) c.end();
       engine.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+function openableGate(): { closed: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const closed = new Promise<void>((resolve) => (open = resolve));
+  return { closed, open };
 }
 
 /** Runs in the page before the app: the preload's `window.fieldmoe`, over HTTP instead of IPC. */

@@ -103,6 +103,11 @@ class Store {
   selectedPack = $state<string | null>(null);
   provider = $state<ProviderChoice>('auto');
   job = $state<RunningJob | null>(null);
+  /**
+   * A job's end can reach us before job.start's reply tells us its id (events and replies travel
+   * separately): the last few such events wait here until `track` adopts the job.
+   */
+  private unclaimedJobEnds = new Map<string, AppEvent>();
   lastResult = $state<ClassifyResult | null>(null);
   trainHistory = $state<TrainFigures[]>([]);
   finetuneResult = $state<FinetuneResultDto | null>(null);
@@ -151,7 +156,10 @@ class Store {
   }
 
   private onEvent(e: AppEvent): void {
-    if (e.type === 'job.progress' && this.job?.jobId === e.jobId) {
+    if ((e.type === 'job.done' || e.type === 'job.failed') && this.job?.jobId !== e.jobId) {
+      this.unclaimedJobEnds.set(e.jobId, e);
+      for (const id of [...this.unclaimedJobEnds.keys()].slice(0, -8)) this.unclaimedJobEnds.delete(id);
+    } else if (e.type === 'job.progress' && this.job?.jobId === e.jobId) {
       this.job.progress = e.progress;
       if (e.progress.train && this.trainHistory.length < 5000) this.trainHistory.push(e.progress.train);
     } else if (e.type === 'job.done' && this.job?.jobId === e.jobId) {
@@ -519,7 +527,7 @@ class Store {
       const opened = await api.invoke('scene.open', { spec: snapshot(this.project.scene!) });
       try {
         const { jobId } = await api.invoke('job.start', { kind: 'classify', params: { sceneId: opened.sceneId, pack, provider: this.provider } });
-        this.job = { jobId, kind: 'classify', progress: null, startedAt: Date.now(), sceneId: opened.sceneId, pack };
+        this.track({ jobId, kind: 'classify', progress: null, startedAt: Date.now(), sceneId: opened.sceneId, pack });
       } catch (err) {
         await api.invoke('scene.close', { sceneId: opened.sceneId }).catch(() => undefined);
         throw err;
@@ -541,8 +549,16 @@ class Store {
       const { jobId } = await api.invoke('job.start', { kind: 'finetune', params });
       this.trainHistory = [];
       this.finetuneResult = null;
-      this.job = { jobId, kind: 'finetune', progress: null, startedAt: Date.now(), sceneId: null, pack };
+      this.track({ jobId, kind: 'finetune', progress: null, startedAt: Date.now(), sceneId: null, pack });
     });
+  }
+
+  /** Follows a started job, and ends it at once if its end already arrived. */
+  private track(job: RunningJob): void {
+    this.job = job;
+    const early = this.unclaimedJobEnds.get(job.jobId);
+    this.unclaimedJobEnds.delete(job.jobId);
+    if (early) this.onEvent(early);
   }
 
   private finetuneDone(result: FinetuneResultDto): void {
