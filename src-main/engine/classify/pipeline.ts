@@ -3,10 +3,10 @@
  * probabilities -> class map + confidence, streamed row band by row band.
  *
  * Memory is bounded by two bands of tiles: we read a band of `tile` rows across the whole
- * scene width (and start reading the next one, so I/O overlaps inference), normalise it in
- * place, run its tiles in batches, add their probabilities (weighted by a smooth window) into a
- * rolling float64 accumulator of `tile` rows, and hand the rows no later tile can touch to the
- * sink. Nothing is proportional to the scene height.
+ * scene width (and start reading the next one, so I/O overlaps inference), fill its tiles
+ * (normalising on the way), run them in batches, blend their probabilities into a rolling
+ * accumulator of `tile` rows (blend.ts: weighted by a smooth window where tiles overlap), and
+ * hand the rows no later tile can touch to the sink. Nothing is proportional to the scene height.
  */
 import type { PackManifest } from '../packs/manifest';
 import { mapBands, type BandMapping, type InputBinding } from '../packs/bandmap';
@@ -15,6 +15,7 @@ import { bandsWithoutData } from '../scene/emptyBands';
 import { ProgressMeter, throwIfCancelled, type JobContext } from '../jobs/job';
 import { FieldMoeError } from '../util/errors';
 import { blendWindow, tileOrigins } from './tiling';
+import { Accumulator } from './blend';
 import type { BatchRunner, InferenceEngine, TileBatch } from './runner';
 
 /** Receives finished rows; buffers are reused after the returned promise settles. */
@@ -123,6 +124,10 @@ class ClassifyRun {
   private readonly classIds: Uint8Array;
   private readonly watch = new Stopwatch();
   private tilesDone = 0;
+  /** The batch that runs while the next one is filled. */
+  private inflight?: { batch: TileBatch; band: BandData; first: number; ran: Promise<void> };
+  /** The band whose rows the accumulator holds (blended, not yet finished). */
+  private accBand?: BandData;
 
   constructor(
     private readonly scene: Scene,
@@ -140,7 +145,7 @@ class ClassifyRun {
     this.ys = tileOrigins(this.H, this.T, this.overlap);
     this.win = blendWindow(this.T, this.overlap);
     this.progress = new ProgressMeter('classify', this.xs.length * this.ys.length, ctx.onProgress);
-    this.acc = new Accumulator(this.W, this.T, manifest.classes.length);
+    this.acc = new Accumulator(this.W, this.T, manifest.classes.length, this.xs, this.ys, this.H);
     this.stats = new RunStats(this.mapping, manifest);
     this.readSensors = this.mapping.bindings.filter((b) => b.available).map((b) => b.sensor!.id);
     this.readBands = bandsToRead(this.mapping.bindings);
@@ -162,12 +167,18 @@ class ClassifyRun {
         const blocks = await (pending ?? this.readBand(r, spent));
         pending = r + 1 < ys.length && prefetch ? this.readBand(r + 1, spent) : undefined;
         this.watch.lap('readMs');
-        await this.processBand(r, blocks);
+        const band = new BandData(this.mapping.bindings, blocks, this.W, Math.min(this.T, this.H - ys[r]), r);
+        this.stats.countBand(band);
+        this.watch.lap('prepareMs');
+        await this.runTiles(band);
         spent = blocks;
       }
+      await this.blendInflight();
+      await this.finishBand();
     } finally {
-      // A cancel or an error must not leave a read running unobserved.
+      // A cancel or an error must not leave a read or a batch running unobserved.
       await pending?.catch(() => undefined);
+      await this.inflight?.ran.catch(() => undefined);
     }
     this.stats.checkBands();
     return this.report();
@@ -193,60 +204,60 @@ class ClassifyRun {
     return read;
   }
 
-  /** Normalises band r, runs and blends its tiles, then writes the rows no later band touches. */
-  private async processBand(r: number, blocks: Map<string, SensorBlock>): Promise<void> {
-    const { acc, W, H, ys } = this;
-    const y = ys[r];
-    const rows = Math.min(this.T, H - y);
-    const band = new BandData(this.mapping.bindings, blocks, W, rows);
-    this.stats.countBand(band);
-    band.normalise();
-    acc.markData(band.anyValid, rows);
-    this.watch.lap('prepareMs');
-    await this.runTiles(band);
-    const finished = (r + 1 < ys.length ? ys[r + 1] : H) - y;
-    acc.finish(finished, this.classIds, this.stats);
-    this.watch.lap('blendMs');
-    await this.sink.writeRows(y, finished, acc.classes.subarray(0, finished * W), acc.confidence.subarray(0, finished * W));
-    acc.shift(finished);
-    this.watch.lap('writeMs');
-  }
-
   /**
    * Runs the band's tiles in batches. With an engine that runs off this thread, batch i+1 is
-   * filled while batch i runs, and batch i is blended while batch i+1 runs.
+   * filled while batch i runs, and batch i is blended while batch i+1 runs, across band
+   * boundaries too: the first batch of a band runs while the band before is finished and written.
    */
   private async runTiles(band: BandData): Promise<void> {
-    const { runner, xs, T, W } = this;
-    let inflight: { batch: TileBatch; first: number; ran: Promise<void> } | undefined;
-    const blendInflight = async () => {
-      if (!inflight) return;
-      const { batch, first, ran } = inflight;
-      inflight = undefined;
-      await ran;
-      this.watch.restart();
-      for (let j = 0; j < batch.count; j++) this.acc.blend(batch.probabilities, j, xs[first + j], Math.min(T, W - xs[first + j]), band.rows, this.win);
-      this.tilesDone += batch.count;
-      this.progress.update(this.tilesDone);
-      this.watch.lap('blendMs');
-    };
-    try {
-      for (let first = 0; first < xs.length; first += this.B) {
-        throwIfCancelled(this.ctx.signal);
-        const count = Math.min(this.B, xs.length - first);
-        const batch = runner.batch(count);
-        for (let j = 0; j < count; j++) fillTile(batch, j, band, xs[first + j], T);
-        this.watch.lap('prepareMs');
-        const ran = runner.run(batch);
-        ran.catch(() => undefined); // awaited in blendInflight
-        if (runner.overlaps) await blendInflight();
-        inflight = { batch, first, ran };
-        if (!runner.overlaps) await blendInflight();
-      }
-      await blendInflight();
-    } finally {
-      await inflight?.ran.catch(() => undefined);
+    const { runner, xs, T } = this;
+    for (let first = 0; first < xs.length; first += this.B) {
+      throwIfCancelled(this.ctx.signal);
+      const count = Math.min(this.B, xs.length - first);
+      const batch = runner.batch(count);
+      for (let j = 0; j < count; j++) fillTile(batch, j, band, xs[first + j], T);
+      this.watch.lap('prepareMs');
+      const ran = runner.run(batch);
+      ran.catch(() => undefined); // awaited in blendInflight
+      if (runner.overlaps) await this.blendInflight();
+      this.inflight = { batch, band, first, ran };
+      if (!runner.overlaps) await this.blendInflight();
     }
+  }
+
+  /** Waits for the batch in flight and blends it, first finishing the band before when it starts a new one. */
+  private async blendInflight(): Promise<void> {
+    if (!this.inflight) return;
+    const { batch, band, first, ran } = this.inflight;
+    this.inflight = undefined;
+    await ran;
+    this.watch.restart();
+    if (this.accBand !== band) {
+      await this.finishBand();
+      this.acc.markData(band.anyValid, band.rows);
+      this.accBand = band;
+    }
+    const { xs, T, W } = this;
+    for (let j = 0; j < batch.count; j++) this.acc.blend(batch.probabilities, j, xs[first + j], Math.min(T, W - xs[first + j]), band.rows, this.win);
+    this.tilesDone += batch.count;
+    this.progress.update(this.tilesDone);
+    this.watch.lap('blendMs');
+  }
+
+  /** Turns the accumulator's band into classes and writes the rows no later band touches. */
+  private async finishBand(): Promise<void> {
+    const band = this.accBand;
+    if (!band) return;
+    const { acc, W, H, ys } = this;
+    const r = band.index;
+    const finished = (r + 1 < ys.length ? ys[r + 1] : H) - ys[r];
+    this.watch.restart();
+    acc.finish(finished, this.classIds, this.stats);
+    this.watch.lap('blendMs');
+    await this.sink.writeRows(ys[r], finished, acc.classes.subarray(0, finished * W), acc.confidence.subarray(0, finished * W));
+    acc.shift(finished);
+    this.accBand = undefined;
+    this.watch.lap('writeMs');
   }
 
   private report(): ClassifyReport {
@@ -287,6 +298,8 @@ class BandData {
     blocks: Map<string, SensorBlock>,
     readonly width: number,
     readonly rows: number,
+    /** Which band of tiles (row of tiles) this is. */
+    readonly index: number,
   ) {
     this.perBinding = bindings.map((b) => (b.available ? blocks.get(b.sensor!.id) : undefined));
     this.anyValid = new Uint8Array(width * rows);
@@ -306,44 +319,11 @@ class BandData {
       return held ? b.bandIndices.map((f) => held.indexOf(f)) : b.bandIndices;
     });
   }
-
-  /**
-   * Normalises the bound bands in place, once per band rather than once per overlapping tile:
-   * (value - mean) / std where the sensor is valid, exactly 0 where it is not (nodata, NaN,
-   * failure regions). Bands of a binding are distinct (band mapping guarantees it).
-   */
-  normalise(): void {
-    const n = this.width * this.rows;
-    for (let i = 0; i < this.bindings.length; i++) {
-      const block = this.perBinding[i];
-      if (!block) continue;
-      const b = this.bindings[i];
-      const { data, valid } = block;
-      for (let c = 0; c < b.channels; c++) {
-        const off = this.planes[i][c] * n;
-        const m = b.mean[c];
-        const s = b.invStd[c];
-        if (this.validCount[i] === n) {
-          // All valid (the common case): no mask to look up.
-          for (let p = 0; p < n; p++) {
-            const v = data[off + p];
-            data[off + p] = v === v ? (v - m) * s : 0;
-          }
-          continue;
-        }
-        for (let p = 0; p < n; p++) {
-          const v = data[off + p];
-          // v === v filters NaN; valid already covers nodata and failure regions.
-          data[off + p] = valid[p] !== 0 && v === v ? (v - m) * s : 0;
-        }
-      }
-    }
-  }
 }
 
 /**
- * Copies tile j of the batch from the (normalised) band, zeros in the padding past the scene
- * edge and for unavailable sensors, and sets availability per input.
+ * Fills tile j of the batch from the band, normalised on the way (one pass over the pixels):
+ * zeros in the padding past the scene edge and for unavailable sensors; sets availability per input.
  */
 function fillTile(batch: TileBatch, j: number, band: BandData, x0: number, T: number): void {
   const W = band.width;
@@ -363,13 +343,41 @@ function fillTile(batch: TileBatch, j: number, band: BandData, x0: number, T: nu
       continue;
     }
     if (partial) dst.fill(0, base, base + b.channels * plane);
-    const bandSize = W * th;
+    // All valid (the common case): no mask to look up.
+    const valid = band.validCount[i] === W * th ? undefined : block.valid;
     for (let c = 0; c < b.channels; c++) {
-      const src = band.planes[i][c] * bandSize + x0;
-      const d = base + c * plane;
-      for (let r = 0; r < th; r++) dst.set(block.data.subarray(src + r * W, src + r * W + tw), d + r * T);
+      const src = band.planes[i][c] * W * th + x0;
+      copyNormalised(block.data, src, W, valid, x0, dst, base + c * plane, T, tw, th, b.mean[c], b.invStd[c]);
     }
     batch.availability[j * M + b.index] = band.singleSource || availableInTile(block.valid, band.anyValid, W, x0, tw, th) ? 1 : 0;
+  }
+}
+
+/**
+ * Copies a tw x th window of one band plane (row pitch W, starting at `src`) into a tile plane
+ * (row pitch T): (value - mean) / std where the sensor is valid, exactly 0 where it is not
+ * (nodata, NaN, failure regions). `valid` (row pitch W, window at `validStart`) is omitted when
+ * every pixel is valid; v === v still filters NaN.
+ */
+function copyNormalised(
+  data: Float32Array, src: number, W: number, valid: Uint8Array | undefined, validStart: number,
+  dst: Float32Array, d: number, T: number, tw: number, th: number, mean: number, invStd: number,
+): void {
+  for (let r = 0; r < th; r++) {
+    const s = src + r * W;
+    const o = d + r * T;
+    if (!valid) {
+      for (let k = 0; k < tw; k++) {
+        const v = data[s + k];
+        dst[o + k] = v === v ? (v - mean) * invStd : 0;
+      }
+      continue;
+    }
+    const vr = validStart + r * W;
+    for (let k = 0; k < tw; k++) {
+      const v = data[s + k];
+      dst[o + k] = valid[vr + k] !== 0 && v === v ? (v - mean) * invStd : 0;
+    }
   }
 }
 
@@ -388,100 +396,6 @@ function availableInTile(valid: Uint8Array, anyValid: Uint8Array, W: number, x0:
     }
   }
   return dataPx === 0 || validPx * 2 >= dataPx;
-}
-
-/**
- * The rolling accumulator: `T` rows x scene width of weighted class probabilities (float64,
- * so blending identical probabilities gives them back bit-exactly) and their weight sums.
- */
-class Accumulator {
-  readonly probs: Float64Array;
-  readonly weights: Float64Array;
-  readonly hasData: Uint8Array;
-  readonly classes: Uint8Array;
-  readonly confidence: Float32Array;
-  private readonly scratch: Float64Array;
-  /** The blending weights of one tile row. */
-  private readonly rowWeights: Float64Array;
-  constructor(
-    readonly width: number,
-    readonly rows: number,
-    readonly K: number,
-  ) {
-    this.probs = new Float64Array(K * rows * width);
-    this.weights = new Float64Array(rows * width);
-    this.hasData = new Uint8Array(rows * width);
-    this.classes = new Uint8Array(rows * width);
-    this.confidence = new Float32Array(rows * width);
-    this.scratch = new Float64Array(K);
-    this.rowWeights = new Float64Array(rows);
-  }
-
-  markData(anyValid: Uint8Array, rows: number): void {
-    this.hasData.set(anyValid.subarray(0, rows * this.width));
-  }
-
-  blend(probabilities: Float32Array, j: number, x0: number, tw: number, th: number, win: Float64Array): void {
-    const { width: W, rows: R, K } = this;
-    const T = win.length;
-    const plane = T * T;
-    const base = j * K * plane;
-    const w = this.rowWeights;
-    for (let i = 0; i < th; i++) {
-      const wy = win[i];
-      const arow = i * W + x0;
-      for (let k = 0; k < tw; k++) {
-        w[k] = wy * win[k];
-        this.weights[arow + k] += w[k];
-      }
-      for (let c = 0; c < K; c++) {
-        const src = base + c * plane + i * T;
-        const dst = c * R * W + arow;
-        for (let k = 0; k < tw; k++) this.probs[dst + k] += w[k] * probabilities[src + k];
-      }
-    }
-  }
-
-  /** Turns the first `n` rows into classes and confidence (argmax of the blended probabilities). */
-  finish(n: number, classIds: Uint8Array, stats: RunStats): void {
-    const { width: W, rows: R, K } = this;
-    const p = this.scratch;
-    for (let q = 0; q < n * W; q++) {
-      if (!this.hasData[q]) {
-        this.classes[q] = 0;
-        this.confidence[q] = NaN;
-        stats.nodataPixels++;
-        continue;
-      }
-      const w = this.weights[q];
-      let best = 0;
-      let bestP = -1;
-      for (let c = 0; c < K; c++) {
-        // Rounding to float32 first makes the tie-break identical to the unblended probabilities.
-        p[c] = Math.fround(this.probs[c * R * W + q] / w);
-        if (p[c] > bestP) {
-          bestP = p[c];
-          best = c;
-        }
-      }
-      this.classes[q] = classIds[best];
-      this.confidence[q] = bestP;
-      stats.classCounts[best]++;
-    }
-  }
-
-  /** Drops the first `n` rows and moves the rest up, zeroing the freed rows. */
-  shift(n: number): void {
-    const { width: W, rows: R, K } = this;
-    const keep = (R - n) * W;
-    for (let c = 0; c < K; c++) {
-      const off = c * R * W;
-      this.probs.copyWithin(off, off + n * W, off + R * W);
-      this.probs.fill(0, off + keep, off + R * W);
-    }
-    this.weights.copyWithin(0, n * W, R * W);
-    this.weights.fill(0, keep);
-  }
 }
 
 /** Counts that decide nodata, degradation and the all-NaN band check. */

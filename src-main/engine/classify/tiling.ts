@@ -30,3 +30,10 @@ export function blendWindow(tile: number, overlap: number): Float64Array {
   }
   return w;
 }
+
+/** Per coordinate along one axis: how many tiles (at `origins`, `tile` long) cover it. */
+export function tileCoverage(length: number, origins: readonly number[], tile: number): Uint8Array {
+  const counts = new Uint8Array(length);
+  for (const o of origins) for (let i = o; i < Math.min(length, o + tile); i++) counts[i]++;
+  return counts;
+}
