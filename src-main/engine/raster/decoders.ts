@@ -19,12 +19,18 @@ class NodeDeflateDecoder extends BaseDecoder {
 
   override async decodeBlock(buffer: ArrayBufferLike): Promise<ArrayBufferLike> {
     // One output chunk per block: zlib's default 16 KB chunks cost a thread-pool round trip each.
-    const out = await inflate(new Uint8Array(buffer), { chunkSize: this.blockBytes() });
-    // Typed-array views need the data at offset 0 of its own buffer; copy only when it is not.
-    if (out.byteOffset === 0 && out.byteLength === out.buffer.byteLength) return out.buffer;
+    // The chunk has a few bytes to spare: a block that fills it exactly makes Node allocate a
+    // second, unused block-sized chunk (and that garbage drives the collector).
+    const out = await inflate(new Uint8Array(buffer), { chunkSize: this.blockBytes() + SPARE_BYTES });
+    // Typed-array views need the data at offset 0 of its own buffer; copy only when it is not
+    // (spare bytes past the data are harmless: readers view the first block's worth).
+    if (out.byteOffset === 0) return out.buffer;
     return out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength);
   }
 }
+
+/** Spare room in the inflate output chunk: a multiple of every sample size, so views still fit. */
+const SPARE_BYTES = 8;
 
 /** Our own decoders by TIFF compression code; everything else goes to geotiff.js. */
 const NATIVE_DECODERS: Record<number, new (params: never) => BaseDecoder> = {
