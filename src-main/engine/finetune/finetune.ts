@@ -41,6 +41,8 @@ export interface FinetuneRequest {
   patience?: number;
   threads?: number;
   name?: string;
+  /** Add the pixel head (per-pixel MLP on the raw bands, ml/models/pixelhead.ts; default true). */
+  pixelHead?: boolean;
 }
 
 export interface FinetuneResult {
@@ -73,6 +75,7 @@ export async function finetune(req: FinetuneRequest, job: JobContext = {}): Prom
   // optional elevation input and the availability input that gates it.
   const graphInputs = new Set(getArchitecture(model.architecture).inputs(model.config).map((s) => s.name));
   const kept = bindings.filter((b) => graphInputs.has(b.input.name));
+  if (req.pixelHead ?? true) model = withPixelHead(model, kept);
   const packInputs = kept.map((b) => b.input);
   const availabilityInput = base.pack.manifest.availabilityInput && graphInputs.has(base.pack.manifest.availabilityInput) ? base.pack.manifest.availabilityInput : undefined;
   const missing = req.missing ? resolveMissing(req.missing, kept, availabilityInput) : undefined;
@@ -161,6 +164,25 @@ export function resolveMissing(m: MissingSimulation, bindings: readonly InputBin
   if (!hit)
     throw new FieldMoeError('--missing-mode', `"${m.mode}" is neither "both" nor a sensor of the scene bound to the pack (${bindings.filter((b) => b.sensor).map((b) => b.sensor!.id).join(', ')})`);
   return { rate: m.rate, mode: hit.input.name };
+}
+
+/** Hidden width of the pixel head. */
+export const PIXEL_HEAD_HIDDEN = 64;
+
+/**
+ * Adds the pixel head (ml/models/pixelhead.ts) on the inputs that carry a sensor's bands per
+ * pixel (image and modality roles, not elevation-as-depth or availability) and that the scene
+ * provides. Dense models only (a class map, like the head's output).
+ */
+export function withPixelHead(model: ModelConfig, bindings: readonly InputBinding[], hidden = PIXEL_HEAD_HIDDEN): ModelConfig {
+  const arch = getArchitecture(model.architecture);
+  if (!arch.dense(model.config)) return model;
+  const roles = new Map(arch.inputs(model.config).map((s) => [s.name, s.role]));
+  const inputs = bindings
+    .filter((b) => b.available && b.channels > 0 && ['image', 'modality'].includes(roles.get(b.input.name) ?? ''))
+    .map((b) => ({ name: b.input.name, bands: b.channels }));
+  if (!inputs.length) return model;
+  return { ...model, config: { ...model.config, pixelHead: { hidden, inputs } } } as ModelConfig;
 }
 
 /** Sets per-input band counts of configs whose graph inputs fix them (MaMOL modalities). */

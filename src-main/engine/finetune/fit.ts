@@ -8,14 +8,14 @@
 import * as ort from 'onnxruntime-node';
 import { Graph, type Value } from '../ml/graph/graph';
 import { accuracyCounts, crossEntropy } from '../ml/losses';
-import { adamw } from '../ml/optim';
-import { add } from '../ml/ops/index';
+import { adamw, type Optimizer } from '../ml/optim';
+import { add, mul } from '../ml/ops/index';
 import { buildEvalModel, buildTrainStep, type ForwardContext, type ForwardFn, type TensorSpec } from '../ml/train/step';
 import { Trainer, type Feeds } from '../ml/train/trainer';
 import { TrainLoop, type Dataset, type EpochRecord, type TrainProgress } from '../ml/train/loop';
 import { cosineLr, withWarmup } from '../ml/train/schedule';
 import { Rng } from '../ml/train/rng';
-import { buildModel, getArchitecture, type ModelConfig, type ModelSources } from '../ml/models/index';
+import { buildModel, getArchitecture, pixelHeadStatNames, type ModelConfig, type ModelSources } from '../ml/models/index';
 import { ParamSource, type WeightMap } from '../ml/models/init';
 import { openSession } from '../runtime/session';
 import { mapBands, type InputBinding } from '../packs/bandmap';
@@ -28,7 +28,7 @@ import { computeMetrics, type Metrics } from '../eval/metrics';
 import { throwIfCancelled, type JobContext } from '../jobs/job';
 import { FieldMoeError } from '../util/errors';
 import { copyCut, NOISE_PREFIX, planCut, type Cut } from './cut';
-import { fillInput, fillTarget, LabelLookup, readSceneBlocks, tileAround, uniformStats, type SceneSource, type TileSample } from './samples';
+import { bandSums, fillInput, fillTarget, LabelLookup, readSceneBlocks, tileAround, uniformStats, type SceneSource, type TileSample } from './samples';
 
 export const LABELS_INPUT = 'labels';
 const IGNORE = -1;
@@ -73,7 +73,10 @@ export interface FitOptions {
   trainPixelsPerClass?: number;
   /** Training tiles per class and source (centres drawn from the training pixels; default 64). */
   tilesPerClass?: number;
-  /** Validation pixels per class and source, each scored at the centre of its own tile (default 64). */
+  /**
+   * Validation pixels per class and source, each scored at the centre of its own tile (default
+   * 32: validation runs every epoch, and at 64 it cost a third of the training steps' time).
+   */
   valPixelsPerClass?: number;
   /** Early stopping patience in epochs (default 5; 0 = off). */
   patience?: number;
@@ -145,7 +148,7 @@ async function prepareSource(spec: FitSourceSpec, index: number, opts: FitOption
   const usable = (idx: Uint32Array) => Uint32Array.from(Array.from(idx).filter((i) => spec.classMap[labels.classIndex[i]] >= 0 && hasData(i)));
   let trainIdx: Uint32Array = usable(split.train);
   if (opts.trainPixelsPerClass) trainIdx = subsamplePerClass(labels, trainIdx, opts.trainPixelsPerClass, seed);
-  const valIdx = subsamplePerClass(labels, usable(split.val), opts.valPixelsPerClass ?? 64, seed + 1);
+  const valIdx = subsamplePerClass(labels, usable(split.val), opts.valPixelsPerClass ?? 32, seed + 1);
   if (!trainIdx.length) throw new FieldMoeError(labels.source, 'no labelled training pixel is left after the validation split');
   const centres = subsamplePerClass(labels, trainIdx, opts.tilesPerClass ?? 64, seed + 2);
   const jitter = new Rng(seed + 3);
@@ -388,8 +391,8 @@ export async function fit(opts: FitOptions, job: JobContext = {}): Promise<FitRe
     throwIfCancelled(job.signal);
     prepared.push(await prepareSource(s, i, opts, tile, job.signal));
   }
-  const { train, eval: evalFwd, cut, paramsGraph } = cutForwards(opts);
-  const optimizer = adamw({ weightDecay: opts.weightDecay ?? 1e-4 });
+  const { train, eval: evalFwd, cut, paramsGraph } = cutForwards({ ...opts, weights: withPixelHeadStats(opts, prepared) });
+  const optimizer = fitOptimizer(opts.weightDecay ?? 1e-4);
   const stepModel = buildTrainStep(train, { optimizer, clipGradNorm: 1.0 });
   const evalModel = buildEvalModel(evalFwd);
   const threads = opts.threads;
@@ -452,6 +455,84 @@ export async function fit(opts: FitOptions, job: JobContext = {}): Promise<FitRe
     await trainer.release();
     await prefix?.release();
   }
+}
+
+const PIXEL_HEAD_PREFIX = 'pixel_head.';
+/**
+ * The pixel head starts from zero output and must fit a pixel classifier within the few hundred
+ * steps of a few-shot run: it trains at this multiple of the learning rate (a parameter group,
+ * as in PyTorch; the adapters keep theirs).
+ */
+export const PIXEL_HEAD_LR_SCALE = 10;
+export const PIXEL_HEAD_WEIGHT_DECAY = 1e-4;
+
+/** A parameter group (PyTorch's): its optimizer and learning-rate multiple. */
+export interface ParamGroup {
+  optimizer: Optimizer;
+  lrScale: number;
+}
+
+/**
+ * One optimizer over parameter groups: `groupOf(name)` picks each parameter's group. The groups'
+ * optimizers must keep the same state slots.
+ */
+export function paramGroups(groups: readonly ParamGroup[], groupOf: (name: string) => number): Optimizer {
+  const slots = groups[0].optimizer.slots;
+  if (groups.some((g) => g.optimizer.slots.join() !== slots.join())) throw new Error('paramGroups: optimizers with different state slots');
+  return {
+    kind: groups[0].optimizer.kind,
+    slots,
+    prepare(scalars) {
+      return groups.map((g) => g.optimizer.prepare(g.lrScale === 1 ? scalars : { ...scalars, lr: mul(scalars.lr, g.lrScale) }));
+    },
+    update(p, shared) {
+      const k = groupOf(p.name);
+      return groups[k].optimizer.update(p, (shared as unknown[])[k]);
+    },
+  };
+}
+
+/** AdamW with the pixel head in its own group (PIXEL_HEAD_LR_SCALE, PIXEL_HEAD_WEIGHT_DECAY). */
+function fitOptimizer(weightDecay: number): Optimizer {
+  return paramGroups(
+    [
+      { optimizer: adamw({ weightDecay }), lrScale: 1 },
+      { optimizer: adamw({ weightDecay: PIXEL_HEAD_WEIGHT_DECAY }), lrScale: PIXEL_HEAD_LR_SCALE },
+    ],
+    (name) => (name.startsWith(PIXEL_HEAD_PREFIX) ? 1 : 0),
+  );
+}
+
+/**
+ * The weights plus the pixel head's frozen per-band standardisation (pixelhead.ts), pooled over
+ * the sources' valid pixels, when the model has a pixel head and the weights lack it.
+ */
+function withPixelHeadStats(opts: Pick<FitOptions, 'model' | 'weights'>, sources: PreparedSource[]): WeightMap {
+  const head = opts.model.config.pixelHead;
+  if (!head) return opts.weights;
+  const weights = new Map(opts.weights);
+  for (const { name, bands } of head.inputs) {
+    const names = pixelHeadStatNames(name);
+    if (weights.has(names.shift)) continue;
+    const shift = new Float32Array(bands);
+    const scale = new Float32Array(bands).fill(1);
+    const sums = sources.flatMap((s) => {
+      const i = s.bindings.findIndex((b) => b.input.name === name);
+      const block = s.blocks[i];
+      return i >= 0 && block && s.bindings[i].channels === bands ? [bandSums(block, s.bindings[i], s.normalization[i])] : [];
+    });
+    for (let c = 0; c < bands; c++) {
+      const count = sums.reduce((a, x) => a + x.count[c], 0);
+      if (!count) continue;
+      const mean = sums.reduce((a, x) => a + x.sum[c], 0) / count;
+      const variance = sums.reduce((a, x) => a + x.sumSq[c], 0) / count - mean * mean;
+      shift[c] = mean;
+      scale[c] = variance > 1e-12 ? 1 / Math.sqrt(variance) : 1;
+    }
+    weights.set(names.shift, { shape: [bands, 1], data: shift });
+    weights.set(names.scale, { shape: [bands, 1], data: scale });
+  }
+  return weights;
 }
 
 /** Predictions at the centre pixel of each validation tile, scored per source and pooled. */

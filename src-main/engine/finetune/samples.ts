@@ -61,6 +61,30 @@ export function uniformStats(block: SensorBlock | undefined, binding: InputBindi
   return { mean, std: std > 1e-12 ? std : 1 };
 }
 
+/**
+ * Per-band sums over the valid values of a binding's bands after its uniform normalisation
+ * (what the model's input holds), sampled on a stride: to standardise each band on its own
+ * (the pixel head's shift and scale), pooled over sources by adding the sums.
+ */
+export function bandSums(block: SensorBlock, binding: InputBinding, norm: { mean: number; std: number }): { sum: Float64Array; sumSq: Float64Array; count: Float64Array } {
+  const n = block.width * block.height;
+  const stride = Math.max(1, Math.floor((n * binding.channels) / 2_000_000));
+  const C = binding.channels;
+  const out = { sum: new Float64Array(C), sumSq: new Float64Array(C), count: new Float64Array(C) };
+  binding.bandIndices.forEach((band, c) => {
+    const off = band * n;
+    for (let p = 0; p < n; p += stride) {
+      const v = block.data[off + p];
+      if (!block.valid[p] || v !== v) continue;
+      const z = (v - norm.mean) / norm.std;
+      out.sum[c] += z;
+      out.sumSq[c] += z * z;
+      out.count[c]++;
+    }
+  });
+  return out;
+}
+
 /** A tile of the model's size centred on labelled pixel `index`. */
 export interface TileSample {
   source: number;

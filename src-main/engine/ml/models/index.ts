@@ -16,11 +16,13 @@ import {
   depthSourceOf, loadBalancingLoss, spectralMoeForward, SPECTRALMOE_PAPER_DEFAULTS, usesDepth, usesDepthAvailability, usesElevation, type NoiseSource, type SpectralMoeModelConfig,
 } from './spectralmoe';
 import { MAMOL_PAPER_EXPERTS, mamolForward, type MamolConfig } from './mamol';
+import type { PixelHeadConfig } from './pixelhead';
 
 export * from './spectralmoe';
 export * from './mamol';
 export * from './decoder';
 export * from './adapters';
+export * from './pixelhead';
 
 /** One graph input of an architecture; the batch axis is the symbolic 'N'. */
 export interface ModelInputSpec {
@@ -147,6 +149,7 @@ registerArchitecture<SpectralMoeModelConfig>({
         ]
       : ['no SpectralMoE layers'];
     if (cfg.adapters.loraRank) variant.push(`LoRA rank ${cfg.adapters.loraRank} beside every FFN`);
+    if (cfg.pixelHead) variant.push(pixelHeadText(cfg.pixelHead));
     if (usesDepth(cfg) && moe?.fusion === 'cross-attention') {
       const n = (cfg.tile / cfg.vit.patchSize) ** 2;
       variant.push(`cross-attention map: ${n} x ${n} per tile and layer (${((n * n * 4) / 2 ** 20).toFixed(2)} MiB in float32); it grows with the 4th power of the tile side`);
@@ -191,9 +194,14 @@ registerArchitecture<MamolConfig>({
       e.dynamic ? `${e.dynamic} dynamic experts, top-${e.topK}, router ${e.routerSeesPattern ? 'sees the missing pattern (psi dim ' + e.patternDim + ')' : 'sees features only'}` : 'no dynamic experts',
       `head: ${cfg.head === 'patch' ? 'patch classifier (one label per neighbourhood)' : 'dense class map'}`,
     ];
+    if (cfg.pixelHead) variant.push(pixelHeadText(cfg.pixelHead));
     return card('MaMOL', cfg.vit, variant, cfg, MAMOL_DEVIATIONS);
   },
 });
+
+function pixelHeadText(p: PixelHeadConfig): string {
+  return `pixel head (our extension, for few-shot fine-tuning): a per-pixel MLP (hidden ${p.hidden}) on the standardised bands of ${p.inputs.map((i) => `${i.name} (${i.bands})`).join(', ')}, missing inputs zeroed, its logits added to the model's`;
+}
 
 function depthText(cfg: SpectralMoeModelConfig): string {
   const ds = depthSourceOf(cfg);

@@ -26,6 +26,7 @@ import { topKMask } from './spectralmoe';
 import { loraStack, weightedLora } from './adapters';
 import { linear, patchify, vitForward, type VitConfig } from './vit';
 import { tokenLogitsToMap } from './decoder';
+import { availabilityColumn, pixelHead, type PixelHeadConfig } from './pixelhead';
 
 export interface MamolExpertsConfig {
   /** LoRA rank r of every expert (code: 8). */
@@ -167,6 +168,8 @@ export interface MamolConfig {
   /** 'patch': one label per neighbourhood (the paper); 'dense': per-pixel class map. */
   head: 'patch' | 'dense';
   classes: number;
+  /** Dense head only: a per-pixel MLP on every modality's bands (missing ones zeroed) added to the logits (pixelhead.ts). */
+  pixelHead?: PixelHeadConfig;
 }
 
 export interface MamolInputs {
@@ -231,7 +234,18 @@ export function mamolForward(g: Graph, backbone: ParamSource, adapters: ParamSou
     }),
   );
   const logits = g.scope('head', () => (cfg.head === 'patch' ? patchHead(g, adapters, out.final, perSample, m, cfg) : denseHead(g, adapters, out.final, perSample, out.prefix, m, grid, cfg)));
-  return { logits, records };
+  return { logits: cfg.pixelHead ? add(logits, modalityPixelHead(g, adapters, cfg, cfg.pixelHead, inp)) : logits, records };
+}
+
+/** The pixel head on the modalities it lists (by name), each gated by its availability column. */
+function modalityPixelHead(g: Graph, src: ParamSource, cfg: MamolConfig, head: PixelHeadConfig, inp: MamolInputs): Value {
+  if (cfg.head !== 'dense') throw new Error('MaMOL: the pixel head needs the dense head');
+  const inputs = head.inputs.map((spec) => {
+    const i = cfg.modalities.findIndex((m) => m.name === spec.name);
+    if (i < 0) throw new Error(`MaMOL pixel head: no modality ${spec.name}`);
+    return { x: inp.modalities[i], available: availabilityColumn(inp.available, i) };
+  });
+  return pixelHead(g, src, head, inputs, cfg.classes, inp.available);
 }
 
 /** Concatenated per-modality cls features, missing blocks zeroed, linear classifier: [B, classes]. */

@@ -28,6 +28,7 @@ import { segmentationDecoder, type DecoderConfig } from './decoder';
 import { lora, type SegAdapterSettings } from './adapters';
 import { spectralEmbedConfig, spectralPatchEmbed } from './embed';
 import { depthTokens, type DepthInput } from './depth';
+import { pixelHead, type PixelHeadConfig } from './pixelhead';
 
 /** A function giving standard-normal noise of a shape in training, `undefined` at inference. */
 export type NoiseSource = (name: string, shape: readonly Dim[]) => Value | undefined;
@@ -369,6 +370,8 @@ export interface SpectralMoeModelConfig {
    * whose generator is trained with the adapters (no pretrained generator can be imported here).
    */
   embedding: { kind: 'patch' } | { kind: 'spectral'; frequencies?: number; hidden?: number };
+  /** Per-pixel MLP on the image bands added to the decoder's logits (pixelhead.ts; input `image`, fixed band count). */
+  pixelHead?: PixelHeadConfig;
 }
 
 export interface SpectralMoeSources {
@@ -446,7 +449,8 @@ export function spectralMoeForward(g: Graph, src: SpectralMoeSources, cfg: Spect
     return vitForward(g, src.backbone, inp.image, cfg.vit, { hooks: cfg.decoder.levels, patchTokens, blockHooks: { afterBlock, mlpParallel } });
   });
   const feats = cfg.decoder.levels.map((l) => patchTokensOf(out.blocks.get(l)!, out.prefix));
-  const logits = segmentationDecoder(g, src.adapters, feats, out.grid, [cfg.tile, cfg.tile], cfg.decoder);
+  const decoded = segmentationDecoder(g, src.adapters, feats, out.grid, [cfg.tile, cfg.tile], cfg.decoder);
+  const logits = cfg.pixelHead ? add(decoded, pixelHead(g, src.adapters, cfg.pixelHead, [{ x: inp.image }], cfg.decoder.classes)) : decoded;
   return { logits, records };
 }
 
