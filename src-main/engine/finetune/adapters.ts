@@ -7,6 +7,9 @@
 import { depthSourceOf, MAMOL_PRESETS, SEG_PRESETS, SPECTRALMOE_PAPER_DEFAULTS, type ModelConfig } from '../ml/models/index';
 import { FieldMoeError } from '../util/errors';
 
+/** The pixel head (ml/models/pixelhead.ts) is a head: every adapter choice trains it. */
+export const PIXEL_HEAD_PREFIX = 'pixel_head.';
+
 export const ADAPTER_CHOICES = ['spectralmoe', 'mamol', 'lora', 'rein', 'head-only'] as const;
 export type AdapterChoice = (typeof ADAPTER_CHOICES)[number];
 
@@ -39,7 +42,7 @@ const REGISTRY: Record<string, ArchitectureAdapters> = {
     },
     // The wavelength-conditioned embedding stays as trained with the backbone (the adapters,
     // also scoped under backbone.*, train).
-    trains: (choice, name) => (choice === 'head-only' ? name.startsWith('decoder.') : !name.startsWith('backbone.spectral_embed.')),
+    trains: (choice, name) => (choice === 'head-only' ? name.startsWith('decoder.') || name.startsWith(PIXEL_HEAD_PREFIX) : !name.startsWith('backbone.spectral_embed.')),
     headPrefix: 'decoder.classifier.',
     withClasses(model, classes) {
       if (model.architecture !== 'spectralmoe') throw new Error('unreachable');
@@ -54,7 +57,7 @@ const REGISTRY: Record<string, ArchitectureAdapters> = {
       return { architecture: 'mamol', config: { ...model.config, experts: MAMOL_PRESETS[preset].apply(model.config.experts) } };
     },
     // Modality embeddings stay as trained with the backbone (a new sensor shape gets a new one).
-    trains: (choice, name) => (choice === 'head-only' ? name.startsWith('head.') : !name.startsWith('embed.')),
+    trains: (choice, name) => (choice === 'head-only' ? name.startsWith('head.') || name.startsWith(PIXEL_HEAD_PREFIX) : !name.startsWith('embed.')),
     headPrefix: 'head.classifier.',
     withClasses(model, classes) {
       if (model.architecture !== 'mamol') throw new Error('unreachable');

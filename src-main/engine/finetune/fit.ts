@@ -28,6 +28,7 @@ import { computeMetrics, type Metrics } from '../eval/metrics';
 import { throwIfCancelled, type JobContext } from '../jobs/job';
 import { FieldMoeError } from '../util/errors';
 import { copyCut, NOISE_PREFIX, planCut, type Cut } from './cut';
+import { PIXEL_HEAD_PREFIX } from './adapters';
 import { bandSums, fillInput, fillTarget, LabelLookup, readSceneBlocks, tileAround, uniformStats, type SceneSource, type TileSample } from './samples';
 
 export const LABELS_INPUT = 'labels';
@@ -457,7 +458,6 @@ export async function fit(opts: FitOptions, job: JobContext = {}): Promise<FitRe
   }
 }
 
-const PIXEL_HEAD_PREFIX = 'pixel_head.';
 /**
  * The pixel head starts from zero output and must fit a pixel classifier within the few hundred
  * steps of a few-shot run: it trains at this multiple of the learning rate (a parameter group,
@@ -504,8 +504,8 @@ function fitOptimizer(weightDecay: number): Optimizer {
 }
 
 /**
- * The weights plus the pixel head's frozen per-band standardisation (pixelhead.ts), pooled over
- * the sources' valid pixels, when the model has a pixel head and the weights lack it.
+ * The weights plus the initial per-band standardisation of the pixel head (pixelhead.ts), from
+ * the sources' valid pixels pooled, when the model has a pixel head and the weights lack it.
  */
 function withPixelHeadStats(opts: Pick<FitOptions, 'model' | 'weights'>, sources: PreparedSource[]): WeightMap {
   const head = opts.model.config.pixelHead;
@@ -529,8 +529,8 @@ function withPixelHeadStats(opts: Pick<FitOptions, 'model' | 'weights'>, sources
       shift[c] = mean;
       scale[c] = variance > 1e-12 ? 1 / Math.sqrt(variance) : 1;
     }
-    weights.set(names.shift, { shape: [bands, 1], data: shift });
-    weights.set(names.scale, { shape: [bands, 1], data: scale });
+    weights.set(names.shift, { shape: [1, bands, 1, 1], data: shift });
+    weights.set(names.scale, { shape: [1, bands, 1, 1], data: scale });
   }
   return weights;
 }

@@ -62,12 +62,11 @@ describe('fieldmoe finetune', () => {
     const adapter = await readSafetensors(path.join(out, 'adapter.safetensors'));
     const loaded = await loadModelPack(out);
     expect(adapter.tensors.has('decoder.classifier.weight')).toBe(true);
-    // The pixel head reads the 204 bands, standardised per band by frozen statistics of the scene.
+    // The pixel head reads the 204 bands, standardised per band (initialised from the scene).
     expect(adapter.tensors.get('pixel_head.image.weight')!.shape).toEqual([64, 204]);
-    const scale = loaded.weights.get('pixel_head.image.scale')!;
-    expect(adapter.tensors.has('pixel_head.image.scale')).toBe(false);
-    expect(scale.shape).toEqual([204, 1]);
-    expect(Array.from(scale.data).every((v) => v > 0 && v !== 1)).toBe(true);
+    const scale = adapter.tensors.get('pixel_head.image.norm.scale')!;
+    expect(scale.shape).toEqual([1, 204, 1, 1]);
+    expect(Array.from(scale.data as Float32Array).every((v) => v > 0 && Math.abs(v - 1) > 1e-3)).toBe(true);
     expect(pack.manifest.card).toMatch(/pixel head/);
     expect([...adapter.tensors.keys()].some((n) => n.startsWith('backbone.moe.'))).toBe(true);
     expect([...adapter.tensors.keys()].some((n) => n.startsWith('backbone.blocks.'))).toBe(false);
@@ -103,10 +102,9 @@ describe('fieldmoe finetune', () => {
     expect(training).toMatchObject({ adapter: 'head-only', head: 'keep', preset: 'frozen' });
     expect(training.cachedFeatureInputs).toBeGreaterThan(0);
     const adapter = await readSafetensors(path.join(out, 'adapter.safetensors'));
-    // Head-only trains the decoder and the pixel head (its frozen band standardisation is not trained).
+    // Head-only trains the decoder and the pixel head.
     for (const name of adapter.tensors.keys()) expect(name.startsWith('decoder.') || name.startsWith('pixel_head.'), name).toBe(true);
     expect(adapter.tensors.has('pixel_head.image.weight')).toBe(true);
-    expect(adapter.tensors.has('pixel_head.image.shift')).toBe(false);
     // Few-shot: 20 pixels per class at most.
     expect(training.trainPixels).toBeLessThanOrEqual(20 * base.manifest.classes.length);
   }, 300_000);

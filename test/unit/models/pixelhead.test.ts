@@ -1,7 +1,7 @@
 /**
  * The pixel head (ml/models/pixelhead.ts) against a direct float64 computation of
  * V GELU(sum_i W_i (x_i - shift_i) scale_i m_i + U m + b) + c, its linear variant, and
- * finite-difference gradients of every trainable parameter (the shift and scale stay frozen).
+ * finite-difference gradients of every parameter (the standardisation included).
  */
 import { describe, expect, it } from 'vitest';
 import { Graph, reshape, type Value } from '../../../src-main/engine/ml/index';
@@ -51,7 +51,7 @@ function reference(params: Map<string, Float64Array>, cfg: PixelHeadConfig, xs: 
     for (let p = 0; p < P; p++) {
       const pre = Array.from({ length: width }, (_, j) => get(linear ? 'out.bias' : 'hidden.bias')[j]);
       cfg.inputs.forEach((spec, i) => {
-        const [w, shift, scale] = [get(`${spec.name}.weight`), get(`${spec.name}.shift`), get(`${spec.name}.scale`)];
+        const [w, shift, scale] = [get(`${spec.name}.weight`), get(`${spec.name}.norm.shift`), get(`${spec.name}.norm.scale`)];
         for (let j = 0; j < width; j++)
           for (let c = 0; c < spec.bands; c++) pre[j] += w[j * spec.bands + c] * (xs[i][(b * spec.bands + c) * P + p] - shift[c]) * scale[c] * m[b * 2 + i];
       });
@@ -76,8 +76,7 @@ describe('pixel head', () => {
       const src = new RandomParams(3, true);
       const logits = build(g, src, cfg, xs, available);
       const params = new Map([...g.params].map(([n, p]) => [n, p.data as Float64Array]));
-      expect(g.params.get('pixel_head.a.shift')!.trainable).toBe(false);
-      expect(g.params.get('pixel_head.a.scale')!.trainable).toBe(false);
+      expect(g.params.get('pixel_head.a.norm.scale')!.value.shape).toEqual([1, 3, 1, 1]);
       const data = cfg.inputs.map((s, i) => Float64Array.from({ length: B * s.bands * H * W }, (_, k) => Math.sin(k * 0.7 + i)));
       const feeds = Object.fromEntries([...cfg.inputs.map((s, i) => [s.name, { data: data[i], shape: [B, s.bands, H, W] }]), ['available', { data: AVAILABLE, shape: [B, 2] }]]);
       const out = await runGraph(g, { logits }, feeds);
@@ -90,7 +89,7 @@ describe('pixel head', () => {
     const recorded = new RandomParams(2, true);
     build(g0, recorded, CFG, CFG.inputs.map((s) => g0.input(s.name, 'float64', [B, s.bands, H, W])), g0.input('available', 'float64', [B, 2]));
     const { inputs, names } = trainableInputs(recorded.trainable);
-    expect(names.some((n) => n.endsWith('.shift') || n.endsWith('.scale'))).toBe(false);
+    expect(names.filter((n) => n.includes('.norm.')).sort()).toEqual(['pixel_head.a.norm.scale', 'pixel_head.a.norm.shift', 'pixel_head.b.norm.scale', 'pixel_head.b.norm.shift']);
     const data: GradInput[] = [...CFG.inputs.map((s) => ({ name: s.name, shape: [B, s.bands, H, W], wrt: false })), { name: 'available', shape: [B, 2], wrt: false, data: AVAILABLE }];
     const res = await gradCheck([...inputs, ...data], (g, xs) => {
       const given = new Map(names.map((n, i) => [n, xs[i]]));

@@ -123,8 +123,10 @@ registerArchitecture<SpectralMoeModelConfig>({
   inputs: (cfg) => {
     const t = cfg.tile;
     const spectral = cfg.embedding.kind === 'spectral';
-    const specs: ModelInputSpec[] = [{ name: 'image', shape: ['N', spectral ? 'C' : cfg.vit.inChannels, t, t], role: 'image' }];
-    if (spectral) specs.push({ name: 'wavelengths', shape: ['C'], role: 'wavelengths' });
+    // Any band count with the spectral embedding, unless a pixel head fixes it (fine-tuned for one sensor).
+    const bands = spectral ? (cfg.pixelHead?.inputs.find((i) => i.name === 'image')?.bands ?? 'C') : cfg.vit.inChannels;
+    const specs: ModelInputSpec[] = [{ name: 'image', shape: ['N', bands, t, t], role: 'image' }];
+    if (spectral) specs.push({ name: 'wavelengths', shape: [bands], role: 'wavelengths' });
     if (usesElevation(cfg)) specs.push({ name: 'depth', shape: ['N', 1, t, t], role: 'depth' });
     if (usesDepthAvailability(cfg)) specs.push({ name: 'available', shape: ['N', 2], role: 'availability' });
     return specs;

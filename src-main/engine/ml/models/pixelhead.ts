@@ -6,7 +6,7 @@
  * (this is what a random forest on the labelled spectra does). With this head the adapted model
  * is at least a pixel classifier plus the backbone's spatial context.
  *
- * Per input x [B, C, H, W]: z = (x - shift) * scale per band (frozen parameters set from the
+ * Per input x [B, C, H, W]: z = (x - shift) * scale per band (parameters initialised from the
  * scene by fine-tuning, so that every band enters at unit scale whatever its range), zeroed
  * where the input is missing (availability m_i, as the dummy of MaMOL eq. 3). Then
  * h = GELU(sum_i W_i z_i + U m + b), logits = V h + c, V zero-initialised so the head starts
@@ -31,8 +31,8 @@ export interface PixelHeadInput {
   available?: Value;
 }
 
-/** Frozen per-band standardisation of input `name`: `pixel_head.<name>.shift` and `.scale`, [C, 1]. */
-export const pixelHeadStatNames = (name: string) => ({ shift: `pixel_head.${name}.shift`, scale: `pixel_head.${name}.scale` });
+/** Per-band standardisation of input `name` (z = (x - shift) scale): `pixel_head.<name>.norm.*`, [1, C, 1, 1]. */
+export const pixelHeadStatNames = (name: string) => ({ shift: `pixel_head.${name}.norm.shift`, scale: `pixel_head.${name}.norm.scale` });
 
 /**
  * Per-pixel logits [B, classes, H, W] of `inputs` (in `cfg.inputs` order). `available` [B, M]
@@ -61,15 +61,16 @@ export function pixelHead(g: Graph, src: ParamSource, cfg: PixelHeadConfig, inpu
 
 /**
  * W z for one input, [B, hidden, H W]: standardised bands, zeroed where missing, projected. The
- * standardisation is folded into the weight (W diag(scale) x - W diag(scale) shift) so that the
- * raw input, not a standardised copy of it, is what training's feature cache holds.
+ * standardisation is trainable (initialised from the scene by fine-tuning) and is the first
+ * operation on the raw input, so training's feature cache (finetune/cut.ts) never stores a copy
+ * of the input: it stays a live input, however many bands it has.
  */
 function bandProjection(g: Graph, src: ParamSource, inp: PixelHeadInput, bands: number, hidden: number, pixels: number, zeroInit: boolean): Value {
-  const shift = src.param(g, 'shift', [bands, 1], init.zeros, { trainable: false });
-  const scale = src.param(g, 'scale', [bands, 1], init.ones, { trainable: false });
+  const shift = src.param(g, 'norm.shift', [1, bands, 1, 1], init.zeros);
+  const scale = src.param(g, 'norm.scale', [1, bands, 1, 1], init.ones);
+  const z = reshape(mul(sub(inp.x, shift), scale), [0, bands, pixels]);
   const weight = src.param(g, 'weight', [hidden, bands], zeroInit ? init.zeros : init.kaimingUniform);
-  const scaled = mul(weight, reshape(scale, [1, bands]));
-  const projected = sub(matmul(scaled, reshape(inp.x, [0, bands, pixels])), matmul(scaled, shift));
+  const projected = matmul(weight, z);
   return inp.available ? mul(projected, unsqueeze(inp.available, [2])) : projected;
 }
 
