@@ -43,28 +43,18 @@ export async function classifyToFiles(scene: Scene, pack: ModelPack, options: Cl
   // Bad input is reported before the model loads or any file is created.
   resolveTiling(manifest, options);
   mapBands(scene.info, manifest, { wavelengths: options.wavelengths });
-  // openSession picks the provider (with its CPU fallback); the worker then opens exactly that one.
-  const opened = await openSession(pack.modelPath, { providers: options.providers, threads: options.threads, log: options.log });
-  options.log?.(`execution provider: ${opened.provider}`);
-  let engine: InferenceEngine = sessionEngine(opened.session, opened.provider);
-  if ((options.inference ?? 'worker') === 'worker') {
-    try {
-      const inWorker = await workerEngine(pack.modelPath, opened.provider, options.threads ?? defaultThreads());
-      await opened.session.release();
-      engine = inWorker;
-    } catch (err) {
-      options.log?.(`inference worker unavailable (${errorMessage(err)}); running inference on the main thread`);
-    }
-  }
+  const { engine, fallbacks } = await openEngine(pack, options);
+  options.log?.(`execution provider: ${engine.provider}`);
   const metadata: readonly MetadataItem[] = [
     { name: 'FIELDMOE_MODEL', value: `${manifest.name} ${manifest.version}` },
-    { name: 'FIELDMOE_PROVIDER', value: opened.provider },
+    { name: 'FIELDMOE_PROVIDER', value: engine.provider },
   ];
   const { width, height } = scene.info;
   // RLE-strategy DEFLATE: a third of the default's CPU for nearly the same size (classify writes
   // while inference runs, on the same cores).
   const base = { width, height, georeferencing: scene.info.georeferencing, metadata, compressionStrategy: 'rle' as const };
   const writers: GeoTiffWriter[] = [];
+  let released: Promise<void> | undefined;
   try {
     const classWriter = await GeoTiffWriter.create(options.out, {
       ...base,
@@ -80,6 +70,9 @@ export async function classifyToFiles(scene: Scene, pack: ModelPack, options: Cl
     if (confWriter) writers.push(confWriter);
     const sink = new TileRowSink(classWriter, confWriter);
     const report = await runPipeline(scene, manifest, engine, sink, options, ctx);
+    // Inference is over: the engine shuts down while the files are finished.
+    released = engine.release();
+    released.catch(() => undefined); // awaited (and thrown) in finally; this only keeps Node from calling it unhandled meanwhile
     await sink.flush();
     // The run's outcome is only known now; the writers take it until they finish.
     const outcome: MetadataItem[] = [
@@ -90,13 +83,48 @@ export async function classifyToFiles(scene: Scene, pack: ModelPack, options: Cl
       w.addMetadata(outcome);
       await w.finish();
     }
-    return { ...report, out: options.out, confidence: options.confidence, model: `${manifest.name} ${manifest.version}`, fallbacks: opened.fallbacks };
+    return { ...report, out: options.out, confidence: options.confidence, model: `${manifest.name} ${manifest.version}`, fallbacks };
   } catch (err) {
     for (const w of writers) await w.abort();
     throw err;
   } finally {
-    await engine.release();
+    await (released ?? engine.release());
   }
+}
+
+/**
+ * The engine classify runs on. In a worker (the default), inference overlaps the main thread's
+ * reading, blending and writing. With only the CPU provider asked for, the worker opens the model
+ * itself; GPU preferences first go through openSession, which tries each provider and falls back
+ * to CPU, and the worker then opens exactly the one that worked. When the worker cannot start,
+ * inference runs on the main thread.
+ */
+async function openEngine(pack: ModelPack, options: ClassifyFilesOptions): Promise<{ engine: InferenceEngine; fallbacks: ClassifyFilesReport['fallbacks'] }> {
+  const threads = options.threads ?? defaultThreads();
+  const inWorker = (options.inference ?? 'worker') === 'worker';
+  const cpuOnly = (options.providers ?? []).every((p) => p === 'cpu');
+  let workerError: unknown;
+  if (inWorker && cpuOnly) {
+    try {
+      return { engine: await workerEngine(pack.modelPath, 'cpu', threads), fallbacks: [] };
+    } catch (err) {
+      workerError = err;
+    }
+  }
+  // A model that cannot load at all fails here, with onnxruntime's own message.
+  const opened = await openSession(pack.modelPath, { providers: options.providers, threads, log: options.log });
+  const onMain = { engine: sessionEngine(opened.session, opened.provider), fallbacks: opened.fallbacks };
+  if (inWorker && !workerError) {
+    try {
+      const engine = await workerEngine(pack.modelPath, opened.provider, threads);
+      await opened.session.release();
+      return { engine, fallbacks: opened.fallbacks };
+    } catch (err) {
+      workerError = err;
+    }
+  }
+  if (workerError) options.log?.(`inference worker unavailable (${errorMessage(workerError)}); running inference on the main thread`);
+  return onMain;
 }
 
 /** The palette: index = class id, nodata (0) black, unused ids black. */
