@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { architectureAdapters, presetFor } from '../../../src-main/engine/finetune/adapters';
 import { uniteClasses } from '../../../src-main/engine/training/train';
-import { SEG_PRESETS, SPECTRALMOE_PAPER_DEFAULTS, type ModelConfig, type SpectralMoeModelConfig } from '../../../src-main/engine/ml/models/index';
+import { MAMOL_PAPER_EXPERTS, SEG_PRESETS, SPECTRALMOE_PAPER_DEFAULTS, type ModelConfig, type SpectralMoeModelConfig } from '../../../src-main/engine/ml/models/index';
+import { withPixelHead } from '../../../src-main/engine/finetune/finetune';
+import type { InputBinding } from '../../../src-main/engine/packs/bandmap';
 import { vitConfig } from '../../../src-main/engine/ml/models/vit';
 import type { LabelSet } from '../../../src-main/engine/labels/types';
 
@@ -63,5 +65,27 @@ describe('class sets of several scenes', () => {
     expect(Array.from(maps[0])).toEqual([0, 1]);
     expect(Array.from(maps[1])).toEqual([2, 1, 0]);
     for (const c of classes) expect(c.color).toMatch(/^#[0-9a-f]{6}$/);
+  });
+});
+
+describe('pixel head of a fine-tuned model', () => {
+  const binding = (name: string, channels: number, available: boolean) => ({ input: { name }, index: 0, bandIndices: [], wavelengths: [], mean: new Float32Array(), invStd: new Float32Array(), available, channels }) as unknown as InputBinding;
+  const mamol = (head: 'patch' | 'dense'): ModelConfig => ({
+    architecture: 'mamol',
+    config: { vit: vitConfig({ width: 8, depth: 2, heads: 2, patchSize: 2, imageSize: 8 }), modalities: [{ name: 'optical', bands: 4 }, { name: 'sar', bands: 2 }, { name: 'elevation', bands: 1 }], size: 8, tokenPatch: 2, embedHidden: 8, experts: MAMOL_PAPER_EXPERTS, adaptedBlocks: 1, head, classes: 3 },
+  });
+
+  it('reads the band inputs the scene provides (not elevation-as-depth, not absent sensors)', () => {
+    const m = withPixelHead(mamol('dense'), [binding('optical', 4, true), binding('sar', 2, false), binding('elevation', 1, true), binding('available', 3, true)], 16);
+    expect(m.architecture === 'mamol' && m.config.pixelHead).toEqual({ hidden: 16, inputs: [{ name: 'optical', bands: 4 }, { name: 'elevation', bands: 1 }] });
+    const vit = vitConfig({ width: 8, depth: 2, heads: 2, patchSize: 2, imageSize: 8 });
+    const seg: ModelConfig = { architecture: 'spectralmoe', config: { vit, depthVit: null, depthSource: { source: 'elevation', kind: 'dem' }, adapters: SEG_PRESETS.spectralmoe.apply(SPECTRALMOE_PAPER_DEFAULTS), decoder: { levels: [1], hidden: 8, classes: 3 }, tile: 8, embedding: { kind: 'spectral' } } };
+    const s = withPixelHead(seg, [binding('image', 5, true), binding('depth', 1, true)], 16);
+    expect(s.architecture === 'spectralmoe' && s.config.pixelHead).toEqual({ hidden: 16, inputs: [{ name: 'image', bands: 5 }] });
+  });
+
+  it('leaves patch classifiers and scenes without a band input unchanged', () => {
+    expect(withPixelHead(mamol('patch'), [binding('optical', 4, true)])).toEqual(mamol('patch'));
+    expect(withPixelHead(mamol('dense'), [binding('optical', 4, false)])).toEqual(mamol('dense'));
   });
 });
