@@ -126,6 +126,8 @@ class ClassifyRun {
   private tilesDone = 0;
   /** The batch that runs while the next one is filled. */
   private inflight?: { batch: TileBatch; band: BandData; first: number; ran: Promise<void> };
+  /** The "any sensor valid" masks of the current and the previous band. */
+  private readonly validMasks: [Uint8Array, Uint8Array];
   /** The band whose rows the accumulator holds (blended, not yet finished). */
   private accBand?: BandData;
 
@@ -150,6 +152,7 @@ class ClassifyRun {
     this.readSensors = this.mapping.bindings.filter((b) => b.available).map((b) => b.sensor!.id);
     this.readBands = bandsToRead(this.mapping.bindings);
     this.classIds = Uint8Array.from(manifest.classes.map((c) => c.id));
+    this.validMasks = [new Uint8Array(this.W * this.T), new Uint8Array(this.W * this.T)];
   }
 
   async run(): Promise<ClassifyReport> {
@@ -167,7 +170,7 @@ class ClassifyRun {
         const blocks = await (pending ?? this.readBand(r, spent));
         pending = r + 1 < ys.length && prefetch ? this.readBand(r + 1, spent) : undefined;
         this.watch.lap('readMs');
-        const band = new BandData(this.mapping.bindings, blocks, this.W, Math.min(this.T, this.H - ys[r]), r);
+        const band = new BandData(this.mapping.bindings, blocks, this.W, Math.min(this.T, this.H - ys[r]), r, this.validMasks[r % 2]);
         this.stats.countBand(band);
         this.watch.lap('prepareMs');
         await this.runTiles(band);
@@ -300,9 +303,11 @@ class BandData {
     readonly rows: number,
     /** Which band of tiles (row of tiles) this is. */
     readonly index: number,
+    /** Room for `anyValid`, reused every other band (a band's mask is needed until its first batch is blended). */
+    maskBuffer: Uint8Array,
   ) {
     this.perBinding = bindings.map((b) => (b.available ? blocks.get(b.sensor!.id) : undefined));
-    this.anyValid = new Uint8Array(width * rows);
+    this.anyValid = maskBuffer.subarray(0, width * rows).fill(0);
     this.validCount = this.perBinding.map((block) => {
       if (!block) return 0;
       const v = block.valid;

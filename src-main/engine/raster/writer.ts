@@ -87,6 +87,7 @@ export class GeoTiffWriter {
   private queue: Promise<void> = Promise.resolve();
   private position: number;
   private closed = false;
+  private readonly tileBuffers: NumericArray[] = [];
   /** Items added with addMetadata, written after `options.metadata`. */
   private readonly addedMetadata: MetadataItem[] = [];
 
@@ -179,7 +180,7 @@ export class GeoTiffWriter {
 
   private compressTile(data: ArrayLike<number>, band: number, tx: number, h: number): Promise<Buffer> {
     const t = this.tileSize;
-    const tile = new this.spec.array(t * t) as NumericArray;
+    const tile = this.tileBuffer(band * this.tilesAcross + tx);
     const pad = this.options.nodata !== undefined && !Number.isNaN(this.options.nodata) ? this.options.nodata : this.spec.isInteger ? 0 : NaN;
     const x0 = tx * t;
     const cols = Math.min(t, this.width - x0);
@@ -200,6 +201,16 @@ export class GeoTiffWriter {
       // 16 KB chunks cost a thread-pool round trip and a copy each.
       chunkSize: tile.byteLength + (tile.byteLength >> 10) + 64,
     });
+  }
+
+  /**
+   * The buffer tile `index` of a row of tiles is assembled in. Rows compress one after another
+   * (writeNextRow waits for all of a row's tiles), so each row reuses the last one's buffers
+   * instead of leaving a row's worth of garbage.
+   */
+  private tileBuffer(index: number): NumericArray {
+    this.tileBuffers[index] ??= new this.spec.array(this.tileSize * this.tileSize) as NumericArray;
+    return this.tileBuffers[index];
   }
 
   /**
