@@ -43,12 +43,14 @@ export async function classifyToFiles(scene: Scene, pack: ModelPack, options: Cl
   // Bad input is reported before the model loads or any file is created.
   resolveTiling(manifest, options);
   mapBands(scene.info, manifest, { wavelengths: options.wavelengths });
-  const { engine, fallbacks } = await openEngine(pack, options);
-  options.log?.(`execution provider: ${engine.provider}`);
-  const metadata: readonly MetadataItem[] = [
-    { name: 'FIELDMOE_MODEL', value: `${manifest.name} ${manifest.version}` },
-    { name: 'FIELDMOE_PROVIDER', value: engine.provider },
-  ];
+  // The model opens (in a worker, usually) while the output files are created and the first
+  // band of tiles is read.
+  const opening = openEngine(pack, options).then((opened) => {
+    options.log?.(`execution provider: ${opened.engine.provider}`);
+    return opened;
+  });
+  opening.catch(() => undefined); // awaited below; this only keeps Node from calling it unhandled meanwhile
+  const metadata: readonly MetadataItem[] = [{ name: 'FIELDMOE_MODEL', value: `${manifest.name} ${manifest.version}` }];
   const { width, height } = scene.info;
   // RLE-strategy DEFLATE: a third of the default's CPU for nearly the same size (classify writes
   // while inference runs, on the same cores).
@@ -69,13 +71,15 @@ export async function classifyToFiles(scene: Scene, pack: ModelPack, options: Cl
       : undefined;
     if (confWriter) writers.push(confWriter);
     const sink = new TileRowSink(classWriter, confWriter);
-    const report = await runPipeline(scene, manifest, engine, sink, options, ctx);
+    const report = await runPipeline(scene, manifest, opening.then((o) => o.engine), sink, options, ctx);
+    const { engine, fallbacks } = await opening;
     // Inference is over: the engine shuts down while the files are finished.
     released = engine.release();
     released.catch(() => undefined); // awaited (and thrown) in finally; this only keeps Node from calling it unhandled meanwhile
     await sink.flush();
-    // The run's outcome is only known now; the writers take it until they finish.
+    // The provider and the run's outcome are only known now; the writers take them until they finish.
     const outcome: MetadataItem[] = [
+      { name: 'FIELDMOE_PROVIDER', value: engine.provider },
       { name: 'FIELDMOE_DEGRADED', value: report.degraded ? `yes: ${report.degradedReasons.join('; ')}` : 'no' },
       { name: 'FIELDMOE_AVAILABILITY', value: report.inputs.map((i) => `${i.sensor ?? i.input}=${i.available ? 1 : 0}`).join(',') },
     ];
@@ -88,7 +92,7 @@ export async function classifyToFiles(scene: Scene, pack: ModelPack, options: Cl
     for (const w of writers) await w.abort();
     throw err;
   } finally {
-    await (released ?? engine.release());
+    await (released ?? opening.then((o) => o.engine.release(), () => undefined));
   }
 }
 

@@ -81,8 +81,11 @@ export function resolveTiling(manifest: PackManifest, options: Pick<PipelineOpti
   return { tile, overlap, batch };
 }
 
-/** Classifies `scene` with an inference engine, streaming finished rows to `sink`. */
-export async function runPipeline(scene: Scene, manifest: PackManifest, engine: InferenceEngine, sink: ResultSink, options: PipelineOptions = {}, ctx: JobContext = {}): Promise<ClassifyReport> {
+/**
+ * Classifies `scene` with an inference engine, streaming finished rows to `sink`. The engine may
+ * still be opening: the first band of tiles is read meanwhile.
+ */
+export async function runPipeline(scene: Scene, manifest: PackManifest, engine: InferenceEngine | PromiseLike<InferenceEngine>, sink: ResultSink, options: PipelineOptions = {}, ctx: JobContext = {}): Promise<ClassifyReport> {
   return new ClassifyRun(scene, manifest, engine, sink, options, ctx).run();
 }
 
@@ -111,7 +114,10 @@ class ClassifyRun {
   private readonly W: number;
   private readonly H: number;
   private readonly mapping: BandMapping;
-  private readonly runner: BatchRunner;
+  private readonly engine: Promise<InferenceEngine>;
+  /** Bound to the pack once the engine is open. */
+  private runner!: BatchRunner;
+  private provider = '';
   private readonly xs: number[];
   private readonly ys: number[];
   private readonly win: Float64Array;
@@ -134,7 +140,7 @@ class ClassifyRun {
   constructor(
     private readonly scene: Scene,
     private readonly manifest: PackManifest,
-    private readonly engine: InferenceEngine,
+    engine: InferenceEngine | PromiseLike<InferenceEngine>,
     private readonly sink: ResultSink,
     private readonly options: PipelineOptions,
     private readonly ctx: JobContext,
@@ -142,7 +148,7 @@ class ClassifyRun {
     ({ tile: this.T, overlap: this.overlap, batch: this.B } = resolveTiling(manifest, options));
     this.mapping = mapBands(scene.info, manifest, { wavelengths: options.wavelengths });
     ({ width: this.W, height: this.H } = scene.info);
-    this.runner = engine.runner(manifest, this.mapping.bindings, this.T);
+    this.engine = Promise.resolve(engine);
     this.xs = tileOrigins(this.W, this.T, this.overlap);
     this.ys = tileOrigins(this.H, this.T, this.overlap);
     this.win = blendWindow(this.T, this.overlap);
@@ -159,11 +165,15 @@ class ClassifyRun {
     const { ys } = this;
     const prefetch = this.options.prefetch ?? true;
     await this.checkBandsHaveData();
-    // The next band is read while this one runs: file reads and inflating overlap inference.
+    // The next band is read while this one runs: file reads and inflating overlap inference
+    // (and the first band is read while the model opens).
     let pending: Promise<Map<string, SensorBlock>> | undefined = this.readBand(0);
     // Blocks of the band before the current one: done with, so the next read reuses their buffers.
     let spent: Map<string, SensorBlock> | undefined;
     try {
+      const engine = await this.engine;
+      this.runner = engine.runner(this.manifest, this.mapping.bindings, this.T);
+      this.provider = engine.provider;
       for (let r = 0; r < ys.length; r++) {
         throwIfCancelled(this.ctx.signal);
         this.watch.restart();
@@ -272,7 +282,7 @@ class ClassifyRun {
       overlap: this.overlap,
       tiles: this.xs.length * this.ys.length,
       batches: this.runner.runs,
-      provider: this.engine.provider,
+      provider: this.provider,
       inputs: this.mapping.bindings.map((b) => ({ input: b.input.name, sensor: b.sensor?.id ?? null, available: b.available, bands: b.bandIndices })),
       ...stats.degradation(),
       nodataPixels: stats.nodataPixels,
