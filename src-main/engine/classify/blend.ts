@@ -128,7 +128,7 @@ export class Accumulator {
   }
 
   private runsOf(x0: number, tw: number): Run[] {
-    const key = x0 * 65536 + tw;
+    const key = x0 * (this.width + 1) + tw; // unique: tw <= width
     let runs = this.runs.get(key);
     if (!runs) {
       runs = [];
