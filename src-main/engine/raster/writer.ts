@@ -52,6 +52,7 @@ export interface GeoTiffWriteOptions {
 }
 
 const FOUR_GB = 2 ** 32;
+const DEFLATE_CHUNK_BYTES = 64 * 1024;
 
 /**
  * Whether a file needs BigTIFF: asked for explicitly, or ('auto') when the uncompressed tiles
@@ -197,9 +198,9 @@ export class GeoTiffWriter {
     return deflate(new Uint8Array(tile.buffer, 0, tile.byteLength), {
       level: this.options.compressionLevel ?? 6,
       strategy: this.options.compressionStrategy === 'rle' ? zlibConstants.Z_RLE : zlibConstants.Z_DEFAULT_STRATEGY,
-      // One output chunk for a tile (DEFLATE adds at most a few bytes per 16 KB): the default
-      // 16 KB chunks cost a thread-pool round trip and a copy each.
-      chunkSize: tile.byteLength + (tile.byteLength >> 10) + 64,
+      // 64 KB output chunks: each chunk costs a thread-pool round trip, and the default 16 KB
+      // make a dozen of them for a float tile; larger ones would hold a tile-sized buffer per tile.
+      chunkSize: DEFLATE_CHUNK_BYTES,
     });
   }
 
