@@ -18,12 +18,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
-import { adamw, buildTrainStep, Trainer, writeSafetensors, type StoredTensor } from '../src-main/engine/ml/index';
+import { buildTrainStep, Trainer, writeSafetensors, type StoredTensor } from '../src-main/engine/ml/index';
 import { loadModelPack } from '../src-main/engine/ml/models/export';
 import { openScene } from '../src-main/engine/scene/index';
 import { openSession, defaultThreads } from '../src-main/engine/runtime/session';
 import { finetune } from '../src-main/engine/finetune/finetune';
-import { cutForwards, LABELS_INPUT } from '../src-main/engine/finetune/fit';
+import { cutForwards, fitOptimizer, LABELS_INPUT, PIXEL_HEAD_LR_SCALE } from '../src-main/engine/finetune/fit';
+import { PIXEL_HEAD_HIDDEN } from '../src-main/engine/finetune/finetune';
 import { architectureAdapters } from '../src-main/engine/finetune/adapters';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -56,22 +57,22 @@ export default async function bench(): Promise<Record<string, number>> {
     // One train step as fine-tuning runs it (frozen prefix cached), ours against PyTorch's.
     const base = await loadModelPack(PACK);
     const arch = architectureAdapters('spectralmoe');
-    const model = arch.apply(base.model, 'spectralmoe');
-    if (model.architecture !== 'spectralmoe') throw new Error('unreachable');
-    const cfg = model.config;
-    const { train, cut } = cutForwards({ model, weights: base.weights, trainsAdapter: (n) => arch.trains('spectralmoe', n), trainBackbone: false, seed: 0 });
-    const step = buildTrainStep(train, { optimizer: adamw({ weightDecay: 1e-4 }), clipGradNorm: 1 });
+    // nc-landsat7 has no DEM: as in finetune, the adapted model drops the absent depth branch
+    // (the w/o-depth function, which the PyTorch step implements).
+    const adapted = arch.withoutAbsent(arch.apply(base.model, 'spectralmoe'), (input) => input === 'image');
+    if (adapted.architecture !== 'spectralmoe') throw new Error('unreachable');
+    // As finetune builds it for nc-landsat7's 6 bands: the adapter plus the pixel head.
+    const bands = 6;
+    const cfg = { ...adapted.config, pixelHead: { hidden: PIXEL_HEAD_HIDDEN, inputs: [{ name: 'image', bands }] } };
+    const model = { architecture: 'spectralmoe' as const, config: cfg };
+    const { train, cut, paramsGraph } = cutForwards({ model, weights: base.weights, trainsAdapter: (n) => arch.trains('spectralmoe', n), trainBackbone: false, seed: 0 });
+    const step = buildTrainStep(train, { optimizer: fitOptimizer(1e-4), clipGradNorm: 1 });
     const trainer = await Trainer.open(step, undefined, { threads, seed: 0 });
     const T = cfg.tile;
-    const bands = 6;
     const image = Float32Array.from({ length: B * bands * T * T }, (_, i) => Math.sin(i * 0.37));
     const prefixInputs: Record<string, ort.Tensor> = {
       image: new ort.Tensor('float32', image, [B, bands, T, T]),
       wavelengths: new ort.Tensor('float32', Float32Array.of(485, 560, 660, 835, 1650, 2220), [bands]),
-      // nc-landsat7 has no DEM: the optional depth input is absent (availability 0), as in classify,
-      // so our step computes the w/o-depth result that the PyTorch step implements.
-      depth: new ort.Tensor('float32', new Float32Array(B * T * T), [B, 1, T, T]),
-      available: new ort.Tensor('float32', Float32Array.from({ length: B * 2 }, (_, i) => (i % 2 === 0 ? 1 : 0)), [B, 2]),
     };
     const prefix = (await openSession(cut.prefixModel!, { threads })).session;
     const cached = await prefix.run(Object.fromEntries(prefix.inputNames.map((n) => [n, prefixInputs[n]])));
@@ -104,14 +105,16 @@ export default async function bench(): Promise<Record<string, number>> {
       x0.set(p.subarray(b * n * d, (b + 1) * n * d), b * (n + 1) * d + d);
     }
     await prefix.release();
-    writeFileSync(path.join(tmp, 'config.json'), JSON.stringify(model));
-    const weights = new Map<string, StoredTensor>([...base.weights].map(([k, w]) => [k, { dtype: 'float32', shape: [...w.shape], data: Float32Array.from(w.data) }]));
+    writeFileSync(path.join(tmp, 'config.json'), JSON.stringify({ ...model, pixelHeadLrScale: PIXEL_HEAD_LR_SCALE }));
+    // Every parameter of the model (the base pack's and the pixel head's initial values).
+    const weights = new Map<string, StoredTensor>([...paramsGraph.params].map(([k, p]) => [k, { dtype: 'float32', shape: [...(p.value.shape as number[])], data: Float32Array.from(p.data as Float32Array) }]));
     await writeSafetensors(path.join(tmp, 'weights.safetensors'), weights);
     await writeSafetensors(
       path.join(tmp, 'batch.safetensors'),
       new Map<string, StoredTensor>([
         ['x0', { dtype: 'float32', shape: [B, n + 1, d], data: x0 }],
         ['labels', { dtype: 'float32', shape: [B, T, T], data: Float32Array.from(labels, Number) }],
+        ['image', { dtype: 'float32', shape: [B, bands, T, T], data: image }],
       ]),
     );
     const torch = JSON.parse(execFileSync('/usr/bin/python3', [path.join(here, 'finetune_step_torch.py'), tmp, String(threads), String(seconds)], { encoding: 'utf8' }).trim().split('\n').pop()!);

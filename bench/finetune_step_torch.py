@@ -1,16 +1,18 @@
 #!/usr/bin/python3
 """The fine-tuning train step of bench/finetune.bench.ts in PyTorch: the default SpectralMoE
 pack from its first adapted layer on (the frozen patch embedding and block 0 are a cached
-input, as in our fine-tuning), SpectralMoE layers + decoder trainable, per-pixel cross-entropy
-(ignore -1), clip_grad_norm 1, AdamW. Reuses the reference forward of
+input, as in our fine-tuning), SpectralMoE layers + decoder + pixel head trainable (the pixel
+head, src-main/engine/ml/models/pixelhead.ts, in its own AdamW group at its learning-rate
+multiple), per-pixel cross-entropy (ignore -1), clip_grad_norm 1, AdamW. Reuses the reference forward of
 test/scripts/models_moe_torch_bench.py (ViT blocks, linear, layer norm) and writes the SpectralMoE
 routing here (eqs. 1-5, noise-free). Gates are noise-free and there is no load-balancing
 term (ours has both: it does slightly more work).
 
     /usr/bin/python3 bench/finetune_step_torch.py DIR THREADS SECONDS
 
-DIR: config.json (ModelConfig), weights.safetensors, batch.safetensors (x0 [B, 1+N, d] after
-block 0, labels as float [B, T, T]). Prints one JSON line.
+DIR: config.json (ModelConfig + pixelHeadLrScale), weights.safetensors, batch.safetensors (x0
+[B, 1+N, d] after block 0, labels as float [B, T, T], image [B, C, T, T] for the pixel head).
+Prints one JSON line.
 """
 import json
 import math
@@ -33,7 +35,15 @@ def moe_route(w, f, tokens, gate, moe, shared):
     return ref.moe_route(w, None, f, tokens, gate, moe, shared, proj)
 
 
-def forward(w, cfg, x):
+def pixel_head(w, cfg, image):
+    """V GELU(sum_i W_i ((x_i - shift_i) scale_i) + b) + c per pixel, as [B, classes, T, T]."""
+    ph, b, t = cfg["pixelHead"], image.shape[0], cfg["tile"]
+    hidden = sum(w[f"pixel_head.{i['name']}.weight"] @ ((image - w[f"pixel_head.{i['name']}.norm.shift"]) * w[f"pixel_head.{i['name']}.norm.scale"]).flatten(2) for i in ph["inputs"])
+    h = F.gelu(hidden + w["pixel_head.hidden.bias"])
+    return (w["pixel_head.out.weight"] @ h + w["pixel_head.out.bias"]).reshape(b, -1, t, t)
+
+
+def forward(w, cfg, x, image):
     vit, moe = cfg["vit"], cfg["adapters"]["moe"]
     shared = {k: w["moe.shared." + k] for k in ["w_t", "b_t", "alpha"]}
     mlp_w, mlp_b = w["moe.shared.mlp.weight"], w["moe.shared.mlp.bias"]
@@ -55,24 +65,30 @@ def forward(w, cfg, x):
     logits = ref.linear(w, "decoder.classifier", F.gelu(fused))
     gh = cfg["tile"] // vit["patchSize"]
     grid = logits.transpose(1, 2).reshape(logits.shape[0], dec["classes"], gh, gh)
-    return F.interpolate(grid, size=(cfg["tile"], cfg["tile"]), mode="bilinear", align_corners=False)
+    logits = F.interpolate(grid, size=(cfg["tile"], cfg["tile"]), mode="bilinear", align_corners=False)
+    return logits + pixel_head(w, cfg, image) if cfg.get("pixelHead") else logits
 
 
 def main():
     folder, threads, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
     torch.set_num_threads(threads)
-    cfg = json.load(open(f"{folder}/config.json"))["config"]
+    spec = json.load(open(f"{folder}/config.json"))
+    cfg = spec["config"]
     w = ref.read_safetensors(f"{folder}/weights.safetensors")
     batch = ref.read_safetensors(f"{folder}/batch.safetensors")
-    x0, labels = batch["x0"], batch["labels"].long()
-    trainable = [k for k in w if k.startswith("backbone.moe.") or k.startswith("moe.") or k.startswith("decoder.")]
+    x0, labels, image = batch["x0"], batch["labels"].long(), batch["image"]
+    trainable = [k for k in w if k.startswith(("backbone.moe.", "moe.", "decoder.", "pixel_head."))]
     for k in trainable:
         w[k].requires_grad_(True)
-    opt = torch.optim.AdamW([w[k] for k in trainable], lr=1e-3, weight_decay=1e-4)
+    groups = [
+        {"params": [w[k] for k in trainable if not k.startswith("pixel_head.")]},
+        {"params": [w[k] for k in trainable if k.startswith("pixel_head.")], "lr": 1e-3 * spec.get("pixelHeadLrScale", 1)},
+    ]
+    opt = torch.optim.AdamW(groups, lr=1e-3, weight_decay=1e-4)
 
     def step():
         opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(forward(w, cfg, x0), labels, ignore_index=-1)
+        loss = F.cross_entropy(forward(w, cfg, x0, image), labels, ignore_index=-1)
         loss.backward()
         torch.nn.utils.clip_grad_norm_([w[k] for k in trainable], 1.0)
         opt.step()

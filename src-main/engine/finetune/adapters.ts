@@ -4,11 +4,14 @@
  * pack's weights keep training. Weights the base pack lacks (a new head, a new adapter, the
  * embedding of a new sensor shape) always train; the frozen backbone never does.
  */
-import { depthSourceOf, MAMOL_PRESETS, SEG_PRESETS, SPECTRALMOE_PAPER_DEFAULTS, type ModelConfig } from '../ml/models/index';
+import { depthSourceOf, MAMOL_PRESETS, SEG_PRESETS, SPECTRALMOE_PAPER_DEFAULTS, usesDepthAvailability, type ModelConfig } from '../ml/models/index';
 import { FieldMoeError } from '../util/errors';
 
 /** The pixel head (ml/models/pixelhead.ts) is a head: every adapter choice trains it. */
 export const PIXEL_HEAD_PREFIX = 'pixel_head.';
+
+/** SpectralMoE's elevation input (ml/models/index.ts). */
+const DEPTH_INPUT = 'depth';
 
 export const ADAPTER_CHOICES = ['spectralmoe', 'mamol', 'lora', 'rein', 'head-only'] as const;
 export type AdapterChoice = (typeof ADAPTER_CHOICES)[number];
@@ -26,6 +29,11 @@ interface ArchitectureAdapters {
   withClasses(model: ModelConfig, classes: number): ModelConfig;
   /** The default adapter. */
   defaultChoice: AdapterChoice;
+  /**
+   * The config without the branches of optional inputs the scene never provides, when that is
+   * exactly the same function (so the fine-tuned model does not compute them to multiply by 0).
+   */
+  withoutAbsent(model: ModelConfig, provided: (input: string) => boolean): ModelConfig;
 }
 
 const REGISTRY: Record<string, ArchitectureAdapters> = {
@@ -49,6 +57,13 @@ const REGISTRY: Record<string, ArchitectureAdapters> = {
       return { architecture: 'spectralmoe', config: { ...model.config, decoder: { ...model.config.decoder, classes } } };
     },
     defaultChoice: 'spectralmoe',
+    // Absent optional elevation runs exactly as "w/o depth" (gateDepth): drop the depth branch.
+    withoutAbsent(model, provided) {
+      if (model.architecture !== 'spectralmoe') throw new Error('unreachable');
+      const cfg = model.config;
+      if (!cfg.adapters.moe || !usesDepthAvailability(cfg) || provided(DEPTH_INPUT)) return model;
+      return { architecture: 'spectralmoe', config: { ...cfg, adapters: { ...cfg.adapters, moe: { ...cfg.adapters.moe, depth: false } } } };
+    },
   },
   mamol: {
     presets: { mamol: 'mamol', lora: 'lora', 'head-only': 'frozen' },
@@ -64,6 +79,8 @@ const REGISTRY: Record<string, ArchitectureAdapters> = {
       return { architecture: 'mamol', config: { ...model.config, classes } };
     },
     defaultChoice: 'mamol',
+    // Every modality's absence is a pattern the experts and router see: nothing to drop.
+    withoutAbsent: (model) => model,
   },
 };
 

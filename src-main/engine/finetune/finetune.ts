@@ -71,6 +71,7 @@ export async function finetune(req: FinetuneRequest, job: JobContext = {}): Prom
   const { bindings } = mapBands(req.scene.info, base.pack.manifest, { wavelengths: req.wavelengths });
   let model: ModelConfig = arch.apply(arch.withClasses(base.model, classes.length), preset);
   model = withSceneBands(model, bindings.map((b) => ({ name: b.input.name, channels: b.channels, available: b.available })));
+  model = arch.withoutAbsent(model, (input) => bindings.some((b) => b.input.name === input && b.available));
   // Only the inputs the fine-tuned model takes: an adapter without depth drops the pack's
   // optional elevation input and the availability input that gates it.
   const graphInputs = new Set(getArchitecture(model.architecture).inputs(model.config).map((s) => s.name));

@@ -492,8 +492,8 @@ export function paramGroups(groups: readonly ParamGroup[], groupOf: (name: strin
   };
 }
 
-/** AdamW with the pixel head in its own group (PIXEL_HEAD_LR_SCALE, PIXEL_HEAD_WEIGHT_DECAY). */
-function fitOptimizer(weightDecay: number): Optimizer {
+/** Fine-tuning's optimizer: AdamW with the pixel head in its own group (PIXEL_HEAD_LR_SCALE, PIXEL_HEAD_WEIGHT_DECAY). */
+export function fitOptimizer(weightDecay: number): Optimizer {
   return paramGroups(
     [
       { optimizer: adamw({ weightDecay }), lrScale: 1 },

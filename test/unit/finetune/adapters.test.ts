@@ -89,3 +89,20 @@ describe('pixel head of a fine-tuned model', () => {
     expect(withPixelHead(mamol('dense'), [binding('optical', 4, false)])).toEqual(mamol('dense'));
   });
 });
+
+describe('branches of inputs the scene never provides', () => {
+  const vit = vitConfig({ width: 8, depth: 2, heads: 2, patchSize: 2, imageSize: 8 });
+  const seg = (depthOptional: boolean): ModelConfig => ({
+    architecture: 'spectralmoe',
+    config: { vit, depthVit: null, depthSource: { source: 'elevation', kind: 'dem' }, depthOptional, adapters: SEG_PRESETS.spectralmoe.apply(SPECTRALMOE_PAPER_DEFAULTS), decoder: { levels: [1], hidden: 8, classes: 3 }, tile: 8, embedding: { kind: 'spectral' } },
+  });
+  const depthOf = (m: ModelConfig) => (m.architecture === 'spectralmoe' ? m.config.adapters.moe?.depth : undefined);
+
+  it('SpectralMoE drops its optional depth branch when the scene has no elevation (test/unit/models/spectralmoe-optional-depth: the same function)', () => {
+    const s = architectureAdapters('spectralmoe');
+    expect(depthOf(s.withoutAbsent(seg(true), (input) => input === 'image'))).toBe(false);
+    expect(depthOf(s.withoutAbsent(seg(true), () => true))).toBe(true);
+    // Depth that is not optional is part of the function: kept.
+    expect(depthOf(s.withoutAbsent(seg(false), (input) => input === 'image'))).toBe(true);
+  });
+});
