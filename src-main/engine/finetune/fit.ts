@@ -74,10 +74,7 @@ export interface FitOptions {
   trainPixelsPerClass?: number;
   /** Training tiles per class and source (centres drawn from the training pixels; default 64). */
   tilesPerClass?: number;
-  /**
-   * Validation pixels per class and source, each scored at the centre of its own tile (default
-   * 32: validation runs every epoch, and at 64 it cost a third of the training steps' time).
-   */
+  /** Validation pixels per class and source, each scored at the centre of its own tile (default 64). */
   valPixelsPerClass?: number;
   /** Early stopping patience in epochs (default 5; 0 = off). */
   patience?: number;
@@ -149,7 +146,7 @@ async function prepareSource(spec: FitSourceSpec, index: number, opts: FitOption
   const usable = (idx: Uint32Array) => Uint32Array.from(Array.from(idx).filter((i) => spec.classMap[labels.classIndex[i]] >= 0 && hasData(i)));
   let trainIdx: Uint32Array = usable(split.train);
   if (opts.trainPixelsPerClass) trainIdx = subsamplePerClass(labels, trainIdx, opts.trainPixelsPerClass, seed);
-  const valIdx = subsamplePerClass(labels, usable(split.val), opts.valPixelsPerClass ?? 32, seed + 1);
+  const valIdx = subsamplePerClass(labels, usable(split.val), opts.valPixelsPerClass ?? 64, seed + 1);
   if (!trainIdx.length) throw new FieldMoeError(labels.source, 'no labelled training pixel is left after the validation split');
   const centres = subsamplePerClass(labels, trainIdx, opts.tilesPerClass ?? 64, seed + 2);
   const jitter = new Rng(seed + 3);
