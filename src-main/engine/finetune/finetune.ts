@@ -11,7 +11,7 @@ import { packSearchPath, resolvePack } from '../packs/registry';
 import type { PackClass, PackInput } from '../packs/manifest';
 import { loadLabels, mapToPackClasses } from '../labels/index';
 import type { LabelSet } from '../labels/types';
-import type { Scene } from '../scene/types';
+import type { Scene, SensorKind } from '../scene/types';
 import type { JobContext } from '../jobs/job';
 import { FieldMoeError } from '../util/errors';
 import { architectureAdapters, presetFor } from './adapters';
@@ -174,13 +174,17 @@ export function resolveMissing(m: MissingSimulation, bindings: readonly InputBin
  */
 export const FINETUNE_VAL_PIXELS_PER_CLASS = 32;
 
+/** Sensor kinds whose values the pixel head reads relative to the tile's mean (height above the surroundings). */
+const ELEVATION_KINDS: readonly string[] = ['dem', 'lidar'] satisfies SensorKind[];
+
 /** Hidden width of the pixel head. */
 export const PIXEL_HEAD_HIDDEN = 64;
 
 /**
  * Adds the pixel head (ml/models/pixelhead.ts) on the inputs that carry a sensor's bands per
  * pixel (image and modality roles, not elevation-as-depth or availability) and that the scene
- * provides. Dense models only (a class map, like the head's output).
+ * provides; elevation sensors enter relative to the tile's mean. Dense models only (a class
+ * map, like the head's output).
  */
 export function withPixelHead(model: ModelConfig, bindings: readonly InputBinding[], hidden = PIXEL_HEAD_HIDDEN): ModelConfig {
   const arch = getArchitecture(model.architecture);
@@ -188,7 +192,7 @@ export function withPixelHead(model: ModelConfig, bindings: readonly InputBindin
   const roles = new Map(arch.inputs(model.config).map((s) => [s.name, s.role]));
   const inputs = bindings
     .filter((b) => b.available && b.channels > 0 && ['image', 'modality'].includes(roles.get(b.input.name) ?? ''))
-    .map((b) => ({ name: b.input.name, bands: b.channels }));
+    .map((b) => ({ name: b.input.name, bands: b.channels, ...(ELEVATION_KINDS.includes(b.sensor?.kind ?? '') ? { relative: true } : {}) }));
   if (!inputs.length) return model;
   return { ...model, config: { ...model.config, pixelHead: { hidden, inputs } } } as ModelConfig;
 }

@@ -508,7 +508,8 @@ function withPixelHeadStats(opts: Pick<FitOptions, 'model' | 'weights'>, sources
   const head = opts.model.config.pixelHead;
   if (!head) return opts.weights;
   const weights = new Map(opts.weights);
-  for (const { name, bands } of head.inputs) {
+  const tile = getArchitecture(opts.model.architecture).tile(opts.model.config).size;
+  for (const { name, bands, relative } of head.inputs) {
     const names = pixelHeadStatNames(name);
     if (weights.has(names.shift)) continue;
     const shift = new Float32Array(bands);
@@ -516,7 +517,7 @@ function withPixelHeadStats(opts: Pick<FitOptions, 'model' | 'weights'>, sources
     const sums = sources.flatMap((s) => {
       const i = s.bindings.findIndex((b) => b.input.name === name);
       const block = s.blocks[i];
-      return i >= 0 && block && s.bindings[i].channels === bands ? [bandSums(block, s.bindings[i], s.normalization[i])] : [];
+      return i >= 0 && block && s.bindings[i].channels === bands ? [bandSums(block, s.bindings[i], s.normalization[i], relative ? tile : undefined)] : [];
     });
     for (let c = 0; c < bands; c++) {
       const count = sums.reduce((a, x) => a + x.count[c], 0);

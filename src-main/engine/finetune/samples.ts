@@ -64,25 +64,43 @@ export function uniformStats(block: SensorBlock | undefined, binding: InputBindi
 /**
  * Per-band sums over the valid values of a binding's bands after its uniform normalisation
  * (what the model's input holds), sampled on a stride: to standardise each band on its own
- * (the pixel head's shift and scale), pooled over sources by adding the sums.
+ * (the pixel head's shift and scale), pooled over sources by adding the sums. With
+ * `relativeTile`, of the values relative to the mean of their tile-sized block (an input the
+ * pixel head reads relative to the tile's mean).
  */
-export function bandSums(block: SensorBlock, binding: InputBinding, norm: { mean: number; std: number }): { sum: Float64Array; sumSq: Float64Array; count: Float64Array } {
+export function bandSums(block: SensorBlock, binding: InputBinding, norm: { mean: number; std: number }, relativeTile?: number): { sum: Float64Array; sumSq: Float64Array; count: Float64Array } {
   const n = block.width * block.height;
   const stride = Math.max(1, Math.floor((n * binding.channels) / 2_000_000));
   const C = binding.channels;
   const out = { sum: new Float64Array(C), sumSq: new Float64Array(C), count: new Float64Array(C) };
   binding.bandIndices.forEach((band, c) => {
     const off = band * n;
+    const local = relativeTile ? blockMeans(block, off, relativeTile) : undefined;
     for (let p = 0; p < n; p += stride) {
       const v = block.data[off + p];
       if (!block.valid[p] || v !== v) continue;
-      const z = (v - norm.mean) / norm.std;
+      const z = (v - (local ? local(p) : norm.mean)) / norm.std;
       out.sum[c] += z;
       out.sumSq[c] += z * z;
       out.count[c]++;
     }
   });
   return out;
+}
+
+/** The mean of the valid values of the T x T block (of a grid from the origin) holding each pixel. */
+function blockMeans(block: SensorBlock, off: number, T: number): (p: number) => number {
+  const cols = Math.ceil(block.width / T);
+  const sum = new Float64Array(cols * Math.ceil(block.height / T));
+  const count = new Float64Array(sum.length);
+  const cell = (p: number) => Math.floor(Math.floor(p / block.width) / T) * cols + Math.floor((p % block.width) / T);
+  for (let p = 0; p < block.width * block.height; p++) {
+    const v = block.data[off + p];
+    if (!block.valid[p] || v !== v) continue;
+    sum[cell(p)] += v;
+    count[cell(p)]++;
+  }
+  return (p) => sum[cell(p)] / count[cell(p)];
 }
 
 /** A tile of the model's size centred on labelled pixel `index`. */

@@ -69,15 +69,16 @@ describe('class sets of several scenes', () => {
 });
 
 describe('pixel head of a fine-tuned model', () => {
-  const binding = (name: string, channels: number, available: boolean) => ({ input: { name }, index: 0, bandIndices: [], wavelengths: [], mean: new Float32Array(), invStd: new Float32Array(), available, channels }) as unknown as InputBinding;
+  const binding = (name: string, channels: number, available: boolean, kind = 'multispectral') => ({ input: { name }, sensor: { id: name, kind }, index: 0, bandIndices: [], wavelengths: [], mean: new Float32Array(), invStd: new Float32Array(), available, channels }) as unknown as InputBinding;
   const mamol = (head: 'patch' | 'dense'): ModelConfig => ({
     architecture: 'mamol',
     config: { vit: vitConfig({ width: 8, depth: 2, heads: 2, patchSize: 2, imageSize: 8 }), modalities: [{ name: 'optical', bands: 4 }, { name: 'sar', bands: 2 }, { name: 'elevation', bands: 1 }], size: 8, tokenPatch: 2, embedHidden: 8, experts: MAMOL_PAPER_EXPERTS, adaptedBlocks: 1, head, classes: 3 },
   });
 
   it('reads the band inputs the scene provides (not elevation-as-depth, not absent sensors)', () => {
-    const m = withPixelHead(mamol('dense'), [binding('optical', 4, true), binding('sar', 2, false), binding('elevation', 1, true), binding('available', 3, true)], 16);
-    expect(m.architecture === 'mamol' && m.config.pixelHead).toEqual({ hidden: 16, inputs: [{ name: 'optical', bands: 4 }, { name: 'elevation', bands: 1 }] });
+    const m = withPixelHead(mamol('dense'), [binding('optical', 4, true), binding('sar', 2, false), binding('elevation', 1, true, 'lidar'), binding('available', 3, true)], 16);
+    // Elevation enters relative to the tile's mean.
+    expect(m.architecture === 'mamol' && m.config.pixelHead).toEqual({ hidden: 16, inputs: [{ name: 'optical', bands: 4 }, { name: 'elevation', bands: 1, relative: true }] });
     const vit = vitConfig({ width: 8, depth: 2, heads: 2, patchSize: 2, imageSize: 8 });
     const seg: ModelConfig = { architecture: 'spectralmoe', config: { vit, depthVit: null, depthSource: { source: 'elevation', kind: 'dem' }, adapters: SEG_PRESETS.spectralmoe.apply(SPECTRALMOE_PAPER_DEFAULTS), decoder: { levels: [1], hidden: 8, classes: 3 }, tile: 8, embedding: { kind: 'spectral' } } };
     const s = withPixelHead(seg, [binding('image', 5, true), binding('depth', 1, true)], 16);

@@ -1,6 +1,7 @@
 /**
  * The pixel head (ml/models/pixelhead.ts) against a direct float64 computation of
- * V GELU(sum_i W_i (x_i - shift_i) scale_i m_i + U m + b) + c, its linear variant, and
+ * V GELU(sum_i W_i (x_i - shift_i) scale_i m_i + U m + b) + c, its linear variant, an input read
+ * relative to its tile mean, and
  * finite-difference gradients of every parameter (the standardisation included).
  */
 import { describe, expect, it } from 'vitest';
@@ -52,8 +53,10 @@ function reference(params: Map<string, Float64Array>, cfg: PixelHeadConfig, xs: 
       const pre = Array.from({ length: width }, (_, j) => get(linear ? 'out.bias' : 'hidden.bias')[j]);
       cfg.inputs.forEach((spec, i) => {
         const [w, shift, scale] = [get(`${spec.name}.weight`), get(`${spec.name}.norm.shift`), get(`${spec.name}.norm.scale`)];
+        const plane = (c: number) => xs[i].subarray((b * spec.bands + c) * P, (b * spec.bands + c + 1) * P);
+        const mean = (c: number) => (spec.relative ? plane(c).reduce((a, v) => a + v, 0) / P : 0);
         for (let j = 0; j < width; j++)
-          for (let c = 0; c < spec.bands; c++) pre[j] += w[j * spec.bands + c] * (xs[i][(b * spec.bands + c) * P + p] - shift[c]) * scale[c] * m[b * 2 + i];
+          for (let c = 0; c < spec.bands; c++) pre[j] += w[j * spec.bands + c] * (plane(c)[p] - mean(c) - shift[c]) * scale[c] * m[b * 2 + i];
       });
       const u = get('available.weight');
       for (let j = 0; j < width; j++) for (let i = 0; i < 2; i++) pre[j] += m[b * 2 + i] * u[i * width + j];
@@ -67,8 +70,9 @@ function reference(params: Map<string, Float64Array>, cfg: PixelHeadConfig, xs: 
 }
 
 describe('pixel head', () => {
-  for (const cfg of [CFG, { ...CFG, hidden: 0 }])
-    it(`matches a direct computation (hidden ${cfg.hidden})`, async () => {
+  const relative: PixelHeadConfig = { ...CFG, inputs: [CFG.inputs[0], { ...CFG.inputs[1], relative: true }] };
+  for (const cfg of [CFG, { ...CFG, hidden: 0 }, relative])
+    it(`matches a direct computation (hidden ${cfg.hidden}${cfg.inputs[1].relative ? ', b relative' : ''})`, async () => {
       const g = new Graph('pixel-head');
       const xs = cfg.inputs.map((s) => g.input(s.name, 'float64', [B, s.bands, H, W]));
       const available = g.input('available', 'float64', [B, 2]);

@@ -14,14 +14,18 @@
  * [hidden, C] x [B, C, H W] matmuls (no transposes). Params `pixel_head.*`.
  */
 import type { Graph, Value } from '../graph/graph';
-import { add, gelu, matmul, mul, reshape, slice, sub, unsqueeze } from '../ops/index';
+import { add, gelu, matmul, mul, reduceMean, reshape, slice, sub, unsqueeze } from '../ops/index';
 import { init, type ParamSource } from './init';
 
 export interface PixelHeadConfig {
   /** Width of the hidden layer; 0: linear (logits = sum_i V_i z_i + U m + c). */
   hidden: number;
-  /** The graph inputs it reads (fixed band counts), in order. */
-  inputs: readonly { name: string; bands: number }[];
+  /**
+   * The graph inputs it reads (fixed band counts), in order. `relative`: the input enters as its
+   * deviation from the tile's mean per band (elevation: height above the surroundings, which
+   * transfers across a scene where absolute elevation does not).
+   */
+  inputs: readonly { name: string; bands: number; relative?: boolean }[];
 }
 
 export interface PixelHeadInput {
@@ -44,7 +48,9 @@ export function pixelHead(g: Graph, src: ParamSource, cfg: PixelHeadConfig, inpu
     const [h, w] = [inputs[0].x.shape[2] as number, inputs[0].x.shape[3] as number];
     const linearOnly = cfg.hidden === 0;
     const width = linearOnly ? classes : cfg.hidden;
-    const hidden = cfg.inputs.map((spec, i) => g.scope(spec.name, () => bandProjection(g, src, inputs[i], spec.bands, width, h * w, linearOnly))).reduce((a, b) => add(a, b));
+    const hidden = cfg.inputs
+      .map((spec, i) => g.scope(spec.name, () => bandProjection(g, src, spec.relative ? { ...inputs[i], x: sub(inputs[i].x, reduceMean(inputs[i].x, [2, 3], true)) } : inputs[i], spec.bands, width, h * w, linearOnly)))
+      .reduce((a, b) => add(a, b));
     const bias = src.param(g, linearOnly ? 'out.bias' : 'hidden.bias', [width, 1], init.zeros);
     let pre = add(hidden, bias);
     if (available) {
