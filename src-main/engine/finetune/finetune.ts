@@ -96,6 +96,7 @@ export async function finetune(req: FinetuneRequest, job: JobContext = {}): Prom
       valSplit: req.valSplit ?? 0.2,
       trainPixelsPerClass: req.pixelsPerClass,
       valPixelsPerClass: FINETUNE_VAL_PIXELS_PER_CLASS,
+      validateTrainedClasses: true,
       tilesPerClass: req.tilesPerClass,
       batchSize: req.batchSize,
       lr: req.lr,

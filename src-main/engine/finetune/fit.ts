@@ -76,6 +76,12 @@ export interface FitOptions {
   tilesPerClass?: number;
   /** Validation pixels per class and source, each scored at the centre of its own tile (default 64). */
   valPixelsPerClass?: number;
+  /**
+   * Validate only on classes that have training pixels in the source: when the spatial split
+   * leaves a class wholly on the validation side, its pixels cannot be learned and their loss
+   * (rising as the other classes are fitted) would stop training at the first epoch.
+   */
+  validateTrainedClasses?: boolean;
   /** Early stopping patience in epochs (default 5; 0 = off). */
   patience?: number;
   missing?: MissingSimulation;
@@ -146,7 +152,7 @@ async function prepareSource(spec: FitSourceSpec, index: number, opts: FitOption
   const usable = (idx: Uint32Array) => Uint32Array.from(Array.from(idx).filter((i) => spec.classMap[labels.classIndex[i]] >= 0 && hasData(i)));
   let trainIdx: Uint32Array = usable(split.train);
   if (opts.trainPixelsPerClass) trainIdx = subsamplePerClass(labels, trainIdx, opts.trainPixelsPerClass, seed);
-  const valIdx = subsamplePerClass(labels, usable(split.val), opts.valPixelsPerClass ?? 64, seed + 1);
+  const valIdx = subsamplePerClass(labels, opts.validateTrainedClasses ? ofTrainedClasses(usable(split.val), trainIdx, labels) : usable(split.val), opts.valPixelsPerClass ?? 64, seed + 1);
   if (!trainIdx.length) throw new FieldMoeError(labels.source, 'no labelled training pixel is left after the validation split');
   const centres = subsamplePerClass(labels, trainIdx, opts.tilesPerClass ?? 64, seed + 2);
   const jitter = new Rng(seed + 3);
@@ -168,6 +174,12 @@ async function prepareSource(spec: FitSourceSpec, index: number, opts: FitOption
     height: spec.scene.info.height,
     wavelengths,
   };
+}
+
+/** The pixels of `idx` whose class has a pixel in `trained`. */
+export function ofTrainedClasses(idx: Uint32Array, trained: Uint32Array, labels: LabelSet): Uint32Array {
+  const classes = new Set(Array.from(trained, (i) => labels.classIndex[i]));
+  return idx.filter((i) => classes.has(labels.classIndex[i]));
 }
 
 /**
