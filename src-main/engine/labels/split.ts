@@ -9,7 +9,11 @@ export interface SplitOptions {
   valFraction?: number;
   /** Seed for the group assignment (default 0): same seed, same split. */
   seed?: number;
-  /** 'auto' (default): by feature for polygon labels, by block for rasters and points. */
+  /**
+   * 'auto' (default): by feature for polygon labels, by block for rasters and points, and for
+   * polygons where every class is a single shape (as when an analyst draws one per class): a
+   * feature split could then validate nothing.
+   */
   by?: SplitUnit | 'auto';
   /** Side of the square blocks in pixels for block splits (default 32). */
   blockSize?: number;
@@ -45,15 +49,17 @@ interface Group {
  * square blocks of the grid), never by pixel, so validation measures generalisation to places
  * the model did not train on. Groups are shuffled with the seed; first, for each class from the
  * rarest up, one group holding it goes to validation and one to training where the class spans
- * two groups or more (stratification); then the remaining groups fill validation up to
- * `valFraction` of the pixels. Finally the buffer removes training pixels next to validation.
+ * two groups or more (stratification), and a group that alone holds a class trains (a class
+ * that is never trained on cannot be validated either); then the remaining groups fill
+ * validation up to `valFraction` of the pixels. Finally the buffer removes training pixels next
+ * to validation.
  */
 export function splitLabels(set: LabelSet, options: SplitOptions = {}): LabelSplit {
   const valFraction = options.valFraction ?? 0.2;
   if (!(valFraction > 0 && valFraction < 1)) throw new FieldMoeError('--val-split', `must be between 0 and 1, got ${valFraction}`);
   const blockSize = options.blockSize ?? 32;
   if (!(blockSize >= 1)) throw new FieldMoeError('block size', `must be at least 1 pixel, got ${blockSize}`);
-  const by = resolveUnit(set, options.by ?? 'auto');
+  const by = resolveUnit(set, options.by ?? 'auto', blockSize);
   const groups = groupPixels(set, by, blockSize);
   const order = shuffled(groups, seededRng(options.seed ?? 0));
   const isVal = assignGroups(order, set.classes.length, valFraction * set.x.length);
@@ -82,11 +88,14 @@ export function splitLabels(set: LabelSet, options: SplitOptions = {}): LabelSpl
   return split;
 }
 
-function resolveUnit(set: LabelSet, by: SplitUnit | 'auto'): SplitUnit {
+function resolveUnit(set: LabelSet, by: SplitUnit | 'auto', blockSize: number): SplitUnit {
   const hasFeatures = set.featureCount > 0 && set.featureId.every((f) => f >= 0);
   if (by === 'feature' && !hasFeatures) throw new FieldMoeError(set.source, 'has no features to split by (raster labels); split by block instead');
   if (by !== 'auto') return by;
-  return hasFeatures && set.kind !== 'points' ? 'feature' : 'block';
+  if (!hasFeatures || set.kind === 'points') return 'block';
+  const featuresPerClass = set.classes.map(() => 0);
+  for (const g of groupPixels(set, 'feature', blockSize)) for (const c of g.classCounts.keys()) featuresPerClass[c]++;
+  return featuresPerClass.some((n) => n >= 2) ? 'feature' : 'block';
 }
 
 function groupPixels(set: LabelSet, by: SplitUnit, blockSize: number): Group[] {
@@ -110,8 +119,13 @@ function assignGroups(order: readonly Group[], classCount: number, valTarget: nu
   const totals = new Array(classCount).fill(0);
   for (const g of order) for (const [c, n] of g.classCounts) totals[c] += n;
   const rarestFirst = totals.map((_, c) => c).filter((c) => totals[c] > 0).sort((a, b) => totals[a] - totals[b] || a - b);
+  const holdersOf = (c: number) => order.map((g, i) => (g.classCounts.has(c) ? i : -1)).filter((i) => i >= 0);
   for (const c of rarestFirst) {
-    const holders = order.map((g, i) => (g.classCounts.has(c) ? i : -1)).filter((i) => i >= 0);
+    const holders = holdersOf(c);
+    if (holders.length === 1) state[holders[0]] = 'train';
+  }
+  for (const c of rarestFirst) {
+    const holders = holdersOf(c);
     if (holders.length < 2) continue;
     for (const side of ['val', 'train'] as const) {
       if (holders.some((i) => state[i] === side)) continue;

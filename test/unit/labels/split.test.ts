@@ -75,12 +75,26 @@ describe('spatial validation split', () => {
     }
   });
 
-  it('reports a class confined to one group instead of splitting it', () => {
+  it('trains on a class confined to one group, never validates it alone, and says so', () => {
     const set = syntheticSet(64, 16, 2, (x) => (x < 8 ? 1 : 0));
-    const s = splitLabels(set, { blockSize: 16, bufferPixels: 0, seed: 0 });
-    const inVal = Array.from(s.val).some((i) => set.classIndex[i] === 1);
-    expect(inVal ? s.missingInTrain : s.missingInVal).toEqual([1]);
-    expect(s.warnings.join(' ')).toMatch(/c2/);
+    for (let seed = 0; seed < 8; seed++) {
+      const s = splitLabels(set, { blockSize: 16, bufferPixels: 0, seed });
+      expect(Array.from(s.val).some((i) => set.classIndex[i] === 1)).toBe(false);
+      expect(s.missingInTrain).toEqual([]);
+      expect(s.missingInVal).toEqual([1]);
+      expect(s.warnings.join(' ')).toMatch(/no validation pixels for: c2/);
+    }
+  });
+
+  it('splits polygons by block when every class is a single shape, else by feature', () => {
+    // Three 24 x 24 shapes, one per class: a feature split could validate nothing.
+    const shapeOf = (x: number, y: number) => (y >= 8 && y < 32 && x % 32 < 24 ? Math.floor(x / 32) : -1);
+    const onePerClass = syntheticSet(96, 64, 3, shapeOf, shapeOf);
+    const s = splitLabels(onePerClass, { blockSize: 8, seed: 2 });
+    expect(s.by).toBe('block');
+    expect(s.missingInTrain).toEqual([]);
+    expect(s.missingInVal).toEqual([]);
+    expect(splitLabels(polygons, { seed: 2 }).by).toBe('feature');
   });
 
   it('is deterministic for a seed and differs between seeds', () => {
