@@ -109,6 +109,14 @@ describe('fieldmoe finetune', () => {
     expect(training.trainPixels).toBeLessThanOrEqual(20 * base.manifest.classes.length);
   }, 300_000);
 
+  it('--no-pixel-head adapts the model alone', async () => {
+    const out = path.join(OUT, 'nc-no-pixel-head');
+    const r = await cli(['finetune', '--model', SMOE, '--scene', sharedData('nc-landsat7'), '--labels', sharedData('nc-landsat7/labels.tif'), '--out', out, '--adapter', 'head-only', '--epochs', '1', '--pixels-per-class', '20', '--tiles-per-class', '8', '--no-pixel-head']);
+    expect(r.code).toBe(0);
+    const adapter = await readSafetensors(path.join(out, 'adapter.safetensors'));
+    expect([...adapter.tensors.keys()].filter((n) => !n.startsWith('decoder.'))).toEqual([]);
+  }, 300_000);
+
   it('MaMOL fine-tuning simulates a missing sensor named by its scene id', async () => {
     const out = path.join(OUT, 'flood-mamol');
     const r = await cli(['finetune', '--model', MAMOL, '--scene', sharedData('sen1floods11-spain'), '--labels', sharedData('sen1floods11-spain/labels.tif'), '--out', out, '--epochs', '1', '--tiles-per-class', '12', '--missing-rate', '0.6', '--missing-mode', 's1']);

@@ -30,6 +30,9 @@ ${SCENE_USAGE}
   --patience <N>              epochs without validation improvement before stopping (default 5)
   --seed <s>                  seed of the split, sampling, initialisation and noise (default 0)
   --lr <x>                    peak learning rate (default 0.001)
+  --no-pixel-head             adapt the model alone, without the per-pixel head on the raw
+                              bands that is added by default (it lets few-shot fine-tuning
+                              use the spectra directly, as a random forest does)
   --threads <N>               onnxruntime threads (default: all cores)
 ${MISSING_USAGE}
   --wavelengths id=nm,nm,...  band wavelengths for a sensor whose file has none (repeatable)`,
@@ -47,6 +50,7 @@ ${MISSING_USAGE}
     'tiles-per-class': { type: 'string' },
     seed: { type: 'string' },
     lr: { type: 'string' },
+    'no-pixel-head': { type: 'boolean' },
     threads: { type: 'string' },
     'missing-rate': { type: 'string' },
     'missing-mode': { type: 'string' },
@@ -68,6 +72,7 @@ ${MISSING_USAGE}
       tilesPerClass: intFlag(flags, 'tiles-per-class', 1),
       seed: intFlag(flags, 'seed', 0),
       lr: floatFlag(flags, 'lr', 1e-7, 10),
+      pixelHead: flags['no-pixel-head'] !== true,
       threads: intFlag(flags, 'threads', 1),
       missing: missingSimulationFlags(flags),
       wavelengths: parseWavelengths(listFlag(flags, 'wavelengths')),
