@@ -31,6 +31,8 @@ interface Case {
   missing: string[][];
   missingRate?: number;
   epochs: number;
+  /** Sensors that stay failed throughout (fine-tuning too): e.g. a LiDAR/DEM-only scene. */
+  absent?: string[];
 }
 
 const CASES: Case[] = [
@@ -38,6 +40,7 @@ const CASES: Case[] = [
   { name: 'nc-landsat7 100/class', pack: 'default-spectralmoe', dataset: 'nc-landsat7', labels: 'labels.tif', pixelsPerClass: 100, missing: [[]], epochs: 30 },
   { name: 'salinas-a (unseen hyperspectral sensor) 20/class', pack: 'default-spectralmoe', dataset: 'salinas-a', labels: 'labels.tif', pixelsPerClass: 20, missing: [[]], epochs: 30 },
   { name: 'eolearn-slovenia 50/class', pack: 'default-spectralmoe', dataset: 'eolearn-slovenia', labels: 'lulc.tif', pixelsPerClass: 50, missing: [[]], epochs: 30 },
+  { name: 'eolearn-slovenia DEM only (an elevation-only scene) MaMOL 50/class', pack: 'default-mamol', dataset: 'eolearn-slovenia', labels: 'lulc.tif', pixelsPerClass: 50, missing: [[]], absent: ['s2'], epochs: 30 },
   { name: 'sen1floods11 S2+S1 MaMOL 50/class', pack: 'default-mamol', dataset: 'sen1floods11-spain', labels: 'labels.tif', pixelsPerClass: 50, missing: [[], ['s1'], ['s2']], missingRate: 0.5, epochs: 20 },
 ];
 
@@ -58,7 +61,8 @@ describe('few-shot fine-tuning against a random forest on the same labels', () =
     it(c.name, async () => {
       const dir = sharedData(c.dataset);
       const labelsFile = path.join(dir, c.labels);
-      const scene = await openScene(dir);
+      const absent = c.absent ?? [];
+      const scene = await openScene(dir, { missing: absent });
       try {
         const labels = await loadLabels(labelsFile, scene.info);
         const seed = 0;
@@ -74,7 +78,7 @@ describe('few-shot fine-tuning against a random forest on the same labels', () =
         const train = ft.fit.trainIndices[0];
         expect(train.length).toBeLessThanOrEqual(c.pixelsPerClass * labels.classes.length);
         for (const missing of c.missing) {
-          const sub = await openScene(dir, { missing });
+          const sub = await openScene(dir, { missing: [...absent, ...missing] });
           try {
             const pack = await loadPack(out);
             const { classes } = await classMap(sub, pack);
