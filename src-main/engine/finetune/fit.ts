@@ -377,11 +377,22 @@ class Fitting {
       const per = rows[0].length;
       const data = new Float32Array(per * rows.length);
       rows.forEach((r, j) => data.set(r, j * per));
-      const dims = [rows.length, ...(s.shape.slice(1) as number[])];
+      const dims = [rows.length, ...sampleDims(s.shape.slice(1), per, s.name)];
       feeds[s.name] = new ort.Tensor('float32', data, dims);
     });
     return feeds;
   }
+}
+
+/**
+ * A cached value's per-sample dims: its static shape, where one dim may be symbolic (a band count
+ * of a wavelength-conditioned input, 'C*16') and is then what the stored size leaves for it.
+ */
+function sampleDims(shape: readonly (number | string)[], size: number, name: string): number[] {
+  const known = shape.filter((d): d is number => typeof d === 'number').reduce((a, b) => a * b, 1);
+  const symbolic = shape.filter((d) => typeof d !== 'number').length;
+  if (symbolic > 1) throw new Error(`feature cache: ${name} has ${symbolic} symbolic dims besides the batch`);
+  return shape.map((d) => (typeof d === 'number' ? d : size / known));
 }
 
 function rowOf(t: ort.Tensor, r: number): Float32Array {

@@ -54,3 +54,18 @@ describe('symbolic batch dims', () => {
     });
   });
 });
+
+describe('reshape with -1 over symbolic dims', () => {
+  const shapeAfter = (input: (number | string)[], ...targets: number[][]) => {
+    const g = new ml.Graph('reshape');
+    return targets.reduce((v, t) => ml.reshape(v, t), g.input('x', 'float32', input)).shape;
+  };
+
+  it('names the -1 dim by the symbols and the factor it holds', () => {
+    expect(shapeAfter(['N', 145, 192], [-1, 192])).toEqual(['N*145', 192]);
+    expect(shapeAfter(['N', 145, 192], [-1, 192], [-1, 145, 192])).toEqual(['N', 145, 192]);
+    expect(shapeAfter(['N', 8, 8, 'C', 4, 4], [0, 64, -1])).toEqual(['N', 64, 'C*16']);
+    expect(shapeAfter(['C', 64, 4, 4], [64, -1])).toEqual([64, 'C*16']);
+    expect(shapeAfter([2, 3, 4], [-1, 4])).toEqual([6, 4]);
+  });
+});

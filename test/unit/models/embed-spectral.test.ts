@@ -84,6 +84,13 @@ describe('DOFA-style wavelength-conditioned patch embedding', () => {
     );
   });
 
+  it('applies its run-time kernel with MatMul, never as a Conv weight (WebGPU computes such Convs wrongly)', () => {
+    const { g, out } = build('float32', 'C', weights);
+    const ops = g.reachableNodes([out.tokens]).map((n) => n.opType);
+    expect(ops).toContain('MatMul');
+    expect(ops).not.toContain('Conv');
+  });
+
   it('float64 graph equals the reference (3 bands)', async () => {
     const { g, out } = build('float64', 3, weights);
     const x = randn(2 * 3 * TILE * TILE, 1);

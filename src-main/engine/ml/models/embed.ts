@@ -25,7 +25,7 @@
  */
 import type { Graph, Value } from '../graph/graph';
 import type { FloatDType } from '../graph/dtype';
-import { add, cast, concat, conv2d, div, matmul, mul, reshape, shapeOf, sub, transpose, unsqueeze } from '../ops/index';
+import { add, cast, concat, div, matmul, mul, reshape, shapeOf, sub, transpose, unsqueeze } from '../ops/index';
 import { gelu } from '../ops/nn';
 import { init, type ParamSource } from './init';
 import { linear, patchify } from './vit';
@@ -124,7 +124,10 @@ export function generateSpectralKernel(g: Graph, params: ParamSource, wavelength
 
 /**
  * DOFA-style embedding of x [B, C, H, W] with wavelengths [C] (um, C may be symbolic):
- * tokens = (1/C) * Conv_p(x, K(wavelengths)) + bias, as [B, N, D].
+ * tokens = (1/C) * Conv_p(x, K(wavelengths)) + bias, as [B, N, D]. The stride-p conv is
+ * computed as patchify + MatMul: onnxruntime's WebGPU Conv gave wrong results for this
+ * run-time kernel (onnxruntime-node 1.30 on an H100, reports/gpu-providers.md), while its MatMul
+ * matches the CPU; on CPU the MatMul form is also the faster one for multispectral band counts.
  */
 export function spectralPatchEmbed(g: Graph, params: ParamSource, x: Value, wavelengths: Value, cfg: SpectralEmbedConfig): { tokens: Value; grid: [number, number] } {
   if (wavelengths.rank !== 1) throw new FieldMoeError('spectral embedding', `wavelengths must be a vector [C], got ${wavelengths}`);
@@ -137,9 +140,9 @@ export function spectralPatchEmbed(g: Graph, params: ParamSource, x: Value, wave
     const bands = cast(shapeOf(wavelengths), x.dtype); // [1]: C at run time
     const scaled = div(kernel, bands);
     const bias = params.param(g, 'bias', [cfg.width], init.zeros);
-    const map = conv2d(x, scaled, bias, { strides: [p, p] }); // [B, D, gh, gw]
-    const grid: [number, number] = [h / p, w / p];
-    return { tokens: transpose(reshape(map, [0, cfg.width, grid[0] * grid[1]]), [0, 2, 1]), grid };
+    const { patches, grid } = patchify(x, p); // [B, N, C*p*p], (c, i, j) order as the kernel's
+    const flatKernel = reshape(scaled, [cfg.width, -1]); // [D, C*p*p]
+    return { tokens: add(matmul(patches, transpose(flatKernel, [1, 0])), bias), grid };
   });
 }
 

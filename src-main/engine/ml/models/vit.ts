@@ -199,15 +199,15 @@ const ACTIVATIONS: Record<Activation, (x: Value) => Value> = { gelu, quick_gelu:
  * row-major grid order and each patch flattened as (c, i, j), the order of a conv kernel.
  */
 export function patchify(x: Value, patchSize: number): { patches: Value; grid: [number, number] } {
-  const [, c, h, w] = x.shape;
+  const [, , h, w] = x.shape;
   if (typeof h !== 'number' || typeof w !== 'number') throw new FieldMoeError('ViT input', `tile height and width must be fixed, got ${x}`);
   if (h % patchSize || w % patchSize) throw new FieldMoeError('ViT input', `tile ${h}x${w} is not a multiple of the patch size ${patchSize}`);
-  if (typeof c !== 'number') throw new FieldMoeError('ViT input', `patchify needs a fixed band count, got ${x}`);
   const gh = h / patchSize;
   const gw = w / patchSize;
-  const cut = reshape(x, [0, c, gh, patchSize, gw, patchSize]);
+  // 0 keeps the batch and band dims as they are (either may be symbolic); -1 is C*p*p.
+  const cut = reshape(x, [0, 0, gh, patchSize, gw, patchSize]);
   const ordered = transpose(cut, [0, 2, 4, 1, 3, 5]); // [B, gh, gw, C, p, p]
-  return { patches: reshape(ordered, [0, gh * gw, c * patchSize * patchSize]), grid: [gh, gw] };
+  return { patches: reshape(ordered, [0, gh * gw, -1]), grid: [gh, gw] };
 }
 
 /**

@@ -37,25 +37,39 @@ export function reshapeLike(x: Value, like: Value): Value {
 function reshapeShape(input: Shape, target: readonly number[] | undefined): Dim[] {
   if (!target) throw new Error('Reshape needs a constant target shape');
   const out: Dim[] = target.map((d, i) => (d === 0 ? input[i] : d));
-  const known = (s: readonly Dim[]) => s.every((d) => typeof d === 'number');
   const minus = out.indexOf(-1);
   if (minus >= 0) {
-    const rest = out.filter((_, i) => i !== minus);
-    if (known(input) && known(rest)) {
-      const total = (input as number[]).reduce((a, b) => a * b, 1);
-      out[minus] = total / (rest as number[]).reduce((a, b) => a * b, 1);
-    } else {
-      // A symbolic dim carried through unchanged (e.g. the batch) is the only one we can name.
-      const sym = input.filter((d) => typeof d === 'string');
-      const restSym = rest.filter((d) => typeof d === 'string');
-      const staticIn = input.filter((d) => typeof d === 'number').reduce<number>((a, b) => a * (b as number), 1);
-      const staticRest = rest.filter((d) => typeof d === 'number').reduce<number>((a, b) => a * (b as number), 1);
-      if (sym.length === restSym.length && staticIn === staticRest) out[minus] = 1;
-      else if (sym.length === restSym.length + 1 && staticIn % staticRest === 0 && staticIn / staticRest === 1) out[minus] = sym.find((d) => !restSym.includes(d))!;
-      else out[minus] = `${sym.join('*')}*${staticIn / staticRest}`;
+    const whole = product(input);
+    const rest = product(out.filter((_, i) => i !== minus));
+    const symbols = [...whole.symbols];
+    for (const s of rest.symbols) {
+      const at = symbols.indexOf(s);
+      if (at < 0) throw new Error(`Reshape of [${input.join(',')}] to [${target.join(',')}]: symbolic dim ${s} is not in the input`);
+      symbols.splice(at, 1);
     }
+    out[minus] = dimOf(symbols, whole.factor / rest.factor);
   }
   return out;
+}
+
+/**
+ * A shape's element count as symbols times a number: a symbolic dim like 'N*145' (what a
+ * reshape of [N, 145, D] to [-1, D] names) reads as the symbol N and the factor 145.
+ */
+function product(dims: readonly Dim[]): { symbols: string[]; factor: number } {
+  const symbols: string[] = [];
+  let factor = 1;
+  for (const d of dims)
+    for (const part of String(d).split('*')) {
+      if (/^\d+(\.\d+)?$/.test(part)) factor *= Number(part);
+      else symbols.push(part);
+    }
+  return { symbols, factor };
+}
+
+function dimOf(symbols: string[], factor: number): Dim {
+  if (!symbols.length) return factor;
+  return factor === 1 ? symbols.join('*') : `${symbols.join('*')}*${factor}`;
 }
 
 /** For a run-time shape computed as Shape(v), the value v (its static type names the dims). */
