@@ -59,8 +59,7 @@ export function splitLabels(set: LabelSet, options: SplitOptions = {}): LabelSpl
   if (!(valFraction > 0 && valFraction < 1)) throw new FieldMoeError('--val-split', `must be between 0 and 1, got ${valFraction}`);
   const blockSize = options.blockSize ?? 32;
   if (!(blockSize >= 1)) throw new FieldMoeError('block size', `must be at least 1 pixel, got ${blockSize}`);
-  const by = resolveUnit(set, options.by ?? 'auto', blockSize);
-  const groups = groupPixels(set, by, blockSize);
+  const { by, groups } = splitGroups(set, options.by ?? 'auto', blockSize);
   const order = shuffled(groups, seededRng(options.seed ?? 0));
   const isVal = assignGroups(order, set.classes.length, valFraction * set.x.length);
   const val: number[] = [];
@@ -88,14 +87,17 @@ export function splitLabels(set: LabelSet, options: SplitOptions = {}): LabelSpl
   return split;
 }
 
-function resolveUnit(set: LabelSet, by: SplitUnit | 'auto', blockSize: number): SplitUnit {
+/** The split unit and its groups; 'auto' looks at the feature groups before falling back to blocks. */
+function splitGroups(set: LabelSet, by: SplitUnit | 'auto', blockSize: number): { by: SplitUnit; groups: Group[] } {
   const hasFeatures = set.featureCount > 0 && set.featureId.every((f) => f >= 0);
   if (by === 'feature' && !hasFeatures) throw new FieldMoeError(set.source, 'has no features to split by (raster labels); split by block instead');
-  if (by !== 'auto') return by;
-  if (!hasFeatures || set.kind === 'points') return 'block';
+  const blocks = () => ({ by: 'block' as const, groups: groupPixels(set, 'block', blockSize) });
+  if (by === 'block' || (by === 'auto' && (!hasFeatures || set.kind === 'points'))) return blocks();
+  const features = groupPixels(set, 'feature', blockSize);
+  if (by === 'feature') return { by, groups: features };
   const featuresPerClass = set.classes.map(() => 0);
-  for (const g of groupPixels(set, 'feature', blockSize)) for (const c of g.classCounts.keys()) featuresPerClass[c]++;
-  return featuresPerClass.some((n) => n >= 2) ? 'feature' : 'block';
+  for (const g of features) for (const c of g.classCounts.keys()) featuresPerClass[c]++;
+  return featuresPerClass.some((n) => n >= 2) ? { by: 'feature', groups: features } : blocks();
 }
 
 function groupPixels(set: LabelSet, by: SplitUnit, blockSize: number): Group[] {
@@ -119,13 +121,10 @@ function assignGroups(order: readonly Group[], classCount: number, valTarget: nu
   const totals = new Array(classCount).fill(0);
   for (const g of order) for (const [c, n] of g.classCounts) totals[c] += n;
   const rarestFirst = totals.map((_, c) => c).filter((c) => totals[c] > 0).sort((a, b) => totals[a] - totals[b] || a - b);
-  const holdersOf = (c: number) => order.map((g, i) => (g.classCounts.has(c) ? i : -1)).filter((i) => i >= 0);
+  const holdersOf = new Map(rarestFirst.map((c) => [c, order.map((g, i) => (g.classCounts.has(c) ? i : -1)).filter((i) => i >= 0)]));
+  for (const holders of holdersOf.values()) if (holders.length === 1) state[holders[0]] = 'train';
   for (const c of rarestFirst) {
-    const holders = holdersOf(c);
-    if (holders.length === 1) state[holders[0]] = 'train';
-  }
-  for (const c of rarestFirst) {
-    const holders = holdersOf(c);
+    const holders = holdersOf.get(c)!;
     if (holders.length < 2) continue;
     for (const side of ['val', 'train'] as const) {
       if (holders.some((i) => state[i] === side)) continue;
