@@ -19,6 +19,7 @@ import * as ort from 'onnxruntime-node';
 import { getArchitecture } from '../src-main/engine/ml/models/index';
 import { inferenceGraph, PROBABILITIES_OUTPUT } from '../src-main/engine/ml/models/export';
 import { defaultThreads, isProvider, openSession, type Provider } from '../src-main/engine/runtime/session';
+import { maxAbsDiff } from '../test/fixtures/models/moe-reference';
 import { benchInputs, benchWeights, MODELS } from './infer.bench';
 
 const { values: args } = parseArgs({
@@ -53,12 +54,6 @@ async function secondsPerRun(session: ort.InferenceSession, feeds: Feeds): Promi
     runs++;
   }
   return (performance.now() - start) / 1000 / runs;
-}
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }
 
 /** Opens one session at verbose log severity so onnxruntime prints where each node was placed. */
