@@ -30,3 +30,24 @@ export function sceneSpecFromFlags(flags: ParsedFlags, positional?: string): Sce
 export function openSceneFromFlags(flags: ParsedFlags, positional?: string): Promise<Scene> {
   return openScene(sceneSpecFromFlags(flags, positional), { missing: idsFlag(flags, 'missing'), referenceSensor: stringFlag(flags, 'reference') });
 }
+
+/** `--wavelengths`, for the commands that map scene bands onto a pack's inputs. */
+export const WAVELENGTHS_OPTIONS: NonNullable<ParseArgsConfig['options']> = { wavelengths: { type: 'string', multiple: true } };
+export const WAVELENGTHS_USAGE = '  --wavelengths id=nm,nm,...  band wavelengths for a sensor whose file has none (repeatable)';
+
+export function wavelengthsFromFlags(flags: ParsedFlags): Map<string, number[]> {
+  return parseWavelengths(listFlag(flags, 'wavelengths'));
+}
+
+/** `--wavelengths l7=485,560,660` (repeatable) -> sensor id -> nm. */
+export function parseWavelengths(values: string[]): Map<string, number[]> {
+  const map = new Map<string, number[]>();
+  for (const v of values) {
+    const eq = v.indexOf('=');
+    const nm = eq > 0 ? v.slice(eq + 1).split(',').map(Number) : [];
+    if (eq <= 0 || nm.length === 0 || nm.some((x) => !Number.isFinite(x) || x <= 0))
+      throw new FieldMoeError('--wavelengths', `expected sensor=nm,nm,... with positive numbers, got "${v}"`);
+    map.set(v.slice(0, eq), nm);
+  }
+  return map;
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { main } from '../../../src-main/engine/cli/main';
-import { parseWavelengths } from '../../../src-main/engine/cli/commands/classify';
+import { parseWavelengths } from '../../../src-main/engine/cli/scene-flags';
 import { getCommand, registerCommand } from '../../../src-main/engine/cli/command';
 import { formatDuration, progressPrinter } from '../../../src-main/engine/cli/progress';
 

@@ -2,9 +2,9 @@ import { classifyToFiles } from '../../classify';
 import { resolvePack, packSearchPath } from '../../packs/registry';
 import { isProvider, PROVIDERS, type Provider } from '../../runtime/session';
 import { FieldMoeError } from '../../util/errors';
-import { intFlag, listFlag, requiredFlag, stringFlag, type Command } from '../command';
+import { intFlag, requiredFlag, stringFlag, type Command } from '../command';
 import { progressPrinter } from '../progress';
-import { openSceneFromFlags, SCENE_OPTIONS, SCENE_USAGE } from '../scene-flags';
+import { openSceneFromFlags, SCENE_OPTIONS, SCENE_USAGE, WAVELENGTHS_OPTIONS, WAVELENGTHS_USAGE, wavelengthsFromFlags } from '../scene-flags';
 
 export const classifyCommand: Command = {
   name: 'classify',
@@ -25,7 +25,7 @@ ${SCENE_USAGE}
   --ep <list>                 execution providers to try, comma-separated, in order:
                               ${PROVIDERS.join(', ')} (CPU is always the fallback)
   --threads <N>               inference threads (default: all cores)
-  --wavelengths id=nm,nm,...  band wavelengths for a sensor whose file has none (repeatable)`,
+${WAVELENGTHS_USAGE}`,
   options: {
     ...SCENE_OPTIONS,
     model: { type: 'string' },
@@ -36,7 +36,7 @@ ${SCENE_USAGE}
     batch: { type: 'string' },
     ep: { type: 'string' },
     threads: { type: 'string' },
-    wavelengths: { type: 'string', multiple: true },
+    ...WAVELENGTHS_OPTIONS,
   },
   async run(flags, _positionals, io) {
     const out = requiredFlag(flags, 'out', 'classify');
@@ -49,7 +49,7 @@ ${SCENE_USAGE}
       batch: intFlag(flags, 'batch', 1),
       threads: intFlag(flags, 'threads', 1),
       providers: parseProviders(stringFlag(flags, 'ep')),
-      wavelengths: parseWavelengths(listFlag(flags, 'wavelengths')),
+      wavelengths: wavelengthsFromFlags(flags),
       log: (line: string) => io.err(`${line}\n`),
     };
     if (options.confidence && options.confidence === out) throw new FieldMoeError('--confidence', 'must differ from --out');
@@ -77,18 +77,3 @@ function parseProviders(value: string | undefined): Provider[] | undefined {
     return name;
   });
 }
-
-/** `--wavelengths l7=485,560,660` (repeatable) -> sensor id -> nm. */
-export function parseWavelengths(values: string[]): Map<string, number[]> {
-  const map = new Map<string, number[]>();
-  for (const v of values) {
-    const eq = v.indexOf('=');
-    const nm = eq > 0 ? v.slice(eq + 1).split(',').map(Number) : [];
-    if (eq <= 0 || nm.length === 0 || nm.some((x) => !Number.isFinite(x) || x <= 0))
-      throw new FieldMoeError('--wavelengths', `expected sensor=nm,nm,... with positive numbers, got "${v}"`);
-    map.set(v.slice(0, eq), nm);
-  }
-  return map;
-}
-
-

@@ -2,10 +2,9 @@ import { evaluatePack } from '../../finetune/evaluate';
 import { loadLabels } from '../../labels/index';
 import { packSearchPath, resolvePack } from '../../packs/registry';
 import { writeFileAtomic } from '../../util/atomic';
-import { intFlag, listFlag, requiredFlag, stringFlag, type Command } from '../command';
-import { parseWavelengths } from './classify';
+import { intFlag, requiredFlag, stringFlag, type Command } from '../command';
 import { progressPrinter } from '../progress';
-import { openSceneFromFlags, SCENE_OPTIONS, SCENE_USAGE } from '../scene-flags';
+import { openSceneFromFlags, SCENE_OPTIONS, SCENE_USAGE, WAVELENGTHS_OPTIONS, WAVELENGTHS_USAGE, wavelengthsFromFlags } from '../scene-flags';
 
 export const evalCommand: Command = {
   name: 'eval',
@@ -22,21 +21,21 @@ per_class (iou, f1, producers_accuracy, users_accuracy, support) and confusion[t
   --json <out.json>           write the scores there (they always go to stdout too)
 ${SCENE_USAGE}
   --threads <N>               onnxruntime threads (default: all cores)
-  --wavelengths id=nm,nm,...  band wavelengths for a sensor whose file has none (repeatable)`,
+${WAVELENGTHS_USAGE}`,
   options: {
     ...SCENE_OPTIONS,
     model: { type: 'string' },
     labels: { type: 'string' },
     json: { type: 'string' },
     threads: { type: 'string' },
-    wavelengths: { type: 'string', multiple: true },
+    ...WAVELENGTHS_OPTIONS,
   },
   async run(flags, _positionals, io) {
     const model = requiredFlag(flags, 'model', 'eval');
     const labelsFile = requiredFlag(flags, 'labels', 'eval');
     const json = stringFlag(flags, 'json');
     const threads = intFlag(flags, 'threads', 1);
-    const wavelengths = parseWavelengths(listFlag(flags, 'wavelengths'));
+    const wavelengths = wavelengthsFromFlags(flags);
     const pack = await resolvePack(model, packSearchPath());
     const scene = await openSceneFromFlags(flags);
     const progress = progressPrinter(io);

@@ -1,9 +1,8 @@
 import { finetune } from '../../finetune/finetune';
 import { ADAPTER_CHOICES } from '../../finetune/adapters';
 import { FieldMoeError } from '../../util/errors';
-import { intFlag, listFlag, requiredFlag, stringFlag, type Command } from '../command';
-import { parseWavelengths } from './classify';
-import { openSceneFromFlags, SCENE_OPTIONS, SCENE_USAGE } from '../scene-flags';
+import { intFlag, requiredFlag, stringFlag, type Command } from '../command';
+import { openSceneFromFlags, SCENE_OPTIONS, SCENE_USAGE, WAVELENGTHS_OPTIONS, WAVELENGTHS_USAGE, wavelengthsFromFlags } from '../scene-flags';
 import { floatFlag, MISSING_USAGE, missingSimulationFlags, trainingProgress } from './common';
 
 export const finetuneCommand: Command = {
@@ -35,7 +34,7 @@ ${SCENE_USAGE}
                               use the spectra directly, as a random forest does)
   --threads <N>               onnxruntime threads (default: all cores)
 ${MISSING_USAGE}
-  --wavelengths id=nm,nm,...  band wavelengths for a sensor whose file has none (repeatable)`,
+${WAVELENGTHS_USAGE}`,
   options: {
     ...SCENE_OPTIONS,
     model: { type: 'string' },
@@ -54,7 +53,7 @@ ${MISSING_USAGE}
     threads: { type: 'string' },
     'missing-rate': { type: 'string' },
     'missing-mode': { type: 'string' },
-    wavelengths: { type: 'string', multiple: true },
+    ...WAVELENGTHS_OPTIONS,
   },
   async run(flags, _positionals, io) {
     const head = stringFlag(flags, 'head') ?? 'auto';
@@ -75,7 +74,7 @@ ${MISSING_USAGE}
       pixelHead: flags['no-pixel-head'] !== true,
       threads: intFlag(flags, 'threads', 1),
       missing: missingSimulationFlags(flags),
-      wavelengths: parseWavelengths(listFlag(flags, 'wavelengths')),
+      wavelengths: wavelengthsFromFlags(flags),
     };
     const scene = await openSceneFromFlags(flags);
     const progress = trainingProgress(io);
