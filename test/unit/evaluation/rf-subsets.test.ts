@@ -13,6 +13,14 @@ function samples(n: number, seed: number) {
   return { labels, good, noise };
 }
 
+/** The two sensors' features, train and test side by side. */
+function sensors(train: ReturnType<typeof samples>, test: ReturnType<typeof samples>) {
+  return [
+    { name: 'good', size: 2, train: train.good, test: test.good },
+    { name: 'noise', size: 3, train: train.noise, test: test.noise },
+  ];
+}
+
 describe('random forest per sensor subset', () => {
   it('classifies each test sample with the forest of its sensors, trained on the samples that have them', async () => {
     const train = samples(300, 1);
@@ -21,10 +29,7 @@ describe('random forest per sensor subset', () => {
     const trainAvail = missingPatterns(300, 2, setting, 11);
     const testAvail = missingPatterns(150, 2, setting, 12);
     const r = await randomForestPerSubset(
-      [
-        { name: 'good', size: 2, train: train.good, test: test.good },
-        { name: 'noise', size: 3, train: train.noise, test: test.noise },
-      ],
+      sensors(train, test),
       { labels: train.labels, available: trainAvail },
       { labels: test.labels, available: testAvail },
       CLASSES,
@@ -56,10 +61,7 @@ describe('random forest per sensor subset', () => {
     const testAvail = missingPatterns(30, 2, { rate: 0.5, condition: { kind: 'only', modality: 0 } }, 0); // some test samples have only "noise"
     await expect(
       randomForestPerSubset(
-        [
-          { name: 'good', size: 2, train: train.good, test: test.good },
-          { name: 'noise', size: 3, train: train.noise, test: test.noise },
-        ],
+        sensors(train, test),
         { labels: train.labels, available: allGood },
         { labels: test.labels, available: testAvail },
         CLASSES,
