@@ -112,9 +112,9 @@ class SessionRunner implements BatchRunner {
 
   constructor(
     private readonly session: ort.InferenceSession,
-    private readonly manifest: PackManifest,
-    private readonly bindings: readonly InputBinding[],
-    private readonly tile: number,
+    manifest: PackManifest,
+    bindings: readonly InputBinding[],
+    tile: number,
   ) {
     for (const c of constantFeeds(bindings)) this.constants[c.name] = new ort.Tensor('float32', c.data, [c.data.length]);
     this.pool = new BatchPool((count) => {

@@ -18,7 +18,7 @@ import { Rng } from '../ml/train/rng';
 import { buildModel, getArchitecture, pixelHeadStatNames, type ModelConfig, type ModelSources } from '../ml/models/index';
 import { ParamSource, type WeightMap } from '../ml/models/init';
 import { openSession } from '../runtime/session';
-import { mapBands, type InputBinding } from '../packs/bandmap';
+import { mapBands } from '../packs/bandmap';
 import type { PackInput, PackManifest } from '../packs/manifest';
 import type { Scene } from '../scene/types';
 import type { LabelSet } from '../labels/types';

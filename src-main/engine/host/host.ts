@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import type { Scene, SceneSpec, SensorInfo } from '../scene/types';
+import type { Scene, SceneSpec } from '../scene/types';
 import type { JobContext } from '../jobs/job';
 import { FieldMoeError, errorMessage, isCancelled } from '../util/errors';
 import { writeAtomically } from '../util/atomic';

@@ -14,7 +14,6 @@ import { randomForestPerSubset } from '../rf-subsets';
 import { fitAndPredict, type Examples, type TrainSettings } from '../train';
 import { registerProtocol, type ProtocolOptions, type Setting, type Variant } from '../protocol';
 
-const MODALITIES = ['hs', 'lidar'] as const;
 /** Side of the neighbourhood fed to the model (centre crop of the 7x7 LiDAR patches). */
 export const HOUSTON_NEIGHBOURHOOD = 3;
 const TRAIN_FRACTION = 0.5;

@@ -172,7 +172,7 @@ export const abs = (x: Value) => unary('Abs', x);
 unaryOp('Abs', (x, _y, dy) => mul(dy, sign(x)));
 
 export const sign = (x: Value) => unary('Sign', x);
-unaryOp('Sign', (x, _y, dy) => mul(dy, 0)); // zero almost everywhere
+unaryOp('Sign', (_x, _y, dy) => mul(dy, 0)); // zero almost everywhere
 
 export const tanh = (x: Value) => unary('Tanh', x);
 unaryOp('Tanh', (_x, y, dy) => mul(dy, sub(1, mul(y, y))));
