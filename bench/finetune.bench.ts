@@ -7,7 +7,8 @@
  *                                 pack writing); goal < 30
  *   finetune.seconds_200x30.head_only  the same with the head-only adapter
  *   finetune.steps_per_s          our fine-tuning train steps per second (batch 16)
- *   finetune.torch_steps_per_s    the same step in PyTorch (bench/finetune_step_torch.py)
+ *   finetune.torch_steps_per_s    the same step in PyTorch (bench/finetune_step_torch.py; its
+ *                                 SpectralMoE experts factored through A_e, B_e as ours)
  *   finetune.step_ratio_vs_torch  ours / PyTorch, same threads, same run; goal >= 1
  * Env: FIELDMOE_BENCH_THREADS (default: all cores), FIELDMOE_BENCH_SECONDS (step timing, default 8),
  * FIELDMOE_BENCH_KEEP=<dir> keeps the PyTorch inputs there (to rerun bench/finetune_step_torch.py alone).

@@ -3,10 +3,11 @@
 pack from its first adapted layer on (the frozen patch embedding and block 0 are a cached
 input, as in our fine-tuning), SpectralMoE layers + decoder + pixel head trainable (the pixel
 head, src-main/engine/ml/models/pixelhead.ts, in its own AdamW group at its learning-rate
-multiple), per-pixel cross-entropy (ignore -1), clip_grad_norm 1, AdamW. Reuses the reference forward of
-test/scripts/models_moe_torch_bench.py (ViT blocks, linear, layer norm) and writes the SpectralMoE
-routing here (eqs. 1-5, noise-free). Gates are noise-free and there is no load-balancing
-term (ours has both: it does slightly more work).
+multiple), per-pixel cross-entropy (ignore -1), clip_grad_norm 1, AdamW. Reuses the reference
+forward of test/scripts/models_moe_torch_bench.py (ViT blocks, linear, layer norm, and the
+SpectralMoE routing, eqs. 1-5, with the experts' tokens T_e = A_e B_e kept factored as in our
+graph). Gates are noise-free and there is no load-balancing term (ours has both: it does
+slightly more work).
 
     /usr/bin/python3 bench/finetune_step_torch.py DIR THREADS SECONDS
 
@@ -27,12 +28,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import models_moe_torch_bench as ref  # noqa: E402
 
 
-def moe_route(w, f, tokens, gate, moe, shared):
-    """Eqs. 1-5 without noise, from the reference module; the projection of the expert tokens
-    is recomputed here every step because the tokens are being trained."""
-    e, m, d = tokens.shape
-    proj = tokens.reshape(e * m, d) @ shared["w_t"] + shared["b_t"]
-    return ref.moe_route(w, None, f, tokens, gate, moe, shared, proj)
+def moe_route(w, p, f, gate, moe, shared):
+    """Eqs. 1-5 without noise, from the reference module, with the experts kept factored as in
+    our graph (T_e = A_e B_e is never formed); the weight-only terms (B_e W_T, A_e^T / sqrt(d))
+    are recomputed here every step because A and B are being trained."""
+    terms = ref.expert_factors(w[p + ".experts.a"], w[p + ".experts.b"], shared)
+    return ref.moe_route(w, p, f, terms, gate, moe)
 
 
 def pixel_head(w, cfg, image):
@@ -52,10 +53,9 @@ def forward(w, cfg, x, image):
         if i > 0:
             x = ref.vit_block(w, f"backbone.blocks.{i}", x, vit)
         p = f"backbone.moe.{i}"
-        tokens = w[p + ".experts.a"] @ w[p + ".experts.b"]
         gate = (p + (".gate.visual" if moe["dualGating"] else ".gate.shared")) if moe["experts"] > 1 else None
         fv = x[:, 1:]
-        df = moe_route(w, fv, tokens, gate, moe, shared)
+        df = moe_route(w, p, fv, gate, moe, shared)
         out = fv + shared["alpha"] * ((df + fv) @ mlp_w + mlp_b)
         x = torch.cat([x[:, :1], out], 1)
         if i in cfg["decoder"]["levels"]:

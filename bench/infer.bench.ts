@@ -5,6 +5,10 @@
  * in packs (float32, class probabilities), against the same architectures written in PyTorch
  * (test/scripts/models_moe_torch_bench.py, Debian torch) with the same weights, inputs and
  * thread count, in the same run. The torch side first checks that its probabilities match ours.
+ * Both sides compute SpectralMoE's experts the same way: factored through A_e, B_e (the tokens
+ * T_e = A_e B_e are never formed; spectralmoe.ts perceptualMap / aggregateExperts and the
+ * script's moe_route), with the weight-only terms folded once (onnxruntime's constant folding,
+ * the script's expert_terms cache).
  *
  * Figures: infer.<arch>.mpx_per_s (megapixels classified per second by onnxruntime, median
  * round) and infer.<arch>.ratio_vs_torch (ours / torch; > 1 means faster): the median over rounds

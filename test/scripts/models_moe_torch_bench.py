@@ -91,10 +91,16 @@ def topk_gates(h, k):
     return torch.zeros_like(h).scatter(-1, idx, torch.softmax(vals, -1))
 
 
-def moe_route(w, p, f, tokens, gate, moe, shared, proj):
-    e, m, d = tokens.shape
+def moe_route(w, p, f, terms, gate, moe):
+    """Eqs. 1-5 with the experts' tokens T_e = A_e B_e kept factored, as our graph computes them
+    (spectralmoe.ts perceptualMap / aggregateExperts): scores (f B_e^T) A_e^T, and since each
+    perceptual-map row sums to 1, sum_e g_e M_e (T_e W_T + b_T) = [g_e M_e A_e]_e [B_e W_T]_e
+    + (sum_e g_e) b_T. `terms` from expert_terms."""
+    b_t, a, a_t, proj, b_shared = terms["b_flat_t"], terms["a"], terms["a_t"], terms["proj"], terms["b_t"]
+    e, m, r = a.shape
+    lead = f.shape[:-1]
     if gate is None:
-        g = torch.ones(f.shape[:-1] + (e,))
+        g = None
     else:
         wg = w[gate + ".w_gate"]
         if moe["p"] == 2:
@@ -103,20 +109,31 @@ def moe_route(w, p, f, tokens, gate, moe, shared, proj):
         else:
             h = -(f.unsqueeze(-2) - wg.t()).abs().sum(-1)
         g = topk_gates(h, moe["topK"])
-    flat = tokens.reshape(e * m, d)
-    amap = torch.softmax((f @ flat.t() / math.sqrt(d)).reshape(f.shape[:-1] + (e, m)), -1)
-    return (amap * g.unsqueeze(-1)).reshape(f.shape[:-1] + (e * m,)) @ proj
+    low = (f @ b_t).reshape(lead + (e, r)).transpose(-3, -2)  # [B, E, N, r]
+    amap = torch.softmax(low @ a_t, -1)  # [B, E, N, m]
+    z = amap @ a  # [B, E, N, r]
+    if g is not None:
+        z = z * g.transpose(-1, -2).unsqueeze(-1)
+    z = z.transpose(-3, -2).reshape(lead + (e * r,))
+    bias = b_shared * e if g is None else g.sum(-1, keepdim=True) * b_shared
+    return z @ proj + bias
+
+
+def expert_factors(a, b, shared):
+    """The weight-only terms of moe_route: B flattened and transposed [d, E*r], A_e^T / sqrt(d),
+    A_e, and B_e W_T stacked [E*r, d]."""
+    e, r, d = b.shape
+    b_flat = b.reshape(e * r, d)
+    return {"b_flat_t": b_flat.t(), "a": a, "a_t": a.transpose(1, 2) / math.sqrt(d), "proj": b_flat @ shared["w_t"], "b_t": shared["b_t"]}
 
 
 def expert_terms(w, p, shared):
-    """T_e = A_e B_e and T W_T + b_T depend on weights only: computed once per weight set and
-    cached (onnxruntime constant-folds the same terms in our graph), so torch does not redo them
+    """expert_factors depend on weights only: computed once per weight set and cached
+    (onnxruntime constant-folds the same terms in our graph), so torch does not redo them
     every batch."""
     key = p + ".__terms"
     if key not in w:
-        tokens = w[p + ".experts.a"] @ w[p + ".experts.b"]
-        e, m, d = tokens.shape
-        w[key] = (tokens, tokens.reshape(e * m, d) @ shared["w_t"] + shared["b_t"])
+        w[key] = expert_factors(w[p + ".experts.a"], w[p + ".experts.b"], shared)
     return w[key]
 
 
@@ -142,14 +159,14 @@ def spectralmoe(w, cfg, inputs):
     for i in range(vit["depth"]):
         x = vit_block(w, f"backbone.blocks.{i}", x, vit)
         p = f"backbone.moe.{i}"
-        tokens, proj = expert_terms(w, p, shared)
+        terms = expert_terms(w, p, shared)
         multi = moe["experts"] > 1
         vgate = (p + (".gate.visual" if moe["dualGating"] else ".gate.shared")) if multi else None
         dgate = (p + (".gate.depth" if moe["dualGating"] else ".gate.shared")) if multi else None
         fv = x[:, 1:]
-        df = moe_route(w, p, fv, tokens, vgate, moe, shared, proj)
+        df = moe_route(w, p, fv, terms, vgate, moe)
         if depth_tokens is not None:
-            dfd = moe_route(w, p, depth_tokens[i], tokens, dgate, moe, shared, proj)
+            dfd = moe_route(w, p, depth_tokens[i], terms, dgate, moe)
             if moe["fusion"] == "cross-attention":
                 df = torch.softmax(df @ dfd.transpose(1, 2) / math.sqrt(d), -1) @ dfd
             else:

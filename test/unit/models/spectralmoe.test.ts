@@ -5,9 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import { Graph } from '../../../src-main/engine/ml/index';
 import {
-  aggregateExperts, crossAttentionFusion, expertAdjustments, expertTokens, gateLogits, loadBalancingLoss, moeOutput,
+  aggregateExperts, crossAttentionFusion, expertAdjustments, gateLogits, loadBalancingLoss, moeOutput,
   perceptualMap, topKGates, type GateRecord,
 } from '../../../src-main/engine/ml/models/spectralmoe';
+import { transpose } from '../../../src-main/engine/ml/ops/index';
 import * as ref from '../../fixtures/models/moe-reference';
 import { rng } from '../../helpers/gradcheck';
 
@@ -89,14 +90,21 @@ describe('SpectralMoE eq. 2: top-k gates', () => {
   });
 });
 
+// The graph never forms T_e = A_e B_e (it multiplies through the factors); the reference does,
+// as the paper defines the experts' tokens (expertsOf).
 describe('SpectralMoE eqs. 3-5: experts', () => {
   it('eq. 3 perceptual map', async () => {
     const x = data(30);
     const g = new Graph('t');
     const { v, feeds } = inputs(g, x);
-    const out = await ref.runGraph(g, { amap: perceptualMap(v.f, expertTokens(v.a, v.b)) }, feeds, Object.values(v));
+    // the map is expert-major [B, E, N, m]; the reference is [N][E][m]
+    const out = await ref.runGraph(g, { amap: transpose(perceptualMap(v.f, v.a, v.b), [0, 2, 1, 3]) }, feeds, Object.values(v));
     const want = ref.mapRef(ref.rows(x.f, D), expertsOf(x));
     expect(ref.maxAbsDiff(out.amap, ref.flat(want))).toBeLessThan(1e-12);
+    // rows are distributions over the m tokens and not all uniform (the scores matter)
+    const rowsOut = ref.rows(out.amap, M);
+    expect(Math.max(...rowsOut.map((r) => Math.abs(r.reduce((a, b) => a + b, 0) - 1)))).toBeLessThan(1e-12);
+    expect(Math.max(...rowsOut.flat()) - Math.min(...rowsOut.flat())).toBeGreaterThan(0.1);
   });
 
   for (const k of [1, 2])
@@ -104,10 +112,9 @@ describe('SpectralMoE eqs. 3-5: experts', () => {
       const x = data(40 + k);
       const g = new Graph('t');
       const { v, feeds } = inputs(g, x);
-      const t = expertTokens(v.a, v.b);
-      const map = perceptualMap(v.f, t);
+      const map = perceptualMap(v.f, v.a, v.b);
       const gates = topKGates(gateLogits(v.f, v.wGate, undefined, 1).noisy, k);
-      const out = await ref.runGraph(g, { df: aggregateExperts(map, gates, t, v.wT, v.bT), dz: expertAdjustments(map, t, v.wT, v.bT) }, feeds, Object.values(v));
+      const out = await ref.runGraph(g, { df: aggregateExperts(map, gates, v.a, v.b, v.wT, v.bT), dz: expertAdjustments(map, v.a, v.b, v.wT, v.bT) }, feeds, Object.values(v));
       const tr = expertsOf(x);
       const mapR = ref.mapRef(ref.rows(x.f, D), tr);
       const gR = ref.topkRef(ref.gateRef(ref.rows(x.f, D), ref.rows(x.wGate, E), 1), k);
@@ -121,6 +128,34 @@ describe('SpectralMoE eqs. 3-5: experts', () => {
         expect(ref.maxAbsDiff(ref.flat(got), ref.flat(dzE))).toBeLessThan(1e-10);
       }
     });
+
+  it('eqs. 4-5 with arbitrary gate weights (not summing to 1): the b_T term scales with sum_e g_e', async () => {
+    const x = data(45);
+    const g = new Graph('t');
+    const { v, feeds } = inputs(g, x);
+    const rand = rng(46);
+    const gw = Float64Array.from({ length: N * E }, () => 2 * rand() - 0.5);
+    const gates = g.input('gates', 'float64', [1, N, E]);
+    const out = await ref.runGraph(g, { df: aggregateExperts(perceptualMap(v.f, v.a, v.b), gates, v.a, v.b, v.wT, v.bT) }, { ...feeds, gates: { data: gw, shape: [1, N, E] } }, [...Object.values(v), gates]);
+    const tr = expertsOf(x);
+    const want = ref.aggregateRef(ref.mapRef(ref.rows(x.f, D), tr), ref.rows(gw, E), tr, ref.rows(x.wT, D), Array.from(x.bT));
+    expect(ref.maxAbsDiff(out.df, ref.flat(want))).toBeLessThan(1e-10);
+  });
+
+  it('eqs. 4-5 ungated, one expert ("w/o MoE"): gate 1', async () => {
+    const x = data(47);
+    const g = new Graph('t');
+    const a1 = g.input('a1', 'float64', [1, M, R]);
+    const b1 = g.input('b1', 'float64', [1, R, D]);
+    const { v, feeds } = inputs(g, x);
+    const a1d = x.a.subarray(0, M * R);
+    const b1d = x.b.subarray(0, R * D);
+    const out = await ref.runGraph(g, { df: aggregateExperts(perceptualMap(v.f, a1, b1), undefined, a1, b1, v.wT, v.bT) },
+      { ...feeds, a1: { data: a1d, shape: [1, M, R] }, b1: { data: b1d, shape: [1, R, D] } }, [...Object.values(v), a1, b1]);
+    const tr = ref.tokensRef([ref.rows(a1d, R)], [ref.rows(b1d, D)]);
+    const want = ref.aggregateRef(ref.mapRef(ref.rows(x.f, D), tr), Array.from({ length: N }, () => [1]), tr, ref.rows(x.wT, D), Array.from(x.bT));
+    expect(ref.maxAbsDiff(out.df, ref.flat(want))).toBeLessThan(1e-10);
+  });
 });
 
 describe('SpectralMoE eqs. 6-7: fusion and output', () => {

@@ -5,7 +5,8 @@
  * Per backbone block, visual patch tokens f^v and depth tokens f^d ([B, N, d]) are routed by a
  * Lp-distance noisy gate (eq. 1) to their top-k experts (eq. 2); expert e owns low-rank tokens
  * T_e = A_e B_e, reads them through a perceptual map (eq. 3), projects them with a shared
- * W_T, b_T (eq. 4) and the gate-weighted sum gives the adjustment (eq. 5). Depth adjustments are
+ * W_T, b_T (eq. 4) and the gate-weighted sum gives the adjustment (eq. 5); eqs. 3-5 are
+ * computed through the factors A_e, B_e without forming T_e (same function, fewer operations). Depth adjustments are
  * fused into the visual ones by full cross-attention (eq. 6), and the output is the residual
  * f_v + alpha * MLP(df + f_v) (eq. 7). The load-balancing loss is eqs. 9-11 (plus the authors'
  * smooth "load" term when k = 1, see model-notes.md).
@@ -144,34 +145,52 @@ export function topKGates(h: Value, k: number): Value {
 
 // ---- eqs. 3-5: experts ---------------------------------------------------------------------
 
-/** T_e = A_e B_e for all experts: [E, m, r] x [E, r, d] -> [E, m, d]. */
-export function expertTokens(a: Value, b: Value): Value {
-  return matmul(a, b);
-}
+/*
+ * T_e = A_e B_e ([m, r] x [r, d]) is never materialised: both products with it go through the
+ * rank-r factors, the same math in about a quarter of the multiply-adds (for m = 100, r = 16,
+ * E = 6, d = 192 per token: 2 N d E m before, 2 N E r (d + m) now). The map is kept expert-major,
+ * [B, E, N, m], so the per-expert products are batched MatMuls over E and only r-wide tensors are
+ * transposed.
+ */
 
-/** Eq. 3: A_{i,e} = softmax(f_i T_e^T / sqrt(d)) over the m tokens: [B, N, E, m]. */
-export function perceptualMap(f: Value, tokens: Value): Value {
-  const [e, m, d] = tokens.shape as number[];
-  const flat = reshape(tokens, [e * m, d]);
-  const scores = div(matmul(f, transposeLast2(flat)), Math.sqrt(d)); // [B, N, E*m]
-  return softmax(reshape(scores, [0, 0, e, m]), -1);
+/**
+ * Eq. 3: A_{i,e} = softmax(f_i T_e^T / sqrt(d)) over the m tokens, T_e = A_e B_e, computed as
+ * (f_i B_e^T) A_e^T: `a` [E, m, r], `b` [E, r, d], f [B, N, d] -> [B, E, N, m] (expert-major).
+ */
+export function perceptualMap(f: Value, a: Value, b: Value): Value {
+  const [e, , r] = a.shape as number[];
+  const d = b.shape[2] as number;
+  const low = matmul(f, transposeLast2(reshape(b, [e * r, d]))); // [B, N, E*r]
+  const perExpert = transpose(reshape(low, [0, 0, e, r]), [0, 2, 1, 3]); // [B, E, N, r]
+  const aT = div(transposeLast2(a), Math.sqrt(d)); // [E, r, m], the scale on the weight side
+  return softmax(matmul(perExpert, aT), -1); // [B, E, N, m]
 }
 
 /**
- * Eqs. 4-5: dz_e = A_e (T_e W_T + b_T), df = sum_e g_e dz_e. The gate is folded into the map
- * first, so the whole sum is one [B, N, E*m] x [E*m, d] product.
+ * Eqs. 4-5: dz_e = M_e (T_e W_T + b_T) with M_e the perceptual map of expert e (the paper's
+ * A_{i,e}), df = sum_e g_e dz_e, through the factors: each row of M_e sums to 1 (softmax), so
+ * dz_e = (M_e A_e) (B_e W_T) + b_T and
+ * df = [g_1 M_1 A_1, ..., g_E M_E A_E] [B_1 W_T; ...; B_E W_T] + (sum_e g_e) b_T:
+ * one [B, N, E*r] x [E*r, d] product. `map` [B, E, N, m] from perceptualMap, `gates` [B, N, E]
+ * (undefined: every gate 1, the ungated sum). Returns [B, N, d].
  */
-export function aggregateExperts(map: Value, gates: Value, tokens: Value, wT: Value, bT: Value): Value {
-  const [e, m, d] = tokens.shape as number[];
-  const projected = add(matmul(reshape(tokens, [e * m, d]), wT), bT); // [E*m, d]
-  const weighted = mul(map, unsqueeze(gates, [-1])); // [B, N, E, m]
-  return matmul(reshape(weighted, [0, 0, e * m]), projected);
+export function aggregateExperts(map: Value, gates: Value | undefined, a: Value, b: Value, wT: Value, bT: Value): Value {
+  const [e, , r] = a.shape as number[];
+  const d = b.shape[2] as number;
+  const low = matmul(map, a); // [B, E, N, r]
+  // the gate is a per-token scalar per expert: applied to the r-wide rows, not the m-wide map
+  const weighted = gates ? mul(low, unsqueeze(transpose(gates, [0, 2, 1]), [-1])) : low;
+  const stacked = reshape(transpose(weighted, [0, 2, 1, 3]), [0, 0, e * r]); // [B, N, E*r]
+  const projected = matmul(reshape(b, [e * r, d]), wT); // [E*r, d]: B_e W_T stacked
+  const bias = gates ? mul(reduceSum(gates, [-1], true), bT) : mul(bT, e);
+  return add(matmul(stacked, projected), bias);
 }
 
 /** Eq. 4 alone, every expert's dz_e: [B, N, E, d] (for tests and inspection). */
-export function expertAdjustments(map: Value, tokens: Value, wT: Value, bT: Value): Value {
-  const projected = add(matmul(tokens, wT), bT); // [E, m, d]
-  return transpose(matmul(transpose(map, [2, 0, 1, 3]), unsqueeze(projected, [1])), [1, 2, 0, 3]);
+export function expertAdjustments(map: Value, a: Value, b: Value, wT: Value, bT: Value): Value {
+  const low = matmul(map, a); // [B, E, N, r]
+  const dz = add(matmul(low, matmul(b, wT)), bT); // [B, E, N, d]
+  return transpose(dz, [0, 2, 1, 3]);
 }
 
 // ---- eq. 6: fusion -----------------------------------------------------------------------------
@@ -308,7 +327,6 @@ export function spectralMoeLayer(g: Graph, src: ParamSource, cfg: SpectralMoeCon
   // A_e as in Rein's LoRA tokens (uniform, fan-in of the token); B_e zero so T_e starts at 0.
   const a = src.param(g, 'experts.a', [e, m, r], init.uniform(-Math.sqrt(6 / (r + d)), Math.sqrt(6 / (r + d))));
   const b = src.param(g, 'experts.b', [e, r, d], init.zeros);
-  const tokens = expertTokens(a, b);
   const gateParams = (which: string) => ({
     w: src.param(g, `gate.${which}.w_gate`, [d, e], init.normal(1 / Math.sqrt(d))),
     noise: src.param(g, `gate.${which}.w_noise`, [d, e], init.zeros),
@@ -318,13 +336,13 @@ export function spectralMoeLayer(g: Graph, src: ParamSource, cfg: SpectralMoeCon
   const depthGate = cfg.dualGating && e > 1 ? gateParams('depth') : visualGate;
 
   const route = (f: Value, gp: { w: Value; noise: Value } | undefined, modality: 'visual' | 'depth'): Value => {
-    const map = perceptualMap(f, tokens);
-    if (!gp) return aggregateExperts(map, add(mul(reduceSum(f, [-1], true), 0), 1), tokens, shared.wT, shared.bT);
+    const map = perceptualMap(f, a, b);
+    if (!gp) return aggregateExperts(map, undefined, a, b, shared.wT, shared.bT);
     const eps = inp.noise?.(`moe.${layer}.${modality}.noise`, [...f.shape.slice(0, -1), e]);
     const logits = gateLogits(f, gp.w, gp.noise, cfg.p, eps);
     const gates = topKGates(logits.noisy, cfg.topK);
     inp.records?.push({ layer, modality, logits, gates });
-    return aggregateExperts(map, gates, tokens, shared.wT, shared.bT);
+    return aggregateExperts(map, gates, a, b, shared.wT, shared.bT);
   };
 
   const fv = inp.visual;
