@@ -10,7 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Graph } from '../../../src-main/engine/ml/index';
 import { buildModel, defaultMamol, defaultSpectralMoe, modelSources, type ModelConfig } from '../../../src-main/engine/ml/models/index';
-import { exportModelPack, graphWeights, loadModelPack, PACK_MODEL_FILE, type PackExportSpec } from '../../../src-main/engine/ml/models/export';
+import { classSoftmax, exportModelPack, graphWeights, loadModelPack, PACK_MODEL_FILE, type PackExportSpec } from '../../../src-main/engine/ml/models/export';
 import { vitConfig } from '../../../src-main/engine/ml/models/vit';
 import { rng, gaussian } from '../../helpers/gradcheck';
 
@@ -176,5 +176,26 @@ describe('model packs of configured models', () => {
     cfg.config.decoder.hidden = 9;
     writeFileSync(cfgPath, JSON.stringify(cfg));
     await expect(loadModelPack(dir)).rejects.toThrow(/weights\.safetensors: tensor decoder\.proj\.0\.weight has shape/);
+  });
+
+  it('class probabilities: softmax over axis 1 of [B, C, H, W], stable for large logits (float64 reference)', async () => {
+    const [b, c, h, w] = [2, 5, 3, 4];
+    const rand = rng(9);
+    // one pixel with huge logits: exp overflows unless the maximum is taken out first
+    const x = Float32Array.from({ length: b * c * h * w }, (_, i) => 3 * gaussian(rand) + (i % (h * w) === 7 ? 500 : 0));
+    const g = new Graph('p');
+    const logits = g.input('x', 'float32', [b, c, h, w]);
+    const session = await ort.InferenceSession.create(g.toModel({ outputs: [['p', classSoftmax(logits)]] }));
+    const got = (await session.run({ x: new ort.Tensor('float32', x, [b, c, h, w]) })).p.data as Float32Array;
+    let worst = 0;
+    for (let n = 0; n < b; n++)
+      for (let p = 0; p < h * w; p++) {
+        const at = (k: number) => (n * c + k) * h * w + p;
+        const max = Math.max(...Array.from({ length: c }, (_, k) => x[at(k)]));
+        const sum = Array.from({ length: c }, (_, k) => Math.exp(x[at(k)] - max)).reduce((s, v) => s + v, 0);
+        for (let k = 0; k < c; k++) worst = Math.max(worst, Math.abs(got[at(k)] - Math.exp(x[at(k)] - max) / sum));
+      }
+    expect(worst).toBeLessThan(1e-6);
+    await session.release();
   });
 });

@@ -88,6 +88,15 @@ describe('SpectralMoE eq. 2: top-k gates', () => {
     expect(Array.from(out.g)).toEqual(ref.flat(ref.topkRef(ref.rows(vals, 4), 2)));
     expect(Array.from(out.g)).toEqual([0, 0.5, 0.5, 0, 0.5, 0.5, 0, 0]);
   });
+
+  it('k = 1 keeps the first of tied maxima, exactly one per row', async () => {
+    const g = new Graph('t');
+    const h = g.input('h', 'float64', [4, 4]);
+    const vals = Float64Array.from([1, 3, 3, 0, 2, 2, 2, 2, -1, -5, -1, -2, 0, 0, 0, 7]);
+    const out = await ref.runGraph(g, { g: topKGates(h, 1) }, { h: { data: vals, shape: [4, 4] } });
+    expect(Array.from(out.g)).toEqual(ref.flat(ref.topkRef(ref.rows(vals, 4), 1)));
+    expect(Array.from(out.g)).toEqual([0, 1, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1]);
+  });
 });
 
 // The graph never forms T_e = A_e B_e (it multiplies through the factors); the reference does,

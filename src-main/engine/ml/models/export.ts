@@ -10,7 +10,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Graph, type Value } from '../graph/graph';
-import { softmax } from '../ops/index';
+import { div, exp, reduceMax, reduceSum, sub } from '../ops/index';
 import { readSafetensors, writeSafetensors, type StoredTensor } from '../io/safetensors';
 import { writeFileAtomic } from '../../util/atomic';
 import { FieldMoeError } from '../../util/errors';
@@ -56,7 +56,18 @@ export function inferenceGraph(model: ModelConfig, weights: WeightMap, subject =
   const g = new Graph(model.architecture);
   const built = buildModel(g, model, modelSources({ dtype: 'float32', weights, source: subject }), 'float32');
   checkWeights(g, weights, subject);
-  return { graph: g, probabilities: softmax(built.logits, 1), inputs: built.inputs };
+  return { graph: g, probabilities: classSoftmax(built.logits), inputs: built.inputs };
+}
+
+/**
+ * Softmax over the class axis (1) of [B, C, H, W] logits, written as exp(x - max) / sum:
+ * onnxruntime's CPU Softmax on a non-last axis transposes around its last-axis kernel, which took
+ * 2.5 ms on a default SpectralMoE batch ([4, 8, 96, 96], 2 threads) against 0.65 ms for these
+ * five element-wise and reduce ops (all with CPU, CUDA and WebGPU kernels).
+ */
+export function classSoftmax(logits: Value): Value {
+  const z = exp(sub(logits, reduceMax(logits, [1], true)));
+  return div(z, reduceSum(z, [1], true));
 }
 
 /** Every parameter of the graph has a weight and every weight is used, else one line naming them. */

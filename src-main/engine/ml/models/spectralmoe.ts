@@ -124,6 +124,7 @@ function l1Distance(f: Value, w: Value): Value {
 export function topKMask(h: Value, k: number): Value {
   const e = h.shape[h.rank - 1] as number;
   if (k >= e) return add(mul(h, 0), 1);
+  if (k === 1) return firstMaxMask(h, e);
   const mine = unsqueeze(h, [-1]); // [..., E, 1]: h_e
   const other = unsqueeze(h, [-2]); // [..., 1, E]: h_l
   const beats = cast(greater(other, mine), h.dtype);
@@ -133,6 +134,19 @@ export function topKMask(h: Value, k: number): Value {
   const ties = mul(cast(equal(other, mine), h.dtype), lowerIdx);
   const rank = reduceSum(add(beats, ties), [-1], false);
   return cast(less(rank, k - 0.5), h.dtype);
+}
+
+/**
+ * topKMask for k = 1 without the [.., E, E] table: the entries equal to the maximum, less those
+ * with an equal one at a lower index (counted by a product with the strictly-upper 0/1 matrix).
+ */
+function firstMaxMask(h: Value, e: number): Value {
+  const isMax = cast(equal(h, reduceMax(h, [-1], true)), h.dtype);
+  const upper = new Float64Array(e * e);
+  for (let l = 0; l < e; l++) for (let i = l + 1; i < e; i++) upper[l * e + i] = 1;
+  const upperIdx = h.graph.constant(h.dtype === 'float32' ? Float32Array.from(upper) : upper, [e, e], 'topk_upper');
+  const before = matmul(isMax, upperIdx); // [.., E]: how many maxima sit at a lower index
+  return mul(isMax, cast(less(before, 0.5), h.dtype));
 }
 
 /** Eq. 2: softmax over the top-k logits, zero elsewhere. */
