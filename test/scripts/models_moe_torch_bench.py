@@ -124,7 +124,7 @@ def expert_factors(a, b, shared):
     A_e, and B_e W_T stacked [E*r, d]."""
     e, r, d = b.shape
     b_flat = b.reshape(e * r, d)
-    return {"b_flat_t": b_flat.t(), "a": a, "a_t": a.transpose(1, 2) / math.sqrt(d), "proj": b_flat @ shared["w_t"], "b_t": shared["b_t"]}
+    return {"b_flat_t": b_flat.t(), "a": a, "a_t": (a.transpose(1, 2) / math.sqrt(d)).contiguous(), "proj": b_flat @ shared["w_t"], "b_t": shared["b_t"]}
 
 
 def expert_terms(w, p, shared):
