@@ -101,7 +101,7 @@ export function gateLogits(f: Value, wGate: Value, wNoise: Value | undefined, p:
 function l2Distance(f: Value, w: Value): Value {
   const ff = reduceSum(mul(f, f), [-1], true);
   const ww = reduceSum(mul(w, w), [0], true);
-  const sq = add(sub(ff, mul(matmul(f, w), 2)), ww);
+  const sq = add(sub(ff, matmul(f, mul(w, 2))), ww); // 2 w: weight-side, folded at inference
   // Rounding can make a zero distance slightly negative (Relu clamps it; Relu, unlike Max, has a
   // WebGPU kernel); the 1e-12 keeps sqrt's gradient finite at zero distance.
   return sqrt(add(relu(sq), 1e-12));
@@ -149,9 +149,13 @@ function firstMaxMask(h: Value, e: number): Value {
   return mul(isMax, cast(less(before, 0.5), h.dtype));
 }
 
-/** Eq. 2: softmax over the top-k logits, zero elsewhere. */
+/**
+ * Eq. 2: softmax over the top-k logits, zero elsewhere. For k = 1 that softmax is over one logit,
+ * exp(0) / exp(0) = 1 exactly (and without gradient either way), so the gates are the mask itself.
+ */
 export function topKGates(h: Value, k: number): Value {
   const mask = topKMask(h, k);
+  if (k === 1) return mask;
   const z = exp(sub(h, reduceMax(h, [-1], true)));
   const kept = mul(z, mask);
   return div(kept, reduceSum(kept, [-1], true));
