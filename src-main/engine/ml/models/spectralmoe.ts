@@ -6,10 +6,10 @@
  * Lp-distance noisy gate (eq. 1) to their top-k experts (eq. 2); expert e owns low-rank tokens
  * T_e = A_e B_e, reads them through a perceptual map (eq. 3), projects them with a shared
  * W_T, b_T (eq. 4) and the gate-weighted sum gives the adjustment (eq. 5); eqs. 3-5 are
- * computed through the factors A_e, B_e without forming T_e (same function, fewer operations). Depth adjustments are
- * fused into the visual ones by full cross-attention (eq. 6), and the output is the residual
- * f_v + alpha * MLP(df + f_v) (eq. 7). The load-balancing loss is eqs. 9-11 (plus the authors'
- * smooth "load" term when k = 1, see model-notes.md).
+ * computed through the factors A_e, B_e without forming T_e (same function, fewer operations).
+ * Depth adjustments are fused into the visual ones by full cross-attention (eq. 6), and the
+ * output is the residual f_v + alpha * MLP(df + f_v) (eq. 7). The load-balancing loss is
+ * eqs. 9-11 (plus the authors' smooth "load" term when k = 1, see model-notes.md).
  *
  * Where the paper and the authors' code differ, this follows the paper (gate-weighted sum, full
  * cross-attention); where the paper is silent it follows the code (p = 2 not squared, m = 100,
@@ -172,7 +172,8 @@ export function topKGates(h: Value, k: number): Value {
  */
 
 /**
- * Eq. 3: A_{i,e} = softmax(f_i T_e^T / sqrt(d)) over the m tokens, T_e = A_e B_e, computed as
+ * Eq. 3: the perceptual map (the paper's A_{i,e}; M_e below, not the factor A_e)
+ * M_{i,e} = softmax(f_i T_e^T / sqrt(d)) over the m tokens, T_e = A_e B_e, computed as
  * (f_i B_e^T) A_e^T: `a` [E, m, r], `b` [E, r, d], f [B, N, d] -> [B, E, N, m] (expert-major).
  */
 export function perceptualMap(f: Value, a: Value, b: Value): Value {
