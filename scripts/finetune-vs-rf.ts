@@ -1,0 +1,182 @@
+/**
+ * `npx tsx scripts/finetune-vs-rf.ts [--cases a,b] [--seeds 0,1,2] [--pixels 20,50,200] [--out file.json]`
+ *
+ * The issue's acceptance comparison on shared data, over several seeds and label counts:
+ * `finetune` with few labelled pixels per class, scored like `fieldmoe eval` on held-out pixels
+ * (the validation side of the spatial split, never trained on), against a random forest
+ * (sklearn) trained on exactly the same pixels. MaMOL: one fine-tuned model evaluated with each
+ * sensor missing in turn against one forest per sensor subset. A seed sets the split, the
+ * few-shot draw, the training and the forest. Prints each case's OA margin (ours - RF) per seed
+ * and its mean and minimum. `--cases` picks cases whose name contains one of the words.
+ * test/slow/finetune-vs-rf.test.ts runs the same cases (seed 0 unless FIELDMOE_RF_SEEDS says).
+ */
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { openScene } from '../src-main/engine/scene/index';
+import type { Scene } from '../src-main/engine/scene/types';
+import { loadLabels, readLabelledPixels, splitLabels, type LabelSet } from '../src-main/engine/labels/index';
+import { loadPack } from '../src-main/engine/packs/index';
+import { randomForestBaseline } from '../src-main/engine/eval/index';
+import { finetune } from '../src-main/engine/finetune/finetune';
+import { classMap, scoreClassMap, withData } from '../src-main/engine/finetune/evaluate';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const DATA = path.resolve(ROOT, '../shared/data');
+
+export interface Case {
+  name: string;
+  pack: string;
+  dataset: string;
+  labels: string;
+  pixelsPerClass: number;
+  /** Sensor subsets to evaluate (MaMOL: each sensor missing in turn). */
+  missing: string[][];
+  missingRate?: number;
+  epochs: number;
+  /** Sensors that stay failed throughout (fine-tuning too): e.g. a LiDAR/DEM-only scene. */
+  absent?: string[];
+}
+
+export const CASES: Case[] = [
+  { name: 'nc-landsat7 20/class', pack: 'default-spectralmoe', dataset: 'nc-landsat7', labels: 'labels.tif', pixelsPerClass: 20, missing: [[]], epochs: 30 },
+  { name: 'nc-landsat7 100/class', pack: 'default-spectralmoe', dataset: 'nc-landsat7', labels: 'labels.tif', pixelsPerClass: 100, missing: [[]], epochs: 30 },
+  { name: 'salinas-a (unseen hyperspectral sensor) 20/class', pack: 'default-spectralmoe', dataset: 'salinas-a', labels: 'labels.tif', pixelsPerClass: 20, missing: [[]], epochs: 30 },
+  { name: 'eolearn-slovenia 50/class', pack: 'default-spectralmoe', dataset: 'eolearn-slovenia', labels: 'lulc.tif', pixelsPerClass: 50, missing: [[]], epochs: 30 },
+  { name: 'eolearn-slovenia DEM only (an elevation-only scene) MaMOL 50/class', pack: 'default-mamol', dataset: 'eolearn-slovenia', labels: 'lulc.tif', pixelsPerClass: 50, missing: [[]], absent: ['s2'], epochs: 30 },
+  { name: 'sen1floods11 S2+S1 MaMOL 50/class', pack: 'default-mamol', dataset: 'sen1floods11-spain', labels: 'labels.tif', pixelsPerClass: 50, missing: [[], ['s1'], ['s2']], missingRate: 0.5, epochs: 20 },
+];
+
+export interface Row {
+  case: string;
+  seed: number;
+  pixelsPerClass: number;
+  missing: string[];
+  trainPixels: number;
+  testPixels: number;
+  nodataPixels: number;
+  finetuneSeconds: number;
+  epochs: number;
+  ours: { oa: number; kappa: number; miou: number; macc: number };
+  rf: { oa: number; kappa: number; miou: number; macc: number };
+}
+
+/** Spectra of `indices` for the scene's non-missing sensors, NaN replaced by 0 for sklearn. */
+async function pixels(scene: Scene, labels: LabelSet, indices: Uint32Array, sensors: string[]) {
+  const p = await readLabelledPixels(scene, labels, indices, { sensors });
+  for (let i = 0; i < p.features.length; i++) if (p.features[i] !== p.features[i]) p.features[i] = 0;
+  return { features: p.features, featureCount: p.featureCount, labels: p.labels };
+}
+
+/**
+ * One case at one seed and label count: fine-tunes into `outDir`, then scores each sensor subset
+ * against its forest. Returns one row per subset.
+ */
+export async function runCase(c: Case, opts: { seed: number; pixelsPerClass?: number; outDir: string; onRow?: (row: Row) => void }): Promise<Row[]> {
+  const dir = path.join(DATA, c.dataset);
+  const labelsFile = path.join(dir, c.labels);
+  const absent = c.absent ?? [];
+  const pixelsPerClass = opts.pixelsPerClass ?? c.pixelsPerClass;
+  const { seed } = opts;
+  const scene = await openScene(dir, { missing: absent });
+  const rows: Row[] = [];
+  try {
+    const labels = await loadLabels(labelsFile, scene.info);
+    // Held out: the validation side of finetune's spatial split (same seed, same fraction).
+    const split = splitLabels(labels, { valFraction: 0.2, seed });
+    const out = path.join(opts.outDir, `${c.name.replace(/[^a-z0-9]+/gi, '-')}-${pixelsPerClass}-s${seed}`);
+    const t0 = performance.now();
+    const ft = await finetune({
+      model: path.join(ROOT, 'models', c.pack), scene, labels: labelsFile, out, epochs: c.epochs, pixelsPerClass, seed,
+      missing: c.missingRate ? { rate: c.missingRate, mode: 'both' } : undefined,
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    const train = ft.fit.trainIndices[0];
+    if (train.length > pixelsPerClass * labels.classes.length) throw new Error(`${c.name}: ${train.length} training pixels for ${pixelsPerClass} per class`);
+    for (const missing of c.missing) {
+      const sub = await openScene(dir, { missing: [...absent, ...missing] });
+      try {
+        const pack = await loadPack(out);
+        const { classes } = await classMap(sub, pack);
+        const ours = scoreClassMap(classes, pack, labels, split.val);
+        // Both are scored on the held-out pixels that have sensor data (the map is nodata elsewhere).
+        const test = withData(classes, labels, split.val);
+        const sensors = sub.info.sensors.filter((s) => !s.failed).map((s) => s.id);
+        const rf = await randomForestBaseline(await pixels(sub, labels, train, sensors), await pixels(sub, labels, test, sensors), labels.classes, { seed });
+        const row: Row = {
+          case: c.name, seed, pixelsPerClass, missing, trainPixels: train.length, testPixels: test.length, nodataPixels: ours.nodata_pixels, finetuneSeconds: seconds, epochs: ft.fit.history.length,
+          ours: { oa: ours.oa, kappa: ours.kappa, miou: ours.miou, macc: ours.macc },
+          rf: { oa: rf.metrics.oa, kappa: rf.metrics.kappa, miou: rf.metrics.miou, macc: rf.metrics.macc },
+        };
+        rows.push(row);
+        opts.onRow?.(row);
+      } finally {
+        await sub.close();
+      }
+    }
+  } finally {
+    await scene.close();
+  }
+  return rows;
+}
+
+/** Per case, label count and sensor subset: OA margins (ours - RF) per seed, their mean and minimum. */
+export function margins(rows: readonly Row[]): { key: string; seeds: number[]; margins: number[]; mean: number; min: number; oursMean: number; rfMean: number }[] {
+  const groups = new Map<string, Row[]>();
+  for (const r of rows) {
+    const key = `${r.case.replace(/ \d+\/class$/, '')} | ${r.pixelsPerClass}/class | missing [${r.missing.join(',')}]`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  return [...groups].map(([key, rs]) => {
+    const m = rs.map((r) => r.ours.oa - r.rf.oa);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    return { key, seeds: rs.map((r) => r.seed), margins: m, mean: mean(m), min: Math.min(...m), oursMean: mean(rs.map((r) => r.ours.oa)), rfMean: mean(rs.map((r) => r.rf.oa)) };
+  });
+}
+
+export function marginTable(rows: readonly Row[]): string {
+  const pct = (x: number) => (100 * x).toFixed(1).padStart(6);
+  const lines = ['| case | per-seed OA margin (pts) | mean | min | ours OA | RF OA |', '|---|---|---|---|---|---|'];
+  for (const m of margins(rows)) lines.push(`| ${m.key} | ${m.margins.map((x, i) => `s${m.seeds[i]} ${(100 * x).toFixed(1)}`).join(', ')} | ${pct(m.mean)} | ${pct(m.min)} | ${pct(m.oursMean)} | ${pct(m.rfMean)} |`);
+  return lines.join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { cases: { type: 'string' }, seeds: { type: 'string', default: '0' }, pixels: { type: 'string' }, out: { type: 'string' } } });
+  const ints = (s: string) => s.split(',').map((x) => Number(x.trim())).filter((n) => Number.isInteger(n) && n >= 0);
+  const words = values.cases ? values.cases.split(',').map((w) => w.trim().toLowerCase()).filter(Boolean) : [];
+  const cases = CASES.filter((c) => !words.length || words.some((w) => c.name.toLowerCase().includes(w)));
+  const seeds = ints(values.seeds!);
+  const counts = values.pixels ? ints(values.pixels) : [undefined];
+  const outDir = await fs.mkdtemp(path.join(os.tmpdir(), 'fieldmoe-ftrf-'));
+  const rows: Row[] = [];
+  try {
+    for (const c of cases)
+      for (const n of counts)
+        for (const seed of seeds)
+          await runCase(c, {
+            seed, pixelsPerClass: n, outDir,
+            onRow: (r) => {
+              rows.push(r);
+              console.error(`${r.case} | ${r.pixelsPerClass}/class seed ${r.seed} missing [${r.missing}]: ours ${r.ours.oa.toFixed(4)} RF ${r.rf.oa.toFixed(4)} (${r.finetuneSeconds.toFixed(1)} s, ${r.epochs} epochs)`);
+            },
+          });
+  } finally {
+    await fs.rm(outDir, { recursive: true, force: true });
+    if (values.out) await fs.writeFile(values.out, JSON.stringify(rows, null, 1) + '\n');
+  }
+  console.log(marginTable(rows));
+  return 0;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exit(1);
+    },
+  );
+}
