@@ -25,7 +25,7 @@ import { openScene } from '../src-main/engine/scene/index';
 import { openSession, defaultThreads } from '../src-main/engine/runtime/session';
 import { finetune } from '../src-main/engine/finetune/finetune';
 import { cutForwards, fitOptimizer, LABELS_INPUT, PIXEL_HEAD_LR_SCALE } from '../src-main/engine/finetune/fit';
-import { PIXEL_HEAD_HIDDEN } from '../src-main/engine/finetune/finetune';
+import { pixelHeadHidden } from '../src-main/engine/finetune/finetune';
 import { architectureAdapters } from '../src-main/engine/finetune/adapters';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -64,7 +64,7 @@ export default async function bench(): Promise<Record<string, number>> {
     if (adapted.architecture !== 'spectralmoe') throw new Error('unreachable');
     // As finetune builds it for nc-landsat7's 6 bands: the adapter plus the pixel head.
     const bands = 6;
-    const cfg = { ...adapted.config, pixelHead: { hidden: PIXEL_HEAD_HIDDEN, inputs: [{ name: 'image', bands }] } };
+    const cfg = { ...adapted.config, pixelHead: { hidden: pixelHeadHidden([{ bands }]), inputs: [{ name: 'image', bands }] } };
     const model = { architecture: 'spectralmoe' as const, config: cfg };
     const { train, cut, paramsGraph } = cutForwards({ model, weights: base.weights, trainsAdapter: (n) => arch.trains('spectralmoe', n), trainBackbone: false, seed: 0 });
     const step = buildTrainStep(train, { optimizer: fitOptimizer(1e-4), clipGradNorm: 1 });

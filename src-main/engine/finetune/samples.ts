@@ -88,6 +88,72 @@ export function bandSums(block: SensorBlock, binding: InputBinding, norm: { mean
   return out;
 }
 
+/**
+ * Sums of the pixel head's spatial-context features (pixelhead.ts: per window side k, each band's
+ * mean and standard deviation over the k x k window) over the scene's valid pixels, sampled on a
+ * stride: to standardise them like the bands (`context.shift/scale`). Each band enters as the
+ * head standardises it, (value - shift) scale after the uniform normalisation (relative to its
+ * tile-sized block's mean with `relativeTile`); invalid pixels hold the model's fill (input 0).
+ * Windows are clipped at the scene's edges rather than the tiles'. Features in the head's order
+ * (k, mean|std, band).
+ */
+export function contextSums(
+  block: SensorBlock,
+  binding: InputBinding,
+  norm: { mean: number; std: number },
+  head: { shift: ArrayLike<number>; scale: ArrayLike<number>; windows: readonly number[]; varianceEps: number },
+  relativeTile?: number,
+): { sum: Float64Array; sumSq: Float64Array; count: Float64Array } {
+  const { width: W, height: H } = block;
+  const n = W * H;
+  const C = binding.channels;
+  const F = 2 * head.windows.length * C;
+  const out = { sum: new Float64Array(F), sumSq: new Float64Array(F), count: new Float64Array(F) };
+  const stride = Math.max(1, Math.floor(n / 200_000));
+  // Integral images (W+1) x (H+1) of z and z^2 per band.
+  const I = new Float64Array((W + 1) * (H + 1));
+  const I2 = new Float64Array((W + 1) * (H + 1));
+  binding.bandIndices.forEach((band, c) => {
+    const off = band * n;
+    const local = relativeTile ? blockMeans(block, off, relativeTile) : undefined;
+    for (let y = 0; y < H; y++) {
+      let row = 0;
+      let row2 = 0;
+      for (let x = 0; x < W; x++) {
+        const p = y * W + x;
+        const v = block.data[off + p];
+        const input = block.valid[p] && v === v ? (v - (local ? local(p) : norm.mean)) / norm.std : 0;
+        const z = (input - head.shift[c]) * head.scale[c];
+        row += z;
+        row2 += z * z;
+        I[(y + 1) * (W + 1) + x + 1] = I[y * (W + 1) + x + 1] + row;
+        I2[(y + 1) * (W + 1) + x + 1] = I2[y * (W + 1) + x + 1] + row2;
+      }
+    }
+    const rect = (A: Float64Array, x0: number, y0: number, x1: number, y1: number) => A[y1 * (W + 1) + x1] - A[y0 * (W + 1) + x1] - A[y1 * (W + 1) + x0] + A[y0 * (W + 1) + x0];
+    head.windows.forEach((k, wi) => {
+      const r = (k - 1) / 2;
+      const [fm, fs] = [(2 * wi) * C + c, (2 * wi + 1) * C + c];
+      for (let p = 0; p < n; p += stride) {
+        if (!block.valid[p]) continue;
+        const x = p % W;
+        const y = (p - x) / W;
+        const [x0, y0, x1, y1] = [Math.max(0, x - r), Math.max(0, y - r), Math.min(W, x + r + 1), Math.min(H, y + r + 1)];
+        const count = (x1 - x0) * (y1 - y0);
+        const mean = rect(I, x0, y0, x1, y1) / count;
+        const sd = Math.sqrt(Math.max(rect(I2, x0, y0, x1, y1) / count - mean * mean, 0) + head.varianceEps);
+        out.sum[fm] += mean;
+        out.sumSq[fm] += mean * mean;
+        out.count[fm]++;
+        out.sum[fs] += sd;
+        out.sumSq[fs] += sd * sd;
+        out.count[fs]++;
+      }
+    });
+  });
+  return out;
+}
+
 /** The mean of the valid values of the T x T block (of a grid from the origin) holding each pixel. */
 function blockMeans(block: SensorBlock, off: number, T: number): (p: number) => number {
   const cols = Math.ceil(block.width / T);
@@ -110,6 +176,8 @@ export interface TileSample {
   index: number;
   x0: number;
   y0: number;
+  /** Input (binding index) treated as missing in this sample (validation of a model trained with missing sensors). */
+  drop?: number;
 }
 
 export function tileAround(labels: LabelSet, source: number, index: number, size: number): TileSample {

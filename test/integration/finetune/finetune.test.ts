@@ -14,7 +14,7 @@ import { loadModelPack } from '../../../src-main/engine/ml/models/export';
 import { readSafetensors } from '../../../src-main/engine/ml/io/safetensors';
 import { readClassesJson } from '../../../src-main/engine/labels/index';
 import { openScene } from '../../../src-main/engine/scene/index';
-import { finetune } from '../../../src-main/engine/finetune/finetune';
+import { finetune, PIXEL_HEAD_CONTEXT, pixelHeadHidden } from '../../../src-main/engine/finetune/finetune';
 import { isCancelled } from '../../../src-main/engine/util/errors';
 import { artifactDir, REPO_ROOT, sharedData } from '../../helpers/paths';
 
@@ -63,7 +63,7 @@ describe('fieldmoe finetune', () => {
     const loaded = await loadModelPack(out);
     expect(adapter.tensors.has('decoder.classifier.weight')).toBe(true);
     // The pixel head reads the 204 bands, standardised per band (initialised from the scene).
-    expect(adapter.tensors.get('pixel_head.image.weight')!.shape).toEqual([64, 204]);
+    expect(adapter.tensors.get('pixel_head.image.weight')!.shape).toEqual([pixelHeadHidden([{ bands: 204 }]), 204]);
     const scale = adapter.tensors.get('pixel_head.image.norm.scale')!;
     expect(scale.shape).toEqual([1, 204, 1, 1]);
     expect(Array.from(scale.data as Float32Array).every((v) => v > 0 && Math.abs(v - 1) > 1e-3)).toBe(true);
@@ -123,6 +123,10 @@ describe('fieldmoe finetune', () => {
     expect(r.code).toBe(0);
     const training = JSON.parse(await fs.readFile(path.join(out, 'training.json'), 'utf8'));
     expect(training.missing).toEqual({ rate: 0.6, mode: 's1', input: 'sar' });
+    // The pixel head reads SAR with its window statistics (2 bands x mean|std x each window side).
+    const adapter = await readSafetensors(path.join(out, 'adapter.safetensors'));
+    expect(adapter.tensors.get('pixel_head.sar.context.weight')!.shape).toEqual([pixelHeadHidden([{ bands: 13 }, { bands: 2, context: PIXEL_HEAD_CONTEXT.sar }]), 2 * 2 * PIXEL_HEAD_CONTEXT.sar!.length]);
+    expect(adapter.tensors.has('pixel_head.optical.context.weight')).toBe(false);
     const e = await cli(['eval', '--model', out, '--scene', sharedData('sen1floods11-spain'), '--labels', sharedData('sen1floods11-spain/labels.tif'), '--missing', 's1']);
     expect(e.code).toBe(0);
     expect(JSON.parse(e.out).missing).toEqual(['s1']);

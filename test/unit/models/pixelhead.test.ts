@@ -1,19 +1,20 @@
 /**
  * The pixel head (ml/models/pixelhead.ts) against a direct float64 computation of
  * V GELU(sum_i W_i (x_i - shift_i) scale_i m_i + U m + b) + c, its linear variant, an input read
- * relative to its tile mean, and
- * finite-difference gradients of every parameter (the standardisation included).
+ * relative to its tile mean, spatial context (window means and standard deviations, clipped at
+ * the tile's edges), and finite-difference gradients of every parameter (the standardisations
+ * included).
  */
 import { describe, expect, it } from 'vitest';
 import { Graph, reshape, type Value } from '../../../src-main/engine/ml/index';
-import { pixelHead, type PixelHeadConfig } from '../../../src-main/engine/ml/models/pixelhead';
+import { CONTEXT_VARIANCE_EPS, pixelHead, type PixelHeadConfig } from '../../../src-main/engine/ml/models/pixelhead';
 import { gradCheck, relError, type GradInput } from '../../helpers/gradcheck';
 import { InputParams, RandomParams, trainableInputs } from '../../fixtures/models/moe-params';
 import { runGraph } from './vit-run';
 
 const B = 2;
-const H = 2;
-const W = 3;
+const H = 3;
+const W = 4;
 const CLASSES = 3;
 const CFG: PixelHeadConfig = { hidden: 4, inputs: [{ name: 'a', bands: 3 }, { name: 'b', bands: 2 }] };
 // sample 0 has both inputs, sample 1 lacks input b
@@ -55,8 +56,26 @@ function reference(params: Map<string, Float64Array>, cfg: PixelHeadConfig, xs: 
         const [w, shift, scale] = [get(`${spec.name}.weight`), get(`${spec.name}.norm.shift`), get(`${spec.name}.norm.scale`)];
         const plane = (c: number) => xs[i].subarray((b * spec.bands + c) * P, (b * spec.bands + c + 1) * P);
         const mean = (c: number) => (spec.relative ? plane(c).reduce((a, v) => a + v, 0) / P : 0);
+        const z = (c: number, q: number) => (plane(c)[q] - mean(c) - shift[c]) * scale[c];
         for (let j = 0; j < width; j++)
-          for (let c = 0; c < spec.bands; c++) pre[j] += w[j * spec.bands + c] * (plane(c)[p] - mean(c) - shift[c]) * scale[c] * m[b * 2 + i];
+          for (let c = 0; c < spec.bands; c++) pre[j] += w[j * spec.bands + c] * z(c, p) * m[b * 2 + i];
+        if (!spec.context) return;
+        // window statistics straight from the definition: the pixels of the k x k window inside the tile
+        const features: number[] = [];
+        const [py, px] = [Math.floor(p / W), p % W];
+        for (const k of spec.context)
+          for (const stat of ['mean', 'std'])
+            for (let c = 0; c < spec.bands; c++) {
+              const r = (k - 1) / 2;
+              const vals: number[] = [];
+              for (let y = Math.max(0, py - r); y <= Math.min(H - 1, py + r); y++) for (let x = Math.max(0, px - r); x <= Math.min(W - 1, px + r); x++) vals.push(z(c, y * W + x));
+              const mu = vals.reduce((a, v) => a + v, 0) / vals.length;
+              const variance = vals.reduce((a, v) => a + (v - mu) ** 2, 0) / vals.length;
+              features.push(stat === 'mean' ? mu : Math.sqrt(variance + CONTEXT_VARIANCE_EPS));
+            }
+        const [cw, cShift, cScale] = [get(`${spec.name}.context.weight`), get(`${spec.name}.context.shift`), get(`${spec.name}.context.scale`)];
+        expect(cw.length).toBe(width * features.length);
+        for (let j = 0; j < width; j++) features.forEach((f, n) => (pre[j] += cw[j * features.length + n] * (f - cShift[n]) * cScale[n] * m[b * 2 + i]));
       });
       const u = get('available.weight');
       for (let j = 0; j < width; j++) for (let i = 0; i < 2; i++) pre[j] += m[b * 2 + i] * u[i * width + j];
@@ -71,8 +90,9 @@ function reference(params: Map<string, Float64Array>, cfg: PixelHeadConfig, xs: 
 
 describe('pixel head', () => {
   const relative: PixelHeadConfig = { ...CFG, inputs: [CFG.inputs[0], { ...CFG.inputs[1], relative: true }] };
-  for (const cfg of [CFG, { ...CFG, hidden: 0 }, relative])
-    it(`matches a direct computation (hidden ${cfg.hidden}${cfg.inputs[1].relative ? ', b relative' : ''})`, async () => {
+  const context: PixelHeadConfig = { ...CFG, inputs: [{ ...CFG.inputs[0], context: [3, 1] }, { ...CFG.inputs[1], relative: true, context: [5] }] };
+  for (const cfg of [CFG, { ...CFG, hidden: 0 }, relative, context, { ...context, hidden: 0 }])
+    it(`matches a direct computation (hidden ${cfg.hidden}${cfg.inputs[1].relative ? ', b relative' : ''}${cfg.inputs[0].context ? ', spatial context' : ''})`, async () => {
       const g = new Graph('pixel-head');
       const xs = cfg.inputs.map((s) => g.input(s.name, 'float64', [B, s.bands, H, W]));
       const available = g.input('available', 'float64', [B, 2]);
@@ -88,20 +108,22 @@ describe('pixel head', () => {
       expect(relError(out.logits.data, reference(params, cfg, data, AVAILABLE))).toBeLessThan(1e-9);
     });
 
-  it('gradients of every trainable parameter (float64 finite differences)', async () => {
-    const g0 = new Graph('discover');
-    const recorded = new RandomParams(2, true);
-    build(g0, recorded, CFG, CFG.inputs.map((s) => g0.input(s.name, 'float64', [B, s.bands, H, W])), g0.input('available', 'float64', [B, 2]));
-    const { inputs, names } = trainableInputs(recorded.trainable);
-    expect(names.filter((n) => n.includes('.norm.')).sort()).toEqual(['pixel_head.a.norm.scale', 'pixel_head.a.norm.shift', 'pixel_head.b.norm.scale', 'pixel_head.b.norm.shift']);
-    const data: GradInput[] = [...CFG.inputs.map((s) => ({ name: s.name, shape: [B, s.bands, H, W], wrt: false })), { name: 'available', shape: [B, 2], wrt: false, data: AVAILABLE }];
-    const res = await gradCheck([...inputs, ...data], (g, xs) => {
-      const given = new Map(names.map((n, i) => [n, xs[i]]));
-      const byName = new Map(xs.map((x) => [x.name, x]));
-      const logits = build(g, new InputParams(2, true, given), CFG, CFG.inputs.map((s) => byName.get(s.name)!), byName.get('available')!);
-      return reshape(logits, [-1]);
-    }, { seed: 5, h: 1e-5 });
-    expect(res.maxRelError).toBeLessThan(1e-4);
-    names.forEach((n, i) => expect(Math.max(...res.analytic[i].map(Math.abs)), n).toBeGreaterThan(0));
-  });
+  for (const cfg of [CFG, context])
+    it(`gradients of every trainable parameter (float64 finite differences${cfg.inputs[0].context ? ', spatial context' : ''})`, async () => {
+      const g0 = new Graph('discover');
+      const recorded = new RandomParams(2, true);
+      build(g0, recorded, cfg, cfg.inputs.map((s) => g0.input(s.name, 'float64', [B, s.bands, H, W])), g0.input('available', 'float64', [B, 2]));
+      const { inputs, names } = trainableInputs(recorded.trainable);
+      const stats = ['a', 'b'].flatMap((i) => [`pixel_head.${i}.norm.scale`, `pixel_head.${i}.norm.shift`, ...(cfg.inputs[0].context ? [`pixel_head.${i}.context.scale`, `pixel_head.${i}.context.shift`] : [])]);
+      expect(names.filter((n) => n.includes('.norm.') || /context\.s/.test(n)).sort()).toEqual(stats.sort());
+      const data: GradInput[] = [...cfg.inputs.map((s) => ({ name: s.name, shape: [B, s.bands, H, W], wrt: false })), { name: 'available', shape: [B, 2], wrt: false, data: AVAILABLE }];
+      const res = await gradCheck([...inputs, ...data], (g, xs) => {
+        const given = new Map(names.map((n, i) => [n, xs[i]]));
+        const byName = new Map(xs.map((x) => [x.name, x]));
+        const logits = build(g, new InputParams(2, true, given), cfg, cfg.inputs.map((s) => byName.get(s.name)!), byName.get('available')!);
+        return reshape(logits, [-1]);
+      }, { seed: 5, h: 1e-5 });
+      expect(res.maxRelError).toBeLessThan(1e-4);
+      names.forEach((n, i) => expect(Math.max(...res.analytic[i].map(Math.abs)), n).toBeGreaterThan(0));
+    });
 });

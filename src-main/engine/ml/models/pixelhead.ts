@@ -9,12 +9,14 @@
  * Per input x [B, C, H, W]: z = (x - shift) * scale per band (parameters initialised from the
  * scene by fine-tuning, so that every band enters at unit scale whatever its range), zeroed
  * where the input is missing (availability m_i, as the dummy of MaMOL eq. 3). Then
- * h = GELU(sum_i W_i z_i + U m + b), logits = V h + c, V zero-initialised so the head starts
+ * h = GELU(sum_i (W_i z_i + W'_i s_i) + U m + b), logits = V h + c, where s_i are the optional
+ * spatial-context features of input i (window means and standard deviations of z_i, standardised
+ * in turn; `context`), V zero-initialised so the head starts
  * as the identity on the model's output. All products are 1x1 convolutions written as
  * [hidden, C] x [B, C, H W] matmuls (no transposes). Params `pixel_head.*`.
  */
 import type { Graph, Value } from '../graph/graph';
-import { add, gelu, matmul, mul, reduceMean, reshape, slice, sub, unsqueeze } from '../ops/index';
+import { add, concat, gelu, matmul, max, mul, reduceMean, reshape, slice, sqrt, sub, unsqueeze } from '../ops/index';
 import { init, type ParamSource } from './init';
 
 export interface PixelHeadConfig {
@@ -25,7 +27,22 @@ export interface PixelHeadConfig {
    * deviation from the tile's mean per band (elevation: height above the surroundings, which
    * transfers across a scene where absolute elevation does not).
    */
-  inputs: readonly { name: string; bands: number; relative?: boolean }[];
+  inputs: readonly PixelHeadInputSpec[];
+}
+
+export interface PixelHeadInputSpec {
+  name: string;
+  bands: number;
+  relative?: boolean;
+  /**
+   * Spatial context: odd window sides k. Per k, the head also reads each band's mean and standard
+   * deviation over the k x k window around the pixel (within the tile; fewer pixels at its
+   * edges), standardised by `pixel_head.<name>.context.shift/scale` [1, 2 K C, 1, 1] and
+   * projected by `context.weight` [hidden, 2 K C]. Features in the order (k, mean|std, band).
+   * What a speckled SAR pixel or a DEM cell says alone is little; its neighbourhood's mean
+   * (speckle filtered), roughness and height above the surroundings say more.
+   */
+  context?: readonly number[];
 }
 
 export interface PixelHeadInput {
@@ -36,7 +53,15 @@ export interface PixelHeadInput {
 }
 
 /** Per-band standardisation of input `name` (z = (x - shift) scale): `pixel_head.<name>.norm.*`, [1, C, 1, 1]. */
-export const pixelHeadStatNames = (name: string) => ({ shift: `pixel_head.${name}.norm.shift`, scale: `pixel_head.${name}.norm.scale` });
+export const pixelHeadStatNames = (name: string) => ({
+  shift: `pixel_head.${name}.norm.shift`,
+  scale: `pixel_head.${name}.norm.scale`,
+  contextShift: `pixel_head.${name}.context.shift`,
+  contextScale: `pixel_head.${name}.context.scale`,
+});
+
+/** Floor of the context variance under the square root (standardised units), so its gradient stays finite on flat windows. */
+export const CONTEXT_VARIANCE_EPS = 1e-4;
 
 /**
  * Per-pixel logits [B, classes, H, W] of `inputs` (in `cfg.inputs` order). `available` [B, M]
@@ -49,7 +74,7 @@ export function pixelHead(g: Graph, src: ParamSource, cfg: PixelHeadConfig, inpu
     const linearOnly = cfg.hidden === 0;
     const width = linearOnly ? classes : cfg.hidden;
     const hidden = cfg.inputs
-      .map((spec, i) => g.scope(spec.name, () => bandProjection(g, src, spec.relative ? { ...inputs[i], x: sub(inputs[i].x, reduceMean(inputs[i].x, [2, 3], true)) } : inputs[i], spec.bands, width, h * w, linearOnly)))
+      .map((spec, i) => g.scope(spec.name, () => bandProjection(g, src, spec.relative ? { ...inputs[i], x: sub(inputs[i].x, reduceMean(inputs[i].x, [2, 3], true)) } : inputs[i], spec, width, [h, w], linearOnly)))
       .reduce((a, b) => add(a, b));
     const bias = src.param(g, linearOnly ? 'out.bias' : 'hidden.bias', [width, 1], init.zeros);
     let pre = add(hidden, bias);
@@ -71,13 +96,56 @@ export function pixelHead(g: Graph, src: ParamSource, cfg: PixelHeadConfig, inpu
  * operation on the raw input, so training's feature cache (finetune/cut.ts) never stores a copy
  * of the input: it stays a live input, however many bands it has.
  */
-function bandProjection(g: Graph, src: ParamSource, inp: PixelHeadInput, bands: number, hidden: number, pixels: number, zeroInit: boolean): Value {
+function bandProjection(g: Graph, src: ParamSource, inp: PixelHeadInput, spec: PixelHeadInputSpec, hidden: number, [h, w]: [number, number], zeroInit: boolean): Value {
+  const { bands } = spec;
+  const pixels = h * w;
   const shift = src.param(g, 'norm.shift', [1, bands, 1, 1], init.zeros);
   const scale = src.param(g, 'norm.scale', [1, bands, 1, 1], init.ones);
-  const z = reshape(mul(sub(inp.x, shift), scale), [0, bands, pixels]);
+  const standardised = mul(sub(inp.x, shift), scale);
   const weight = src.param(g, 'weight', [hidden, bands], zeroInit ? init.zeros : init.kaimingUniform);
-  const projected = matmul(weight, z);
+  let projected = matmul(weight, reshape(standardised, [0, bands, pixels]));
+  if (spec.context?.length) {
+    const n = 2 * spec.context.length * bands;
+    const features = concat(spec.context.flatMap((k) => windowStats(g, standardised, k, h, w)), 1);
+    const cShift = src.param(g, 'context.shift', [1, n, 1, 1], init.zeros);
+    const cScale = src.param(g, 'context.scale', [1, n, 1, 1], init.ones);
+    const cWeight = src.param(g, 'context.weight', [hidden, n], zeroInit ? init.zeros : init.kaimingUniform);
+    projected = add(projected, matmul(cWeight, reshape(mul(sub(features, cShift), cScale), [0, n, pixels])));
+  }
   return inp.available ? mul(projected, unsqueeze(inp.available, [2])) : projected;
+}
+
+/**
+ * Mean and standard deviation of each band of z [B, C, H, W] over the k x k window around each
+ * pixel, clipped to the tile: the separable box filter A_H z A_W^T with each row of A the window's
+ * indicator over its pixel count (so clipped windows average what they hold).
+ */
+export function windowStats(g: Graph, z: Value, k: number, h: number, w: number): [Value, Value] {
+  if (!(Number.isInteger(k) && k >= 1 && k % 2 === 1)) throw new Error(`pixel head: context window ${k} must be an odd positive integer`);
+  const rows = g.constant(boxMatrix(h, k, z.dtype === 'float64'), [h, h], `box${k}_rows`);
+  const colsT = g.constant(transposed(boxMatrix(w, k, z.dtype === 'float64'), w), [w, w], `box${k}_cols_t`);
+  const box = (x: Value) => matmul(matmul(rows, x), colsT);
+  const mean = box(z);
+  const variance = sub(box(mul(z, z)), mul(mean, mean));
+  return [mean, sqrt(add(max(variance, 0), CONTEXT_VARIANCE_EPS))];
+}
+
+/** n x n: row i averages the entries within k/2 of i (clipped to [0, n)). */
+export function boxMatrix(n: number, k: number, float64 = false): Float32Array | Float64Array {
+  const r = (k - 1) / 2;
+  const m = float64 ? new Float64Array(n * n) : new Float32Array(n * n);
+  for (let i = 0; i < n; i++) {
+    const lo = Math.max(0, i - r);
+    const hi = Math.min(n - 1, i + r);
+    for (let j = lo; j <= hi; j++) m[i * n + j] = 1 / (hi - lo + 1);
+  }
+  return m;
+}
+
+function transposed<T extends Float32Array | Float64Array>(m: T, n: number): T {
+  const t = m.slice() as T;
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) t[j * n + i] = m[i * n + j];
+  return t;
 }
 
 /** Column `i` of an availability input [B, M] as [B, 1]. */
