@@ -204,12 +204,14 @@ def mamol(w, cfg, inputs):
     b = m.shape[0]
     toks = []
     for i, mod in enumerate(mods):
-        x = inputs[mod["name"]] * m[:, i].reshape(b, 1, 1, 1)
-        c, s = x.shape[1], x.shape[2]
-        g = s // p
-        patches = x.reshape(b, c, g, p, g, p).permute(0, 2, 4, 1, 3, 5).reshape(b, g * g, c * p * p)
+        # fc1 over p x p patches as a stride-p conv (mamol.ts embedModality); the zero dummy
+        # m_i x is applied after the product, the same and on a smaller tensor
+        x = inputs[mod["name"]]
         e = f"embed.{mod['name']}"
-        toks.append(linear(w, e + ".fc2", F.gelu(linear(w, e + ".fc1", patches))))
+        fc1 = w[e + ".fc1.weight"]
+        kernel = fc1.reshape(fc1.shape[0], x.shape[1], p, p)
+        h = F.conv2d(x, kernel, None, stride=p).flatten(2).transpose(1, 2) * m[:, i].reshape(b, 1, 1)
+        toks.append(linear(w, e + ".fc2", F.gelu(h + w[e + ".fc1.bias"])))
     n = toks[0].shape[1]
     stacked = torch.stack(toks, 1).reshape(b * M, n, d)
     m_rows = m.unsqueeze(1).expand(b, M, M).reshape(b * M, M)
@@ -223,11 +225,10 @@ def mamol(w, cfg, inputs):
     for i in range(vit["depth"]):
         def experts(z, i=i):
             pre = f"backbone.blocks.{i}.experts"
-            out = 0
+            coef = gates = None
             if ex["shared"] or ex["modalitySpecific"]:
                 parts = ([torch.ones(b * M, 1)] if ex["shared"] else []) + ([m_rows] if ex["modalitySpecific"] else [])
                 coef = torch.cat(parts, 1).unsqueeze(1)
-                out = out + lora_sum(z, w[pre + ".static.a"], w[pre + ".static.b"], coef, ex["rank"])
             if ex["dynamic"] > 0:
                 h = linear(w, pre + ".router.phi_z", z)
                 if psi is not None:
@@ -235,8 +236,16 @@ def mamol(w, cfg, inputs):
                 probs = torch.softmax(linear(w, pre + ".router.w", F.gelu(h), bias=False), -1)
                 _, idx = probs.topk(ex["topK"], -1)
                 gates = torch.zeros_like(probs).scatter(-1, idx, probs.gather(-1, idx))
-                out = out + lora_sum(z, w[pre + ".dynamic.a"], w[pre + ".dynamic.b"], gates, ex["rank"])
-            return out
+            if coef is not None and gates is not None:
+                # static and dynamic experts as one stacked LoRA (mamol.ts missingAwareExperts)
+                a = torch.cat([w[pre + ".static.a"], w[pre + ".dynamic.a"]], 1)
+                bb = torch.cat([w[pre + ".static.b"], w[pre + ".dynamic.b"]], 0)
+                return lora_sum(z, a, bb, torch.cat([coef.expand(-1, z.shape[1], -1), gates], -1), ex["rank"])
+            if coef is not None:
+                return lora_sum(z, w[pre + ".static.a"], w[pre + ".static.b"], coef, ex["rank"])
+            if gates is not None:
+                return lora_sum(z, w[pre + ".dynamic.a"], w[pre + ".dynamic.b"], gates, ex["rank"])
+            return 0
 
         x = vit_block(w, f"backbone.blocks.{i}", x, vit, experts if i >= first else None)
     x = layer_norm(w, "backbone.norm", x, vit["layerNormEps"])

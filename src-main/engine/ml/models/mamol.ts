@@ -13,9 +13,9 @@
  * The head concatenates the per-modality cls features with missing blocks zeroed (patch
  * classifier), or per-token features likewise (dense variant, upsampled to a class map).
  *
- * Every expert is a LoRA B A z (eq. 13). All experts of one kind are stacked ([d, E r] and
- * [E r, d]) so a layer's experts cost two matmuls; an expert's coefficient (1, m_i or g_k) scales
- * its r columns in between, which is the same sum as eqs. 14 and 17.
+ * Every expert is a LoRA B A z (eq. 13). A layer's experts, static and dynamic, are stacked
+ * ([d, E r] and [E r, d], weights only) so they cost two matmuls; an expert's coefficient (1, m_i
+ * or g_k) scales its r columns in between, which is the same sum as eqs. 12, 14 and 17.
  */
 import type { Graph, Value } from '../graph/graph';
 import {
@@ -24,7 +24,9 @@ import {
 import { init, type ParamSource } from './init';
 import { topKMask } from './spectralmoe';
 import { loraStack, weightedLora } from './adapters';
-import { linear, patchify, vitForward, type VitConfig } from './vit';
+import { linear, vitForward, type VitConfig } from './vit';
+import { conv2d } from '../ops/conv';
+import { FieldMoeError } from '../../util/errors';
 import { tokenLogitsToMap } from './decoder';
 import { availabilityColumn, pixelHead, type PixelHeadConfig } from './pixelhead';
 
@@ -103,19 +105,25 @@ export function routerGates(g: Graph, src: ParamSource, z: Value, psi: Value | u
 // ---- eqs. 13, 14, 17: experts ------------------------------------------------------------------
 
 /**
+ * Eq. 17's coefficients [B', E_stat] for m [B', M]: the shared expert's 1 first when present,
+ * then m_i per modality-specific expert; undefined when there is no static expert.
+ */
+function staticCoefficients(m: Value, cfg: MamolExpertsConfig): Value | undefined {
+  const parts: Value[] = [];
+  if (cfg.shared) parts.push(add(mul(slice(m, [0], [1], [1]), 0), 1)); // [B', 1] of ones
+  if (cfg.modalitySpecific) parts.push(m);
+  if (!parts.length) return undefined;
+  return parts.length === 1 ? parts[0] : concat(parts, 1);
+}
+
+/**
  * Eq. 17: h_stat = B_shr A_shr z + sum_i m_i B_i A_i z for z [B', T, d] and m [B', M]; params
  * `static.a`, `static.b` with the shared expert first when present.
  */
 export function staticExperts(g: Graph, src: ParamSource, z: Value, m: Value, cfg: MamolExpertsConfig): Value | undefined {
-  const modalities = m.shape[1] as number;
-  const count = (cfg.shared ? 1 : 0) + (cfg.modalitySpecific ? modalities : 0);
-  if (count === 0) return undefined;
-  const d = z.shape[2] as number;
-  const stack = loraStack(g, src, 'static', d, count, cfg.rank);
-  const parts: Value[] = [];
-  if (cfg.shared) parts.push(add(mul(slice(m, [0], [1], [1]), 0), 1)); // [B', 1] of ones
-  if (cfg.modalitySpecific) parts.push(m);
-  const coef = parts.length === 1 ? parts[0] : concat(parts, 1);
+  const coef = staticCoefficients(m, cfg);
+  if (!coef) return undefined;
+  const stack = loraStack(g, src, 'static', z.shape[2] as number, coef.shape[1] as number, cfg.rank);
   return weightedLora(z, stack, unsqueeze(coef, [1]), cfg.rank);
 }
 
@@ -133,16 +141,23 @@ export interface ExpertsRecord {
 /**
  * Eq. 12's dh(z, m) = h_dyn + h_stat for one block (params in the current scope). `psi` is the
  * pattern embedding per row of z (shared across blocks). Undefined when no expert is on.
+ * With both kinds on, all experts are one stacked LoRA: A = [A_stat, A_dyn], B = [B_stat; B_dyn]
+ * (weights only, folded at inference) and the coefficients [1, m, g] side by side, so the sum
+ * of eqs. 14 and 17 is one product per side instead of two products and an addition.
  */
 export function missingAwareExperts(g: Graph, src: ParamSource, z: Value, m: Value, psi: Value | undefined, cfg: MamolExpertsConfig, record?: ExpertsRecord): Value | undefined {
-  const hStat = staticExperts(g, src, z, m, cfg);
-  let hDyn: Value | undefined;
-  if (cfg.dynamic > 0) {
-    const gates = routerGates(g, src, z, cfg.routerSeesPattern ? psi : undefined, cfg);
-    if (record) record.gates = gates;
-    hDyn = dynamicExperts(g, src, z, gates, cfg);
-  }
-  return hStat && hDyn ? add(hDyn, hStat) : (hStat ?? hDyn);
+  const coef = staticCoefficients(m, cfg);
+  if (cfg.dynamic <= 0) return staticExperts(g, src, z, m, cfg);
+  const d = z.shape[2] as number;
+  // parameters in the order of eq. 12's terms: static, router, dynamic (seeded initialisation)
+  const stat = coef && loraStack(g, src, 'static', d, coef.shape[1] as number, cfg.rank);
+  const gates = routerGates(g, src, z, cfg.routerSeesPattern ? psi : undefined, cfg);
+  if (record) record.gates = gates;
+  if (!coef || !stat) return dynamicExperts(g, src, z, gates, cfg);
+  const dyn = loraStack(g, src, 'dynamic', d, cfg.dynamic, cfg.rank);
+  const t = z.shape[1] as number;
+  const all = concat([expand(unsqueeze(coef, [1]), [1, t, 1]), gates], 2); // [B', T, E_stat + K]
+  return weightedLora(z, { a: concat([stat.a, dyn.a], 1), b: concat([stat.b, dyn.b], 0) }, all, cfg.rank);
 }
 
 // ---- the model -----------------------------------------------------------------------------------
@@ -185,19 +200,30 @@ export interface MamolOutput {
   records: ExpertsRecord[];
 }
 
-/** x * m_i: the zero dummy of eq. 3 for modality i of input x [B, C, H, W]. */
-function withDummy(x: Value, m: Value, i: number): Value {
-  const mi = slice(m, [i], [i + 1], [1]); // [B, 1]
-  return mul(x, unsqueeze(mi, [2, 3]));
-}
-
-/** Modality i's embedding to tokens: patchify, Linear + GELU + Linear (1x1 convs); `embed.<name>.*`. */
-function embedModality(g: Graph, src: ParamSource, x: Value, mod: MamolModality, cfg: MamolConfig): { tokens: Value; grid: [number, number] } {
-  const { patches, grid } = patchify(x, cfg.tokenPatch);
-  const inDim = mod.bands * cfg.tokenPatch * cfg.tokenPatch;
+/**
+ * Modality i's embedding to tokens: Linear + GELU + Linear over p x p pixel patches (1x1 convs on
+ * the patch grid); `embed.<name>.*`. fc1 over the patches is one stride-p Conv whose kernel is
+ * fc1.weight [hidden, C*p*p] seen as [hidden, C, p, p] (the (c, i, j) order of patchify): a weight
+ * initialiser in exported graphs, never a kernel computed at run time. onnxruntime's CPU Conv
+ * avoids patchify's 6-D Transpose of the whole input, the costliest copy of a 144-band tile. The
+ * zero dummy of eq. 3 (x * m_i) is applied after fc1's product, where it is the same
+ * ((m_i x) W^T = m_i (x W^T)), on [B, N, hidden] instead of the whole input.
+ */
+function embedModality(g: Graph, src: ParamSource, x: Value, m: Value, i: number, mod: MamolModality, cfg: MamolConfig): { tokens: Value; grid: [number, number] } {
+  const p = cfg.tokenPatch;
+  const [, , h, w] = x.shape;
+  if (typeof h !== 'number' || typeof w !== 'number' || h % p || w % p) throw new FieldMoeError('MaMOL input', `tile ${x} must have a fixed size that is a multiple of the token patch ${p}`);
+  const grid: [number, number] = [h / p, w / p];
+  const mi = unsqueeze(slice(m, [i], [i + 1], [1]), [2]); // [B, 1, 1]
   return g.scope(`embed.${mod.name}`, () => {
-    const h = gelu(linear(g, src, 'fc1', patches, inDim, cfg.embedHidden, { weightInit: init.kaimingUniform }));
-    return { tokens: linear(g, src, 'fc2', h, cfg.embedHidden, cfg.vit.width, { weightInit: init.kaimingUniform }), grid };
+    const pre = g.scope('fc1', () => {
+      const weight = src.param(g, 'weight', [cfg.embedHidden, mod.bands * p * p], init.kaimingUniform);
+      const b = src.param(g, 'bias', [cfg.embedHidden], init.zeros);
+      const map = conv2d(x, reshape(weight, [cfg.embedHidden, mod.bands, p, p]), undefined, { strides: [p, p] }); // [B, hidden, gh, gw]
+      const tokens = transpose(reshape(map, [0, cfg.embedHidden, grid[0] * grid[1]]), [0, 2, 1]); // [B, N, hidden]
+      return add(mul(tokens, mi), b);
+    });
+    return { tokens: linear(g, src, 'fc2', gelu(pre), cfg.embedHidden, cfg.vit.width, { weightInit: init.kaimingUniform }), grid };
   });
 }
 
@@ -211,7 +237,7 @@ export function mamolForward(g: Graph, backbone: ParamSource, adapters: ParamSou
   const d = cfg.vit.width;
   if (inp.modalities.length !== M) throw new Error(`MaMOL: ${inp.modalities.length} inputs for ${M} modalities`);
   const m = inp.available;
-  const embedded = cfg.modalities.map((mod, i) => embedModality(g, adapters, withDummy(inp.modalities[i], m, i), mod, cfg));
+  const embedded = cfg.modalities.map((mod, i) => embedModality(g, adapters, inp.modalities[i], m, i, mod, cfg));
   const grid = embedded[0].grid;
   const n = grid[0] * grid[1];
   const perSample = concat(embedded.map((e) => unsqueeze(e.tokens, [1])), 1); // [B, M, N, d]
