@@ -109,12 +109,15 @@ def moe_route(w, p, f, terms, gate, moe):
         else:
             h = -(f.unsqueeze(-2) - wg.t()).abs().sum(-1)
         g = topk_gates(h, moe["topK"])
-    low = (f @ b_t).reshape(lead + (e, r)).transpose(-3, -2)  # [B, E, N, r]
-    amap = torch.softmax(low @ a_t, -1)  # [B, E, N, m]
-    z = amap @ a  # [B, E, N, r]
+    # expert-major [E, B*N, .]: batched products over E alone, so torch does not broadcast
+    # (copy) A_e to every sample as matmul does for [B, E, N, .] @ [E, ., .]
+    rows = f.numel() // f.shape[-1]
+    low = (f @ b_t).reshape(rows, e, r).transpose(0, 1)  # [E, B*N, r]
+    amap = torch.softmax(torch.bmm(low, a_t), -1)  # [E, B*N, m]
+    z = torch.bmm(amap, a)  # [E, B*N, r]
     if g is not None:
-        z = z * g.transpose(-1, -2).unsqueeze(-1)
-    z = z.transpose(-3, -2).reshape(lead + (e * r,))
+        z = z * g.reshape(rows, e).t().unsqueeze(-1)
+    z = z.transpose(0, 1).reshape(lead + (e * r,))
     bias = b_shared * e if g is None else g.sum(-1, keepdim=True) * b_shared
     return z @ proj + bias
 
