@@ -118,8 +118,12 @@ def moe_route(w, p, f, terms, gate, moe):
     if g is not None:
         z = z * g.reshape(rows, e).t().unsqueeze(-1)
     z = z.transpose(0, 1).reshape(lead + (e * r,))
-    bias = b_shared * e if g is None else g.sum(-1, keepdim=True) * b_shared
-    return z @ proj + bias
+    if g is None or moe["topK"] == 1:
+        # top-1 gates are one-hot (sum 1 exactly): the b_T term is a constant vector, inside the
+        # product as a Gemm bias (spectralmoe.ts aggregateExperts with gatesSumToOne)
+        bias = b_shared * e if g is None else b_shared
+        return torch.addmm(bias, z.reshape(rows, e * r), proj).reshape(lead + (proj.shape[1],))
+    return z @ proj + g.sum(-1, keepdim=True) * b_shared
 
 
 def expert_factors(a, b, shared):

@@ -123,7 +123,7 @@ describe('SpectralMoE eqs. 3-5: experts', () => {
       const { v, feeds } = inputs(g, x);
       const map = perceptualMap(v.f, v.a, v.b);
       const gates = topKGates(gateLogits(v.f, v.wGate, undefined, 1).noisy, k);
-      const out = await ref.runGraph(g, { df: aggregateExperts(map, gates, v.a, v.b, v.wT, v.bT), dz: expertAdjustments(map, v.a, v.b, v.wT, v.bT) }, feeds, Object.values(v));
+      const out = await ref.runGraph(g, { df: aggregateExperts(map, gates, v.a, v.b, v.wT, v.bT, k === 1), dz: expertAdjustments(map, v.a, v.b, v.wT, v.bT) }, feeds, Object.values(v));
       const tr = expertsOf(x);
       const mapR = ref.mapRef(ref.rows(x.f, D), tr);
       const gR = ref.topkRef(ref.gateRef(ref.rows(x.f, D), ref.rows(x.wGate, E), 1), k);

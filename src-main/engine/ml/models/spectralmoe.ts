@@ -191,16 +191,24 @@ export function perceptualMap(f: Value, a: Value, b: Value): Value {
  * dz_e = (M_e A_e) (B_e W_T) + b_T and
  * df = [g_1 M_1 A_1, ..., g_E M_E A_E] [B_1 W_T; ...; B_E W_T] + (sum_e g_e) b_T:
  * one [B, N, E*r] x [E*r, d] product. `map` [B, E, N, m] from perceptualMap, `gates` [B, N, E]
- * (undefined: every gate 1, the ungated sum). Returns [B, N, d].
+ * (undefined: every gate 1, the ungated sum). `gatesSumToOne`: each token's gates sum to exactly
+ * 1 (top-1 gates are a one-hot mask), so the b_T term is b_T itself. Without gates or with such
+ * gates the bias is a constant vector and rides inside the product (one Gemm on the token rows
+ * instead of a product, a per-token sum, a scaling and an addition). Returns [B, N, d].
  */
-export function aggregateExperts(map: Value, gates: Value | undefined, a: Value, b: Value, wT: Value, bT: Value): Value {
+export function aggregateExperts(map: Value, gates: Value | undefined, a: Value, b: Value, wT: Value, bT: Value, gatesSumToOne = false): Value {
   const [e, , r] = a.shape as number[];
   const d = b.shape[2] as number;
-  const low = matmul(map, a); // [B, E, N, r]
+  const n = map.shape[2];
+  const low = transpose(matmul(map, a), [0, 2, 1, 3]); // [B, N, E, r]
   // the gate is a per-token scalar per expert: applied to the r-wide rows, not the m-wide map
-  const weighted = gates ? mul(low, unsqueeze(transpose(gates, [0, 2, 1]), [-1])) : low;
-  const stacked = reshape(transpose(weighted, [0, 2, 1, 3]), [0, 0, e * r]); // [B, N, E*r]
+  const weighted = gates ? mul(low, unsqueeze(gates, [-1])) : low;
   const projected = matmul(reshape(b, [e * r, d]), wT); // [E*r, d]: B_e W_T stacked
+  if ((!gates || gatesSumToOne) && typeof n === 'number') {
+    const bias = gates ? bT : mul(bT, e);
+    return reshape(gemm(reshape(weighted, [-1, e * r]), projected, bias), [-1, n, d]);
+  }
+  const stacked = reshape(weighted, [0, 0, e * r]); // [B, N, E*r]
   const bias = gates ? mul(reduceSum(gates, [-1], true), bT) : mul(bT, e);
   return add(matmul(stacked, projected), bias);
 }
@@ -361,7 +369,7 @@ export function spectralMoeLayer(g: Graph, src: ParamSource, cfg: SpectralMoeCon
     const logits = gateLogits(f, gp.w, gp.noise, cfg.p, eps);
     const gates = topKGates(logits.noisy, cfg.topK);
     inp.records?.push({ layer, modality, logits, gates });
-    return aggregateExperts(map, gates, a, b, shared.wT, shared.bT);
+    return aggregateExperts(map, gates, a, b, shared.wT, shared.bT, cfg.topK === 1);
   };
 
   const fv = inp.visual;
