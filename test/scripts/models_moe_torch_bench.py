@@ -134,14 +134,19 @@ def expert_factors(a, b, shared):
     return {"b_flat_t": b_flat.t(), "a": a, "a_t": (a.transpose(1, 2) / math.sqrt(d)).contiguous(), "proj": b_flat @ shared["w_t"], "b_t": shared["b_t"]}
 
 
+_TERMS = {}
+
+
 def expert_terms(w, p, shared):
     """expert_factors depend on weights only: computed once per weight set and cached
     (onnxruntime constant-folds the same terms in our graph), so torch does not redo them
     every batch."""
-    key = p + ".__terms"
-    if key not in w:
-        w[key] = expert_factors(w[p + ".experts.a"], w[p + ".experts.b"], shared)
-    return w[key]
+    a = w[p + ".experts.a"]
+    hit = _TERMS.get(id(a))
+    if hit is None or hit[0] is not a:
+        # kept beside the weights, not in them (models_moe_fixture.py writes the weight dict out)
+        hit = _TERMS[id(a)] = (a, expert_factors(a, w[p + ".experts.b"], shared))
+    return hit[1]
 
 
 def spectralmoe(w, cfg, inputs):
