@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { Graph, reshape, type Value } from '../../../src-main/engine/ml/index';
 import { CONTEXT_VARIANCE_EPS, pixelHead, type PixelHeadConfig } from '../../../src-main/engine/ml/models/pixelhead';
+import { providerGaps } from '../../../src-main/engine/ml/models/export';
 import { gradCheck, relError, type GradInput } from '../../helpers/gradcheck';
 import { InputParams, RandomParams, trainableInputs } from '../../fixtures/models/moe-params';
 import { runGraph } from './vit-run';
@@ -126,4 +127,13 @@ describe('pixel head', () => {
       expect(res.maxRelError).toBeLessThan(1e-4);
       names.forEach((n, i) => expect(Math.max(...res.analytic[i].map(Math.abs)), n).toBeGreaterThan(0));
     });
+});
+
+describe('pixel head on execution providers', () => {
+  it('uses only operators with CPU, CUDA and WebGPU kernels, spatial context included', () => {
+    const cfg: PixelHeadConfig = { hidden: 4, inputs: [{ name: 'a', bands: 3, context: [3, 7] }, { name: 'b', bands: 2, relative: true, context: [3] }] };
+    const g = new Graph('gaps');
+    const logits = build(g, new RandomParams(1, true), cfg, cfg.inputs.map((s) => g.input(s.name, 'float64', [B, s.bands, H, W])), g.input('available', 'float64', [B, 2]));
+    expect(providerGaps(g, [logits])).toEqual({});
+  });
 });

@@ -16,7 +16,7 @@
  * [hidden, C] x [B, C, H W] matmuls (no transposes). Params `pixel_head.*`.
  */
 import type { Graph, Value } from '../graph/graph';
-import { add, concat, gelu, matmul, max, mul, reduceMean, reshape, slice, sqrt, sub, unsqueeze } from '../ops/index';
+import { add, concat, gelu, matmul, mul, reduceMean, relu, reshape, slice, sqrt, sub, unsqueeze } from '../ops/index';
 import { init, type ParamSource } from './init';
 
 export interface PixelHeadConfig {
@@ -127,7 +127,8 @@ export function windowStats(g: Graph, z: Value, k: number, h: number, w: number)
   const box = (x: Value) => matmul(matmul(rows, x), colsT);
   const mean = box(z);
   const variance = sub(box(mul(z, z)), mul(mean, mean));
-  return [mean, sqrt(add(max(variance, 0), CONTEXT_VARIANCE_EPS))];
+  // Relu clamps rounding below zero (unlike Max, it has a WebGPU kernel, so the head stays on the GPU).
+  return [mean, sqrt(add(relu(variance), CONTEXT_VARIANCE_EPS))];
 }
 
 /** n x n: row i averages the entries within k/2 of i (clipped to [0, n)). */
