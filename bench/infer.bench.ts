@@ -18,8 +18,16 @@
  * ratio_vs_torch_best compares the fastest single batch of each side over all rounds (the least
  * disturbed one on a busy machine). Plus the agreement of the two outputs.
  *
+ * Thread waiting: each library runs as it runs fastest here, and neither spins while the other
+ * has its turn. onnxruntime's pool spins between the ops of a run and stops when the run returns
+ * (session.force_spinning_stop). Torch's OpenMP threads sleep (OMP_WAIT_POLICY=PASSIVE). On this
+ * 2-core machine, one quiet run of each setting gave these torch throughputs for SpectralMoE:
+ * 0.363 Mpx/s PASSIVE, 0.346 with a short spin (GOMP_SPINCOUNT=2000), 0.156 with GNU OpenMP's
+ * default spin, and 0.083 ACTIVE. onnxruntime gave 0.64 spinning against 0.53 without.
+ *
  * Env: FIELDMOE_BENCH_THREADS (default: all cores), FIELDMOE_BENCH_SECONDS (per model, side and
- * round, default 2), FIELDMOE_BENCH_ROUNDS (default 7), FIELDMOE_BENCH_SPIN (onnxruntime spinning, 0),
+ * round, default 2), FIELDMOE_BENCH_ROUNDS (default 7), FIELDMOE_BENCH_SPIN (onnxruntime spinning
+ * within a run, default 1), OMP_WAIT_POLICY (torch's, default PASSIVE),
  * FIELDMOE_BENCH_PROVIDER (default cpu; e.g. webgpu or cuda on a GPU machine; torch stays on CPU).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -91,8 +99,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 /** The torch script in --serve mode: one JSON line per request, read in order. */
 function torchServer(dir: string, threads: number) {
-  // PASSIVE: OpenMP threads sleep instead of spinning. With the default (spinning) policy torch's
-  // 2-thread element-wise ops ran 15x slower than 1-thread ones on a loaded 2-core machine.
+  // PASSIVE: OpenMP threads sleep instead of spinning, torch's fastest setting here (see the
+  // header); with the default (spinning) policy its 2-thread element-wise ops ran 15x slower than
+  // 1-thread ones on a loaded 2-core machine.
   const env = { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' };
   const child: ChildProcessWithoutNullStreams = spawn('/usr/bin/python3', [SCRIPT, dir, String(threads), '0', '--serve'], { env });
   let stderr = '';
@@ -142,8 +151,8 @@ export default async function bench(): Promise<Record<string, number>> {
         intraOpNumThreads: threads,
         interOpNumThreads: 1,
         executionProviders: provider === 'cpu' ? ['cpu'] : [provider, 'cpu'],
-        // No spin-waiting between ops, as torch's OMP_WAIT_POLICY=PASSIVE (torchServer) (fair on a busy machine).
-        extra: { session: { intra_op: { allow_spinning: process.env.FIELDMOE_BENCH_SPIN ?? '0' } } },
+        // Spin-waiting between the ops of a run, stopped when the run returns, so it never competes with torch's turn (see the header).
+        extra: { session: { intra_op: { allow_spinning: process.env.FIELDMOE_BENCH_SPIN ?? '1' }, force_spinning_stop: '1' } },
       });
       const inputs = benchInputs(model);
       const feeds = Object.fromEntries([...inputs].map(([k, t]) => [k, new ort.Tensor('float32', t.data as Float32Array, t.shape)]));
