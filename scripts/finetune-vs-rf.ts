@@ -138,7 +138,7 @@ export function margins(rows: readonly Row[]): { key: string; seeds: number[]; m
 
 export function marginTable(rows: readonly Row[]): string {
   const pct = (x: number) => (100 * x).toFixed(1).padStart(6);
-  const lines = ['| case | per-seed OA margin (pts) | mean | min | ours OA | RF OA |', '|---|---|---|---|---|---|'];
+  const lines = ['| case | labels | missing | per-seed OA margin (pts) | mean | min | ours OA | RF OA |', '|---|---|---|---|---|---|---|---|'];
   for (const m of margins(rows)) lines.push(`| ${m.key} | ${m.margins.map((x, i) => `s${m.seeds[i]} ${(100 * x).toFixed(1)}`).join(', ')} | ${pct(m.mean)} | ${pct(m.min)} | ${pct(m.oursMean)} | ${pct(m.rfMean)} |`);
   return lines.join('\n');
 }
