@@ -26,6 +26,7 @@ import {
   type Dataset,
   type ForwardFn,
   type TrainProgress,
+  type WeightAveraging,
 } from '../../../src-main/engine/ml/index';
 import { CancelledError } from '../../../src-main/engine/util/errors';
 import type { Progress } from '../../../src-main/engine/jobs/job';
@@ -156,6 +157,72 @@ describe('TrainLoop', () => {
     expect(trainEvents.some((e) => e.etaSeconds !== undefined)).toBe(true);
     expect(valEvents.map((e) => e.val!.loss)).toEqual(valLosses);
     expect(valEvents[0].val!.metrics.labelled).toBe(24);
+  });
+
+  it('averages the weights: a bias-corrected EMA of the weights after each step, without changing the training path', async () => {
+    const decay = 0.8;
+    // The live weights before each step (the dataset is asked for the batch just before it).
+    const path = async (averaging?: WeightAveraging) => {
+      const t = await open(3);
+      const before: Map<string, number[]>[] = [];
+      const recording: Dataset = { size: train.size, batch: (ix) => (before.push(weightsOf(t)), train.batch(ix)) };
+      // Validation each epoch swaps the averaged weights in and out.
+      const report = await new TrainLoop(t, recording, { epochs: 3, batchSize: B, lr: 0.05, seed: 2, validation: dataset(16, 4), averaging }).run();
+      return { t, before, report, after: weightsOf(t) };
+    };
+    const plain = await path();
+    const averaged = await path({ decay });
+    // Training follows the live weights: step for step the same path as without averaging.
+    expect(averaged.before).toEqual(plain.before);
+    // By hand: w_1..w_n are the weights after each step of the plain run.
+    const ws = [...plain.before.slice(1), plain.after];
+    expect(ws.length).toBe(24);
+    const ema = (from: number, name: string, i: number) => {
+      let num = 0;
+      let den = 0;
+      ws.slice(from).forEach((w, k, all) => {
+        const f = decay ** (all.length - 1 - k);
+        num += f * w.get(name)![i];
+        den += f;
+      });
+      return num / den;
+    };
+    // After a start of 10 steps the average covers w_11..w_n only.
+    const started = await path({ decay, start: 10 });
+    expect(started.before).toEqual(plain.before);
+    for (const [name, final] of averaged.after) {
+      final.forEach((v, i) => expect(v).toBeCloseTo(ema(0, name, i), 5));
+      started.after.get(name)!.forEach((v, i) => expect(v).toBeCloseTo(ema(10, name, i), 5));
+      expect(final).not.toEqual(plain.after.get(name));
+      expect(started.after.get(name)).not.toEqual(final);
+    }
+    // Validation scored the averaged weights: the last epoch's loss is theirs, not the live ones'.
+    const last = averaged.report.history[2].val!.loss;
+    const loop = new TrainLoop(averaged.t, train, { epochs: 1, batchSize: B, lr: 0, validation: dataset(16, 4) });
+    expect((await loop.evaluate(dataset(16, 4))).loss).toBeCloseTo(last, 6);
+    expect(last).not.toBeCloseTo(plain.report.history[2].val!.loss, 4);
+    // Decay 0, or a start at the last step, is the live weights.
+    expect((await path({ decay: 0 })).after).toEqual(plain.after);
+    expect((await path({ decay, start: 23 })).after).toEqual(plain.after);
+    expect(() => new TrainLoop(plain.t, train, { epochs: 1, batchSize: B, lr: 0.1, averaging: { decay: 1 } })).toThrow(/decay must be in \[0, 1\)/);
+  });
+
+  it('with averaging, early stopping judges and restores the averaged weights', async () => {
+    const validation = dataset(24, 3, true);
+    const run = async (averaging?: { decay: number }) => {
+      const t = await open(0);
+      const loop = new TrainLoop(t, train, { epochs: 40, batchSize: B, lr: 0.02, validation, earlyStopping: { patience: 3 }, averaging });
+      return { loop, report: await loop.run(), after: weightsOf(t) };
+    };
+    const plain = await run();
+    const { loop, report, after } = await run({ decay: 0.9 });
+    expect(report.stoppedEarly).toBe(true);
+    expect(report.restoredBest).toBe(true);
+    expect(report.bestValLoss).toBe(Math.min(...report.history.map((h) => h.val!.loss)));
+    expect(report.history.map((h) => h.val!.loss)).not.toEqual(plain.report.history.map((h) => h.val!.loss));
+    // What is left is the best epoch's average: it reproduces that validation loss.
+    expect((await loop.evaluate(validation)).loss).toBeCloseTo(report.bestValLoss!, 6);
+    expect(after).not.toEqual(plain.after);
   });
 
   it('exports and imports the trained weights as safetensors', async () => {

@@ -4,6 +4,6 @@ export type { ForwardFn, ForwardContext, ForwardResult, TrainStepOptions, TrainS
 export { Trainer } from './trainer';
 export type { Feeds, StepResult, EvalResult, TrainerOptions, TrainerSnapshot } from './trainer';
 export { TrainLoop } from './loop';
-export type { Dataset, EarlyStopping, TrainLoopOptions, Evaluation, EpochRecord, TrainProgress, TrainReport } from './loop';
+export type { Dataset, EarlyStopping, WeightAveraging, TrainLoopOptions, Evaluation, EpochRecord, TrainProgress, TrainReport } from './loop';
 export { constantLr, stepLr, cosineLr, withWarmup, type LrSchedule } from './schedule';
 export { Rng } from './rng';
