@@ -11,7 +11,7 @@ import { packSearchPath, resolvePack } from '../packs/registry';
 import type { PackClass, PackInput } from '../packs/manifest';
 import { loadLabels, mapToPackClasses } from '../labels/index';
 import type { LabelSet } from '../labels/types';
-import type { Scene, SensorKind } from '../scene/types';
+import { ELEVATION_KINDS, type Scene, type SensorKind } from '../scene/types';
 import type { JobContext } from '../jobs/job';
 import { FieldMoeError } from '../util/errors';
 import { architectureAdapters, presetFor } from './adapters';
@@ -175,9 +175,6 @@ export function resolveMissing(m: MissingSimulation, bindings: readonly InputBin
  */
 export const FINETUNE_VAL_PIXELS_PER_CLASS = 32;
 
-/** Sensor kinds whose values the pixel head reads relative to the tile's mean (height above the surroundings). */
-const ELEVATION_KINDS: readonly string[] = ['dem', 'lidar'] satisfies SensorKind[];
-
 /**
  * Spatial context of the pixel head (pixelhead.ts `context`: window means and standard
  * deviations) per sensor kind: for SAR, whose single pixels are speckle (the window mean is a
@@ -220,7 +217,9 @@ export function withPixelHead(model: ModelConfig, bindings: readonly InputBindin
     .map((b) => {
       const kind = b.sensor?.kind;
       const context = kind ? PIXEL_HEAD_CONTEXT[kind] : undefined;
-      return { name: b.input.name, bands: b.channels, ...(ELEVATION_KINDS.includes(kind ?? '') ? { relative: true } : {}), ...(context ? { context } : {}) };
+      // elevation enters relative to the tile's mean: height above the surroundings
+      const relative = kind !== undefined && ELEVATION_KINDS.includes(kind);
+      return { name: b.input.name, bands: b.channels, ...(relative ? { relative } : {}), ...(context ? { context } : {}) };
     });
   if (!inputs.length) return model;
   return { ...model, config: { ...model.config, pixelHead: { hidden: hidden ?? pixelHeadHidden(inputs), inputs } } } as ModelConfig;

@@ -5,6 +5,8 @@
  */
 export const SENSOR_KINDS = ['multispectral', 'hyperspectral', 'rgb', 'sar', 'lidar', 'dem', 'other'] as const;
 export type SensorKind = (typeof SENSOR_KINDS)[number];
+/** Sensor kinds whose values are elevations. */
+export const ELEVATION_KINDS: readonly SensorKind[] = ['lidar', 'dem'];
 
 export const SAMPLE_TYPES = ['uint8', 'int8', 'uint16', 'int16', 'uint32', 'int32', 'float32', 'float64'] as const;
 export type SampleType = (typeof SAMPLE_TYPES)[number];

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { contextSums } from '../../../src-main/engine/finetune/samples';
-import { missingVariants, withMissingVariants } from '../../../src-main/engine/finetune/fit';
+import { averagingFor, missingVariants, withMissingVariants } from '../../../src-main/engine/finetune/fit';
 import type { InputBinding } from '../../../src-main/engine/packs/bandmap';
 import type { SensorBlock } from '../../../src-main/engine/scene/types';
 
@@ -71,5 +71,16 @@ describe('validation under the missing-rate simulation', () => {
     expect(out.slice(0, 2)).toEqual(tiles);
     expect(out.slice(2).map((t) => [t.index, t.drop])).toEqual([[4, 0], [9, 0], [4, 2], [9, 2]]);
     expect(withMissingVariants(tiles, [])).toEqual(tiles);
+  });
+});
+
+describe('weight averaging in fine-tuning', () => {
+  const binding = (kind: string | undefined, available = true) => ({ available, sensor: kind ? { kind } : undefined }) as unknown as InputBinding;
+  it('averages the weights only when every sensor read is elevation', () => {
+    expect(averagingFor([{ bindings: [binding('multispectral', false), binding('dem')] }])).toEqual({ decay: 0.98 });
+    expect(averagingFor([{ bindings: [binding('lidar')] }, { bindings: [binding('dem')] }])).toEqual({ decay: 0.98 });
+    expect(averagingFor([{ bindings: [binding('multispectral'), binding('dem')] }])).toBeUndefined();
+    expect(averagingFor([{ bindings: [binding('sar')] }])).toBeUndefined();
+    expect(averagingFor([{ bindings: [binding('dem', false)] }])).toBeUndefined();
   });
 });

@@ -26,13 +26,10 @@ import type { Graph, Value } from '../graph/graph';
 import { resizeBilinear } from '../ops/resize';
 import { gather } from '../ops/gather';
 import { FieldMoeError } from '../../util/errors';
-import type { BandInfo, SensorKind } from '../../scene/types';
+import { ELEVATION_KINDS, type BandInfo, type SensorKind } from '../../scene/types';
 import type { ParamSource } from './init';
 import { sensorKindPatchEmbed } from './embed';
 import { layerNormLayer, linear, patchTokensOf, vitForward, type VitConfig } from './vit';
-
-/** Sensor kinds whose values are elevations. */
-export const ELEVATION_KINDS: readonly SensorKind[] = ['lidar', 'dem'];
 
 /** Reference wavelengths (nm) of red, green and blue (Sentinel-2 B4, B3, B2). */
 export const RGB_REFERENCE_NM = { red: 665, green: 560, blue: 490 } as const;
