@@ -98,6 +98,8 @@ export interface FitResult {
   history: EpochRecord[];
   stoppedEarly: boolean;
   bestEpoch?: number;
+  /** The weight averaging training used (averagingFor), if any: the weights are that average. */
+  averaging?: WeightAveraging;
   /** Scores on the validation pixels (centre of their tiles), per source and pooled. */
   validation?: { pooled: Metrics; perSource: { name: string; metrics: Metrics; pixels: number }[] };
   /** Uniform normalisation used per source and input. */
@@ -469,6 +471,7 @@ export async function fit(opts: FitOptions, job: JobContext = {}): Promise<FitRe
     const epochs = opts.epochs ?? 30;
     const base = opts.lr ?? 1e-3;
     const total = epochs * trainData.size;
+    const averaging = averagingFor(prepared);
     const loop = new TrainLoop(trainer, trainData, {
       epochs,
       batchSize: 1,
@@ -478,7 +481,7 @@ export async function fit(opts: FitOptions, job: JobContext = {}): Promise<FitRe
       validation: hasVal ? valData : undefined,
       validationBatchSize: 1,
       earlyStopping: hasVal && (opts.patience ?? 5) > 0 ? { patience: opts.patience ?? 5 } : undefined,
-      averaging: averagingFor(prepared),
+      averaging,
     });
     const t0 = performance.now();
     const report = await loop.run({
@@ -500,6 +503,7 @@ export async function fit(opts: FitOptions, job: JobContext = {}): Promise<FitRe
       history: report.history,
       stoppedEarly: report.stoppedEarly,
       bestEpoch: report.bestEpoch,
+      averaging,
       validation,
       normalization: prepared.map((p) => p.normalization),
       inputPresent: prepared.map((p) => p.blocks.map((b) => !!b)),

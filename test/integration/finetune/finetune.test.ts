@@ -132,6 +132,24 @@ describe('fieldmoe finetune', () => {
     expect(JSON.parse(e.out).missing).toEqual(['s1']);
   }, 300_000);
 
+  it('averages the weights on an elevation-only scene and says so in the card, not with optical bands', async () => {
+    const dir = sharedData('eolearn-slovenia');
+    const run = async (missing: string[], name: string) => {
+      const scene = await openScene(dir, { missing });
+      try {
+        return await finetune({ model: MAMOL, scene, labels: path.join(dir, 'lulc.tif'), out: path.join(OUT, name), epochs: 1, pixelsPerClass: 20, tilesPerClass: 6 });
+      } finally {
+        await scene.close();
+      }
+    };
+    const dem = await run(['s2'], 'eolearn-dem');
+    expect(dem.fit.averaging).toEqual({ decay: 0.98 });
+    expect((await loadPack(path.join(OUT, 'eolearn-dem'))).manifest.card).toContain('Weights averaged over the steps');
+    const both = await run([], 'eolearn-both');
+    expect(both.fit.averaging).toBeUndefined();
+    expect((await loadPack(path.join(OUT, 'eolearn-both'))).manifest.card).not.toContain('Weights averaged');
+  }, 300_000);
+
   it('gives one-line errors for options the pack cannot take', async () => {
     const base = ['--scene', sharedData('nc-landsat7'), '--labels', sharedData('nc-landsat7/labels.tif'), '--out', path.join(OUT, 'never')];
     // head-only drops the pack's optional elevation and with it the availability input
