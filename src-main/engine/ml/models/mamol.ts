@@ -146,8 +146,8 @@ export interface ExpertsRecord {
  * of eqs. 14 and 17 is one product per side instead of two products and an addition.
  */
 export function missingAwareExperts(g: Graph, src: ParamSource, z: Value, m: Value, psi: Value | undefined, cfg: MamolExpertsConfig, record?: ExpertsRecord): Value | undefined {
-  const coef = staticCoefficients(m, cfg);
   if (cfg.dynamic <= 0) return staticExperts(g, src, z, m, cfg);
+  const coef = staticCoefficients(m, cfg);
   const d = z.shape[2] as number;
   // parameters in the order of eq. 12's terms: static, router, dynamic (seeded initialisation)
   const stat = coef && loraStack(g, src, 'static', d, coef.shape[1] as number, cfg.rank);
