@@ -95,10 +95,10 @@ export async function runCase(c: Case, opts: { seed: number; pixelsPerClass?: nu
     const seconds = (performance.now() - t0) / 1000;
     const train = ft.fit.trainIndices[0];
     if (train.length > pixelsPerClass * labels.classes.length) throw new Error(`${c.name}: ${train.length} training pixels for ${pixelsPerClass} per class`);
+    const pack = await loadPack(out);
     for (const missing of c.missing) {
       const sub = await openScene(dir, { missing: [...absent, ...missing] });
       try {
-        const pack = await loadPack(out);
         const { classes } = await classMap(sub, pack);
         const ours = scoreClassMap(classes, pack, labels, split.val);
         // Both are scored on the held-out pixels that have sensor data (the map is nodata elsewhere).
