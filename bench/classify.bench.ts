@@ -28,6 +28,7 @@ import { loadPack, type ModelPack } from '../src-main/engine/packs';
 import { openScene } from '../src-main/engine/scene';
 import { defaultThreads } from '../src-main/engine/runtime/session';
 import { workerEngine, type TileBatch } from '../src-main/engine/classify/runner';
+import { tileOrigins } from '../src-main/engine/classify/tiling';
 import { mapBands } from '../src-main/engine/packs/bandmap';
 import type { Scene } from '../src-main/engine/scene/types';
 
@@ -35,7 +36,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const S2_NM = [443, 490, 560, 665, 705, 740, 783, 842, 865, 945, 1375, 1610, 2190];
 
 /** A smooth synthetic Sentinel-2-like scene (uint16, nodata 0, 256-pixel DEFLATE tiles, band descriptions with wavelengths). */
-export function syntheticScene(size: number): string {
+function syntheticScene(size: number): string {
   const file = path.join(os.tmpdir(), `fieldmoe-bench-${size}x${size}x13-uint16.tif`);
   if (existsSync(file)) return file;
   const tmp = `${file}.partial.tif`;
@@ -63,7 +64,7 @@ d = None
 }
 
 /** A per-pixel MLP pack, 13 -> H -> H -> 8, written into a temp folder. */
-export async function mlpPack(hidden: number): Promise<ModelPack> {
+async function mlpPack(hidden: number): Promise<ModelPack> {
   const dir = path.join(os.tmpdir(), `fieldmoe-bench-mlp-${hidden}`);
   await fs.mkdir(dir, { recursive: true });
   const g = new Graph('bench-mlp');
@@ -103,7 +104,7 @@ async function overheadRatio(sceneFile: string, pack: ModelPack, threads: number
   return { ratio: sorted[Math.floor(sorted.length / 2)], ratios, report };
 }
 
-export async function measureOnce(sceneFile: string, pack: ModelPack, threads: number): Promise<{ totalMs: number; pureMs: number; report: ClassifyFilesReport }> {
+async function measureOnce(sceneFile: string, pack: ModelPack, threads: number): Promise<{ totalMs: number; pureMs: number; report: ClassifyFilesReport }> {
   const out = await fs.mkdtemp(path.join(os.tmpdir(), 'fieldmoe-bench-out-'));
   const scene = await openScene(sceneFile);
   try {
@@ -122,10 +123,11 @@ export async function measureOnce(sceneFile: string, pack: ModelPack, threads: n
  * engine classify uses (a worker thread with the same session options), one batch at a time
  * with nothing else running; the worker times session.run itself.
  */
-export async function pureRunMs(pack: ModelPack, scene: Scene, report: ClassifyFilesReport, threads: number): Promise<number> {
-  const { tile: T, batch: B } = resolveTiling(pack.manifest, {});
-  const tilesPerRow = Math.ceil((report.width - T) / (T - report.overlap)) + 1;
-  const rowsOfTiles = report.tiles / tilesPerRow;
+async function pureRunMs(pack: ModelPack, scene: Scene, report: ClassifyFilesReport, threads: number): Promise<number> {
+  const { batch: B } = resolveTiling(pack.manifest, {});
+  const T = report.tile;
+  const tilesPerRow = tileOrigins(report.width, T, report.overlap).length;
+  const rowsOfTiles = tileOrigins(report.height, T, report.overlap).length;
   const shapes = [...Array(Math.floor(tilesPerRow / B)).fill(B), ...(tilesPerRow % B ? [tilesPerRow % B] : [])] as number[];
   const engine = await workerEngine(pack.modelPath, 'cpu', threads);
   try {
