@@ -29,9 +29,9 @@ interface Run {
  * sums a tile edge touches lie together) and weights.
  */
 export class Accumulator {
-  readonly probs: Float64Array;
-  readonly weights: Float64Array;
-  readonly hasData: Uint8Array;
+  private readonly probs: Float64Array;
+  private readonly weights: Float64Array;
+  private readonly hasData: Uint8Array;
   readonly classes: Uint8Array;
   readonly confidence: Float32Array;
   /** Class index of the argmax, per pixel. */
