@@ -4,11 +4,11 @@
  * pack's weights keep training. Weights the base pack lacks (a new head, a new adapter, the
  * embedding of a new sensor shape) always train; the frozen backbone never does.
  */
-import { depthSourceOf, MAMOL_PRESETS, SEG_PRESETS, SPECTRALMOE_PAPER_DEFAULTS, usesDepthAvailability, type ModelConfig } from '../ml/models/index';
+import { depthSourceOf, MAMOL_PRESETS, PIXEL_HEAD_SCOPE, SEG_PRESETS, SPECTRALMOE_PAPER_DEFAULTS, usesDepthAvailability, type ModelConfig } from '../ml/models/index';
 import { FieldMoeError } from '../util/errors';
 
 /** The pixel head (ml/models/pixelhead.ts) is a head: every adapter choice trains it. */
-export const PIXEL_HEAD_PREFIX = 'pixel_head.';
+export const PIXEL_HEAD_PREFIX = `${PIXEL_HEAD_SCOPE}.`;
 
 /** SpectralMoE's elevation input (ml/models/index.ts). */
 const DEPTH_INPUT = 'depth';

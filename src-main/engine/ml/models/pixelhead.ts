@@ -52,12 +52,15 @@ export interface PixelHeadInput {
   available?: Value;
 }
 
+/** Scope of the head's parameters: every one is named `pixel_head.*`. */
+export const PIXEL_HEAD_SCOPE = 'pixel_head';
+
 /** Per-band standardisation of input `name` (z = (x - shift) scale): `pixel_head.<name>.norm.*`, [1, C, 1, 1]. */
 export const pixelHeadStatNames = (name: string) => ({
-  shift: `pixel_head.${name}.norm.shift`,
-  scale: `pixel_head.${name}.norm.scale`,
-  contextShift: `pixel_head.${name}.context.shift`,
-  contextScale: `pixel_head.${name}.context.scale`,
+  shift: `${PIXEL_HEAD_SCOPE}.${name}.norm.shift`,
+  scale: `${PIXEL_HEAD_SCOPE}.${name}.norm.scale`,
+  contextShift: `${PIXEL_HEAD_SCOPE}.${name}.context.shift`,
+  contextScale: `${PIXEL_HEAD_SCOPE}.${name}.context.scale`,
 });
 
 /** Floor of the context variance under the square root (standardised units), so its gradient stays finite on flat windows. */
@@ -69,7 +72,7 @@ export const CONTEXT_VARIANCE_EPS = 1e-4;
  */
 export function pixelHead(g: Graph, src: ParamSource, cfg: PixelHeadConfig, inputs: readonly PixelHeadInput[], classes: number, available?: Value): Value {
   if (inputs.length !== cfg.inputs.length) throw new Error(`pixel head: ${inputs.length} inputs for ${cfg.inputs.length} configured`);
-  return g.scope('pixel_head', () => {
+  return g.scope(PIXEL_HEAD_SCOPE, () => {
     const [h, w] = [inputs[0].x.shape[2] as number, inputs[0].x.shape[3] as number];
     const linearOnly = cfg.hidden === 0;
     const width = linearOnly ? classes : cfg.hidden;
