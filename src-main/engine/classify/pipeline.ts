@@ -130,10 +130,14 @@ class ClassifyRun {
   private readonly classIds: Uint8Array;
   private readonly watch = new Stopwatch();
   private tilesDone = 0;
-  /** The batch that runs while the next one is filled. */
-  private inflight?: { batch: TileBatch; band: BandData; first: number; ran: Promise<void> };
-  /** The "any sensor valid" masks of the current and the previous band. */
-  private readonly validMasks: [Uint8Array, Uint8Array];
+  /** Batches handed to the engine and not yet blended, oldest first (at most `runner.ahead` while the next one is filled). */
+  private readonly inflight: { batch: TileBatch; band: BandData; first: number; ran: Promise<void> }[] = [];
+  /**
+   * Room for the "any sensor valid" masks of recent bands, used in turn: a band's mask is read
+   * when its first batch is blended, and up to `runner.ahead` batches (of as many earlier bands)
+   * may be waiting for that when the next band is made.
+   */
+  private validMasks: Uint8Array[] = [];
   /** The band whose rows the accumulator holds (blended, not yet finished). */
   private accBand?: BandData;
 
@@ -158,7 +162,6 @@ class ClassifyRun {
     this.readSensors = this.mapping.bindings.filter((b) => b.available).map((b) => b.sensor!.id);
     this.readBands = bandsToRead(this.mapping.bindings);
     this.classIds = Uint8Array.from(manifest.classes.map((c) => c.id));
-    this.validMasks = [new Uint8Array(this.W * this.T), new Uint8Array(this.W * this.T)];
   }
 
   async run(): Promise<ClassifyReport> {
@@ -174,24 +177,25 @@ class ClassifyRun {
       const engine = await this.engine;
       this.runner = engine.runner(this.manifest, this.mapping.bindings, this.T);
       this.provider = engine.provider;
+      this.validMasks = Array.from({ length: this.runner.ahead + 1 }, () => new Uint8Array(this.W * this.T));
       for (let r = 0; r < ys.length; r++) {
         throwIfCancelled(this.ctx.signal);
         this.watch.restart();
         const blocks = await (pending ?? this.readBand(r, spent));
         pending = r + 1 < ys.length && prefetch ? this.readBand(r + 1, spent) : undefined;
         this.watch.lap('readMs');
-        const band = new BandData(this.mapping.bindings, blocks, this.W, Math.min(this.T, this.H - ys[r]), r, this.validMasks[r % 2]);
+        const band = new BandData(this.mapping.bindings, blocks, this.W, Math.min(this.T, this.H - ys[r]), r, this.validMasks[r % this.validMasks.length]);
         this.stats.countBand(band);
         this.watch.lap('prepareMs');
         await this.runTiles(band);
         spent = blocks;
       }
-      await this.blendInflight();
+      while (this.inflight.length > 0) await this.blendOldest();
       await this.finishBand();
     } finally {
       // A cancel or an error must not leave a read or a batch running unobserved.
       await pending?.catch(() => undefined);
-      await this.inflight?.ran.catch(() => undefined);
+      await Promise.all(this.inflight.map((b) => b.ran.catch(() => undefined)));
     }
     this.stats.checkBands();
     return this.report();
@@ -218,9 +222,9 @@ class ClassifyRun {
   }
 
   /**
-   * Runs the band's tiles in batches. With an engine that runs off this thread, batch i+1 is
-   * filled while batch i runs, and batch i is blended while batch i+1 runs, across band
-   * boundaries too: the first batch of a band runs while the band before is finished and written.
+   * Runs the band's tiles in batches. With an engine that runs off this thread, later batches
+   * are filled while earlier ones run, and blended while later ones run, across band boundaries
+   * too: the first batches of a band run while the band before is finished and written.
    */
   private async runTiles(band: BandData): Promise<void> {
     const { runner, xs, T } = this;
@@ -231,18 +235,15 @@ class ClassifyRun {
       for (let j = 0; j < count; j++) fillTile(batch, j, band, xs[first + j], T);
       this.watch.lap('prepareMs');
       const ran = runner.run(batch);
-      ran.catch(() => undefined); // awaited in blendInflight
-      if (runner.overlaps) await this.blendInflight();
-      this.inflight = { batch, band, first, ran };
-      if (!runner.overlaps) await this.blendInflight();
+      ran.catch(() => undefined); // awaited in blendOldest
+      this.inflight.push({ batch, band, first, ran });
+      while (this.inflight.length > runner.ahead) await this.blendOldest();
     }
   }
 
-  /** Waits for the batch in flight and blends it, first finishing the band before when it starts a new one. */
-  private async blendInflight(): Promise<void> {
-    if (!this.inflight) return;
-    const { batch, band, first, ran } = this.inflight;
-    this.inflight = undefined;
+  /** Waits for the oldest batch in flight and blends it, first finishing the band before when it starts a new one. */
+  private async blendOldest(): Promise<void> {
+    const { batch, band, first, ran } = this.inflight.shift()!;
     await ran;
     this.watch.restart();
     if (this.accBand !== band) {
@@ -313,7 +314,7 @@ class BandData {
     readonly rows: number,
     /** Which band of tiles (row of tiles) this is. */
     readonly index: number,
-    /** Room for `anyValid`, reused every other band (a band's mask is needed until its first batch is blended). */
+    /** Room for `anyValid`, reused by a later band (a band's mask is needed until its first batch is blended). */
     maskBuffer: Uint8Array,
   ) {
     this.perBinding = bindings.map((b) => (b.available ? blocks.get(b.sensor!.id) : undefined));

@@ -1,7 +1,7 @@
 /**
  * Runs batches of tiles through onnxruntime. Tensors are allocated once per batch size and
- * reused (inputs, availability, wavelengths and the output), in two alternating sets, so the
- * pipeline fills the next batch while the previous one runs. Two engines share this contract:
+ * reused (inputs, availability, wavelengths and the output), in a ring of sets, so the pipeline
+ * fills batches while earlier ones run. Two engines share this contract:
  *   sessionEngine  session.run on the calling thread (tests, the simplest path)
  *   workerEngine   the session lives in a worker thread: inference runs on its own core while
  *                  the main thread reads, normalises, blends and writes. Buffers move between
@@ -30,9 +30,13 @@ export interface BatchRunner {
   /** Milliseconds spent inside session.run, and how many runs. */
   readonly runMs: number;
   readonly runs: number;
-  /** True when `run` proceeds off the calling thread, so the caller can work meanwhile. */
-  readonly overlaps: boolean;
-  /** A batch of `count` tiles that is free to fill (the two sets alternate). */
+  /**
+   * How many batches may be running or queued while the caller fills the next one: 0 when `run`
+   * works on the calling thread. Off-thread, a queue keeps inference busy through the caller's
+   * longer pauses (finishing and writing a band of rows, starting the next).
+   */
+  readonly ahead: number;
+  /** A batch of `count` tiles that is free to fill: at most `ahead` others are still in use. */
   batch(count: number): TileBatch;
   /** Runs a filled batch; resolves when its probabilities are ready. */
   run(batch: TileBatch): Promise<void>;
@@ -76,18 +80,22 @@ function newBatch(layout: ReturnType<typeof batchLayout>, count: number, M: numb
   };
 }
 
-/** Two alternating batches per batch size. */
+/** A ring of `size` batches per batch size, made on first use. */
 class BatchPool {
-  private readonly sets = new Map<number, { batches: TileBatch[]; next: number }>();
-  constructor(private readonly make: (count: number) => TileBatch) {}
+  private readonly rings = new Map<number, { batches: TileBatch[]; next: number }>();
+  constructor(
+    private readonly size: number,
+    private readonly make: (count: number) => TileBatch,
+  ) {}
   take(count: number): TileBatch {
-    let s = this.sets.get(count);
-    if (!s) {
-      s = { batches: [this.make(count), this.make(count)], next: 0 };
-      this.sets.set(count, s);
+    let ring = this.rings.get(count);
+    if (!ring) {
+      ring = { batches: [], next: 0 };
+      this.rings.set(count, ring);
     }
-    const b = s.batches[s.next];
-    s.next = 1 - s.next;
+    if (ring.batches.length < this.size) ring.batches.push(this.make(count));
+    const b = ring.batches[ring.next];
+    ring.next = (ring.next + 1) % this.size;
     return b;
   }
 }
@@ -105,7 +113,7 @@ export function sessionEngine(session: ort.InferenceSession, provider: string): 
 class SessionRunner implements BatchRunner {
   runMs = 0;
   runs = 0;
-  readonly overlaps = false;
+  readonly ahead = 0;
   private readonly pool: BatchPool;
   private readonly feeds = new Map<TileBatch, { feeds: Record<string, ort.Tensor>; fetches: Record<string, ort.Tensor> }>();
   private readonly constants: Record<string, ort.Tensor> = {};
@@ -117,7 +125,7 @@ class SessionRunner implements BatchRunner {
     tile: number,
   ) {
     for (const c of constantFeeds(bindings)) this.constants[c.name] = new ort.Tensor('float32', c.data, [c.data.length]);
-    this.pool = new BatchPool((count) => {
+    this.pool = new BatchPool(1, (count) => {
       const layout = batchLayout(manifest, bindings, tile, count);
       const batch = newBatch(layout, count, bindings.length);
       const feeds: Record<string, ort.Tensor> = { ...this.constants };
@@ -144,6 +152,14 @@ class SessionRunner implements BatchRunner {
 // ---- worker thread -------------------------------------------------------------------------------
 
 /**
+ * Batches handed to the worker and not yet blended. The default packs' batches (four 32-pixel
+ * tiles) run in a few milliseconds, less than the main thread's pause at the end of a band of
+ * tiles (argmax, handing rows to the writers, starting the next band): with a single batch
+ * queued, inference sat idle there.
+ */
+const WORKER_QUEUE = 3;
+
+/**
  * The worker is plain CommonJS evaluated from this string, so it needs no TypeScript loader and
  * survives bundling; it requires onnxruntime-node by the path the main thread resolved.
  */
@@ -152,7 +168,13 @@ const { parentPort, workerData } = require('node:worker_threads');
 const ort = require(workerData.ortPath);
 let session;
 const constants = {};
-parentPort.on('message', async (m) => {
+// One message at a time, in order: queued runs must not start (and start their clocks) while
+// another runs.
+let queue = Promise.resolve();
+parentPort.on('message', (m) => {
+  queue = queue.then(() => handle(m));
+});
+async function handle(m) {
   try {
     if (m.type === 'open') {
       session = await ort.InferenceSession.create(m.model, m.options);
@@ -175,7 +197,7 @@ parentPort.on('message', async (m) => {
   } catch (err) {
     parentPort.postMessage({ type: 'error', id: m.id, message: String((err && err.message) || err) });
   }
-});
+}
 `;
 
 interface WorkerReply {
@@ -270,7 +292,7 @@ class WorkerChannel {
 class WorkerRunner implements BatchRunner {
   runMs = 0;
   runs = 0;
-  readonly overlaps = true;
+  readonly ahead = WORKER_QUEUE;
   private readonly pool: BatchPool;
   private readonly layouts = new Map<number, ReturnType<typeof batchLayout>>();
 
@@ -281,7 +303,7 @@ class WorkerRunner implements BatchRunner {
     private readonly tile: number,
   ) {
     for (const c of constantFeeds(bindings)) channel.send({ type: 'constant', name: c.name, buffer: c.data.buffer, dims: [c.data.length] }, [c.data.buffer as ArrayBuffer]);
-    this.pool = new BatchPool((count) => newBatch(this.layout(count), count, bindings.length));
+    this.pool = new BatchPool(WORKER_QUEUE + 1, (count) => newBatch(this.layout(count), count, bindings.length));
   }
 
   private layout(count: number) {

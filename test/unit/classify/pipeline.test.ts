@@ -37,18 +37,33 @@ describe('tiled pipeline', () => {
 
   it('gives the same maps with inference in a worker thread as on the main thread', async () => {
     const pack = await loadPack(packDir('tiny-s1s2-water'));
-    const scene = () =>
-      new FakeScene(150, 90, [
-        { id: 's2', kind: 'multispectral', bands: S2, data: smoothBands(150, 90, 13, 200, 3000, 2), nodata: 0 },
-        { id: 's1', kind: 'sar', bands: [{ name: 'VV' }, { name: 'VH' }], data: smoothBands(150, 90, 2, -25, -5, 3) },
+    const scene = () => {
+      const s2 = smoothBands(150, 90, 13, 200, 3000, 2);
+      const s1 = smoothBands(150, 90, 2, -25, -5, 3);
+      // Nodata in different rows of tiles: each band's "any sensor valid" mask must reach its own rows
+      // while batches of several bands are queued in the worker.
+      for (let y = 0; y < 90; y++)
+        for (let x = 0; x < 150; x++) {
+          const p = y * 150 + x;
+          if ((x - 20 - y) ** 2 < 40) for (let b = 0; b < 13; b++) s2[b * 150 * 90 + p] = 0;
+          if ((x - 120 + y) ** 2 < 40) for (let b = 0; b < 2; b++) s1[b * 150 * 90 + p] = NaN;
+        }
+      return new FakeScene(150, 90, [
+        { id: 's2', kind: 'multispectral', bands: S2, data: s2, nodata: 0 },
+        { id: 's1', kind: 'sar', bands: [{ name: 'VV' }, { name: 'VH' }], data: s1 },
       ]);
-    const main = await runInMemory(scene(), pack, { tile: 32, overlap: 8, batch: 3 });
-    const worker = await runInMemory(scene(), pack, { tile: 32, overlap: 8, batch: 3, inference: 'worker' });
-    expect(worker.report.batches).toBe(main.report.batches);
-    expect(worker.report.sessionRunMs).toBeGreaterThan(0);
-    expect(Buffer.compare(Buffer.from(main.sink.classes), Buffer.from(worker.sink.classes))).toBe(0);
-    expect(sameBits(main.sink.confidence, worker.sink.confidence)).toBe(true);
-    expect(new Set(main.sink.classes).size).toBe(2);
+    };
+    // Three batches per row of tiles, then one: the worker's queue then holds batches of several rows.
+    for (const batch of [3, 7]) {
+      const main = await runInMemory(scene(), pack, { tile: 32, overlap: 8, batch });
+      const worker = await runInMemory(scene(), pack, { tile: 32, overlap: 8, batch, inference: 'worker' });
+      expect(worker.report.batches).toBe(main.report.batches);
+      expect(worker.report.sessionRunMs).toBeGreaterThan(0);
+      expect(Buffer.compare(Buffer.from(main.sink.classes), Buffer.from(worker.sink.classes))).toBe(0);
+      expect(sameBits(main.sink.confidence, worker.sink.confidence)).toBe(true);
+      expect(new Set(main.sink.classes).size).toBe(3);
+      expect(main.report.nodataPixels).toBeGreaterThan(0);
+    }
   });
 
   it('writes nodata (class 0, NaN confidence) where no sensor is valid', async () => {
