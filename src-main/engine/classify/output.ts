@@ -141,41 +141,65 @@ export function colorTable(pack: ModelPack): RgbColor[] {
   return table;
 }
 
-/** Regroups the pipeline's finished rows into the writer's rows of tiles. */
-class TileRowSink implements ResultSink {
-  private readonly classes: Uint8Array;
-  private readonly confidence?: Float32Array;
+/** What TileRowSink needs of a GeoTiffWriter. */
+export type TileRowWriter = Pick<GeoTiffWriter, 'width' | 'tileSize' | 'rowHeight' | 'writeTileRow'>;
+
+/**
+ * Regroups the pipeline's finished rows into the writer's rows of tiles. A full row of tiles is
+ * compressed and written while the next one fills (two buffers in turn), so the pipeline does not
+ * wait on DEFLATE and the file: it waits only when a row is full before the one before it is
+ * written.
+ */
+export class TileRowSink implements ResultSink {
+  private readonly buffers: { classes: Uint8Array; confidence?: Float32Array }[];
+  private current = 0;
   private filled = 0;
+  /** Rows of tiles handed to the writers (written or still being written). */
+  private handedOver = 0;
+  /** The write of the last full row of tiles (its buffer is the next one to fill). */
+  private writing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly classWriter: GeoTiffWriter,
-    private readonly confWriter?: GeoTiffWriter,
+    private readonly classWriter: TileRowWriter,
+    private readonly confWriter?: TileRowWriter,
   ) {
     const n = classWriter.tileSize * classWriter.width;
-    this.classes = new Uint8Array(n);
-    if (confWriter) this.confidence = new Float32Array(n);
+    this.buffers = [0, 1].map(() => ({ classes: new Uint8Array(n), confidence: confWriter ? new Float32Array(n) : undefined }));
   }
 
   async writeRows(_y: number, rows: number, classes: Uint8Array, confidence: Float32Array): Promise<void> {
     const W = this.classWriter.width;
     let done = 0;
     while (done < rows) {
-      const target = this.classWriter.rowHeight(this.classWriter.rowsWritten);
+      const target = this.classWriter.rowHeight(this.handedOver);
       const take = Math.min(rows - done, target - this.filled);
-      this.classes.set(classes.subarray(done * W, (done + take) * W), this.filled * W);
-      this.confidence?.set(confidence.subarray(done * W, (done + take) * W), this.filled * W);
+      const buf = this.buffers[this.current];
+      buf.classes.set(classes.subarray(done * W, (done + take) * W), this.filled * W);
+      buf.confidence?.set(confidence.subarray(done * W, (done + take) * W), this.filled * W);
       this.filled += take;
       done += take;
-      if (this.filled === target) await this.flush();
+      if (this.filled === target) await this.startWrite();
     }
   }
 
+  /** Writes what is filled and waits until every row handed over is in the files. */
   async flush(): Promise<void> {
-    if (this.filled === 0) return;
+    if (this.filled > 0) await this.startWrite();
+    await this.writing;
+  }
+
+  /** Hands the filled buffer to the writers, once the write before it is done (which frees the other buffer). */
+  private async startWrite(): Promise<void> {
+    await this.writing;
     const n = this.filled * this.classWriter.width;
-    await this.classWriter.writeTileRow(this.classes.subarray(0, n));
-    if (this.confWriter) await this.confWriter.writeTileRow(this.confidence!.subarray(0, n));
+    const buf = this.buffers[this.current];
+    const writes = [this.classWriter.writeTileRow(buf.classes.subarray(0, n))];
+    if (this.confWriter) writes.push(this.confWriter.writeTileRow(buf.confidence!.subarray(0, n)));
+    this.writing = Promise.all(writes).then(() => undefined);
+    this.writing.catch(() => undefined); // awaited by the next startWrite or flush; this only keeps Node from calling it unhandled meanwhile
+    this.current = 1 - this.current;
     this.filled = 0;
+    this.handedOver++;
   }
 }
 

@@ -2,8 +2,21 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, promises as fs, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { artifactDir, sharedData } from '../../helpers/paths';
-import { classify } from '../../../src-main/engine/classify';
+import { MemorySink, classify, runPipeline, sessionEngine } from '../../../src-main/engine/classify';
 import { CancelledError } from '../../../src-main/engine/util/errors';
+import { openRaster } from '../../../src-main/engine/raster';
+import { openScene } from '../../../src-main/engine/scene';
+import { resolvePack } from '../../../src-main/engine/packs/registry';
+import { openSession } from '../../../src-main/engine/runtime/session';
+
+async function readAll(file: string): Promise<Float32Array> {
+  const r = await openRaster(file);
+  try {
+    return await r.readWindow({ x: 0, y: 0, width: r.info.width, height: r.info.height });
+  } finally {
+    await r.close();
+  }
+}
 
 describe('classify(request)', () => {
   it('resolves the pack by name, opens the scene and writes the class map', async () => {
@@ -16,6 +29,28 @@ describe('classify(request)', () => {
     expect(report.model).toBe('tiny-s1s2-water 0.1.0');
     expect(report.classCounts[1] + report.classCounts[2] + report.nodataPixels).toBe(512 * 512);
     expect(existsSync(out)).toBe(true);
+  });
+
+  it('writes exactly the rows the pipeline produced, across rows of tiles written while the next fill', async () => {
+    // 443 rows: two full 256-row rows of output tiles would need 512; the last one is 187 rows.
+    const dir = artifactDir('classify-api-rows');
+    await fs.mkdir(dir, { recursive: true });
+    const request = { scene: sharedData('nc-landsat7'), model: 'tiny-landsat7', tile: 64, overlap: 8 };
+    const report = await classify({ ...request, out: path.join(dir, 'c.tif'), confidence: path.join(dir, 'p.tif') });
+    const scene = await openScene(request.scene);
+    const pack = await resolvePack(request.model);
+    const opened = await openSession(pack.modelPath, { threads: 1 });
+    const sink = new MemorySink(scene.info.width, scene.info.height);
+    try {
+      await runPipeline(scene, pack.manifest, sessionEngine(opened.session, opened.provider), sink, { tile: 64, overlap: 8 });
+    } finally {
+      await opened.session.release();
+      await scene.close();
+    }
+    expect(report.height).toBe(443);
+    expect(new Set(sink.classes).size).toBeGreaterThan(3);
+    expect(await readAll(path.join(dir, 'c.tif'))).toEqual(Float32Array.from(sink.classes));
+    expect(Buffer.from((await readAll(path.join(dir, 'p.tif'))).buffer).equals(Buffer.from(sink.confidence.buffer))).toBe(true);
   });
 
   it('leaves nothing behind when cancelled', async () => {
