@@ -59,6 +59,11 @@ export const CARD_CHECKS: CardCheck[] = [
   { pack: 'default-mamol', scene: EOLEARN, missing: [] },
   { pack: 'default-mamol', scene: EOLEARN, missing: ['dem'] },
   { pack: 'default-mamol', scene: EOLEARN, missing: ['s2'] },
+  // eolearn's optical data is reflectance 0..1, the manifest normalises for sen1floods11's x10000:
+  // as is, optical input is near constant. These rows show the pack with the scene's own scaling.
+  { pack: 'default-mamol', scene: EOLEARN, missing: [], normalization: 'training' },
+  { pack: 'default-mamol', scene: EOLEARN, missing: ['dem'], normalization: 'training' },
+  { pack: 'default-mamol', scene: EOLEARN, missing: ['s2'], normalization: 'training' },
 ];
 
 /** Manifest metric key of a card check, e.g. `heldout.sen1floods11-spain.missing-s1.oa`. */
