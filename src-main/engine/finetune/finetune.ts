@@ -202,6 +202,29 @@ export function pixelHeadHidden(inputs: readonly { bands: number; context?: read
   return Math.min(PIXEL_HEAD_MAX_HIDDEN, Math.max(PIXEL_HEAD_MIN_HIDDEN, PIXEL_HEAD_UNITS_PER_FEATURE * features));
 }
 
+/*
+ * Tried on the forest harness (scripts/finetune-vs-rf.ts, sen1floods11 S2+S1 MaMOL, seeds 0-2, 20
+ * and 50 labels per class; margins over the forest in OA points) and not kept, none moving the
+ * weakest row (S2 alone, 20/class, seed 0: -4.8) past -3.3 nor helping the rows together:
+ * - bagging: 8 head members, each trained on its own 63% of the labels, logits averaged: S2 alone
+ *   at 20/class -5.3 and its mean -1.7 (from -0.7), SAR alone's mean 1.5 lower;
+ * - 8 members on all labels (a deep ensemble): within a point either way (DEM only at 200/class
+ *   mean +2.9, minimum unchanged);
+ * - log optical bands (ratios become differences): row means 0 to +0.5 at 20/class, -0.8 to -1.2
+ *   at 50/class; on seeds 3-5 -0.8 to +0.1;
+ * - a zero-initialised linear path besides the MLP (with log bands: as log bands alone); one MLP
+ *   per sensor, logits summed (late fusion; S2 alone 20/class -5.6); a third of the learning rate
+ *   (-7.0); on seed 0 at 20/class only, training the head alone first (LP-FT) and an auxiliary
+ *   loss on the head alone (both lower on S2 alone and on SAR alone);
+ * - WiSE-FT, w0 + a (w - w0) with a chosen on the validation loss (-4.0; the loss is flat in a)
+ *   or fixed at 0.5 (-3.3 at 20/class but -1.1 at 50/class).
+ * Why: at 20/class early stopping keeps epoch 1 (8 steps) and the unfine-tuned default-mamol pack
+ * already scores S2 alone 0.899 on seed 0's held-out pixels against the fine-tuned 0.875 and the
+ * forest's 0.923; on those 40 pixels alone, logistic regression on log bands scores 0.925, an MLP
+ * 0.905 (sklearn). The few labels pull the model away from the pack and the validation pixels
+ * cannot see it.
+ */
+
 /**
  * Adds the pixel head (ml/models/pixelhead.ts) on the inputs that carry a sensor's bands per
  * pixel (image and modality roles, not elevation-as-depth or availability) and that the scene
