@@ -1,13 +1,14 @@
 /**
- * The issue's acceptance comparison on shared data: `finetune` with few labelled pixels per
- * class, scored like `fieldmoe eval` on held-out pixels (the validation side of the spatial
- * split, never trained on), against a random forest (sklearn) trained on exactly the same
- * pixels. MaMOL: one fine-tuned model evaluated with each sensor missing in turn against one
- * forest per sensor subset. The cases and their runner live in scripts/finetune-vs-rf.ts, which
- * also runs them over several seeds and label counts and reports margins. Seeds here:
- * FIELDMOE_RF_SEEDS (comma-separated, default 0); label counts: FIELDMOE_RF_PIXELS (default each
- * case's). Results go to test/.artifacts/finetune-vs-rf/finetune-vs-rf.json; each case must beat
- * its forest on OA at every seed.
+ * The issue's acceptance comparison on shared data: `finetune` given only a few labelled pixels
+ * per class (drawn from the training side of a spatial split; it holds some back for its own
+ * early stopping), scored like `fieldmoe eval` on the other side, against a random forest
+ * (sklearn) trained on all of those few pixels. MaMOL: one fine-tuned model evaluated with each
+ * sensor missing in turn against one forest per sensor subset. The cases and their runner live in
+ * scripts/finetune-vs-rf.ts, which also runs them over several seeds and label counts and reports
+ * margins. Seeds here: FIELDMOE_RF_SEEDS (comma-separated, default 0); label counts:
+ * FIELDMOE_RF_PIXELS (default each case's). Results go to
+ * test/.artifacts/finetune-vs-rf/finetune-vs-rf.json; each case must beat its forest on OA at
+ * every seed.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
