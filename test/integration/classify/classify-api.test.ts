@@ -4,19 +4,10 @@ import path from 'node:path';
 import { artifactDir, sharedData } from '../../helpers/paths';
 import { MemorySink, classify, runPipeline, sessionEngine } from '../../../src-main/engine/classify';
 import { CancelledError } from '../../../src-main/engine/util/errors';
-import { openRaster } from '../../../src-main/engine/raster';
+import { readAll } from '../../helpers/raster';
 import { openScene } from '../../../src-main/engine/scene';
 import { resolvePack } from '../../../src-main/engine/packs/registry';
 import { openSession } from '../../../src-main/engine/runtime/session';
-
-async function readAll(file: string): Promise<Float32Array> {
-  const r = await openRaster(file);
-  try {
-    return await r.readWindow({ x: 0, y: 0, width: r.info.width, height: r.info.height });
-  } finally {
-    await r.close();
-  }
-}
 
 describe('classify(request)', () => {
   it('resolves the pack by name, opens the scene and writes the class map', async () => {

@@ -4,20 +4,11 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { artifactDir, sharedData, REPO_ROOT } from '../../helpers/paths';
 import { gdalinfo, runCli, runCliAndInterrupt } from './cliHelpers';
-import { openRaster } from '../../../src-main/engine/raster/reader';
+import { readAll } from '../../helpers/raster';
 import { loadPack } from '../../../src-main/engine/packs';
 
 const out = artifactDir('cli-classify');
 const model = (name: string) => path.join(REPO_ROOT, 'models', name);
-
-async function readAll(file: string): Promise<Float32Array> {
-  const r = await openRaster(file);
-  try {
-    return await r.readWindow({ x: 0, y: 0, width: r.info.width, height: r.info.height });
-  } finally {
-    await r.close();
-  }
-}
 
 /** Agreement of a class map with the labelled (non-zero) pixels that the map did not leave as nodata. */
 async function agreement(classMap: string, labels: string): Promise<number> {
