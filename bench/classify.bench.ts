@@ -12,8 +12,9 @@
  *                                and elevation inputs are unavailable and SpectralMoE has no depth);
  *       mlp                      a per-pixel MLP with the compute density of a ViT-S/16
  *                                (13 -> 192 -> 192 -> 8, ~40 kMAC per pixel, 256-pixel tiles): a
- *                                light model, for which inflating the scene's DEFLATE blocks alone
- *                                costs about a tenth of its inference on 2 cores;
+ *                                light model that keeps both cores busy, so all pipeline work adds
+ *                                to its time (inflating the scene's DEFLATE blocks alone is ~0.5
+ *                                core-seconds against ~8 of inference);
  *       tiny                     the tiny LDA pack (tiny-s1s2-water), whose inference is almost
  *                                free, so the ratio is mostly I/O.
  *   classify.overhead_ratio      the larger of the two default packs' ratios: the pipeline's overhead

@@ -204,7 +204,8 @@ export function pixelHeadHidden(inputs: readonly { bands: number; context?: read
 
 /*
  * Tried on the forest harness (scripts/finetune-vs-rf.ts, sen1floods11 S2+S1 MaMOL, seeds 0-2, 20
- * and 50 labels per class; margins over the forest in OA points) and not kept, none moving the
+ * and 50 labels per class; margins over the forest in OA points; its earlier protocol, where
+ * fine-tuning also early-stopped on 32 held-out pixels per class) and not kept, none moving the
  * weakest row (S2 alone, 20/class, seed 0: -4.8) past -3.3 nor helping the rows together:
  * - bagging: 8 head members, each trained on its own 63% of the labels, logits averaged: S2 alone
  *   at 20/class -5.3 and its mean -1.7 (from -0.7), SAR alone's mean 1.5 lower;

@@ -53,7 +53,7 @@ describe('tiled pipeline', () => {
         { id: 's1', kind: 'sar', bands: [{ name: 'VV' }, { name: 'VH' }], data: s1 },
       ]);
     };
-    // Three batches per row of tiles, then one: the worker's queue then holds batches of several rows.
+    // Two batches per row of tiles (6 tiles), then one: the worker's queue then holds batches of several rows.
     for (const batch of [3, 7]) {
       const main = await runInMemory(scene(), pack, { tile: 32, overlap: 8, batch });
       const worker = await runInMemory(scene(), pack, { tile: 32, overlap: 8, batch, inference: 'worker' });
