@@ -26,7 +26,7 @@ describe('classify(request)', () => {
     // 443 rows: two full 256-row rows of output tiles would need 512; the last one is 187 rows.
     const dir = artifactDir('classify-api-rows');
     await fs.mkdir(dir, { recursive: true });
-    const request = { scene: sharedData('nc-landsat7'), model: 'tiny-landsat7', tile: 64, overlap: 8 };
+    const request = { scene: sharedData('nc-landsat7'), model: 'tiny-landsat7', tile: 64, overlap: 8, threads: 1 };
     const report = await classify({ ...request, out: path.join(dir, 'c.tif'), confidence: path.join(dir, 'p.tif') });
     const scene = await openScene(request.scene);
     const pack = await resolvePack(request.model);
