@@ -16,7 +16,9 @@ import { TrainLoop, type Dataset, type EpochRecord, type TrainProgress, type Wei
 import { cosineLr, withWarmup } from '../ml/train/schedule';
 import { Rng } from '../ml/train/rng';
 import { buildModel, getArchitecture, pixelHeadStatNames, type ModelConfig, type ModelSources } from '../ml/models/index';
-import { CONTEXT_VARIANCE_EPS } from '../ml/models/pixelhead';
+import { CONTEXT_VARIANCE_EPS, PIXEL_HEAD_SCOPE } from '../ml/models/pixelhead';
+import type { StoredTensor } from '../ml/io/safetensors';
+import { crossValidatedL2, fitLogReg } from './logreg';
 import { ParamSource, type WeightMap } from '../ml/models/init';
 import { openSession } from '../runtime/session';
 import { mapBands } from '../packs/bandmap';
@@ -292,7 +294,8 @@ export function simulateMissing(observed: readonly boolean[], sim: MissingSimula
  */
 class TileBatches implements Dataset {
   private readonly groups: { source: number; tiles: TileSample[] }[] = [];
-  private readonly cache = new Map<string, Float32Array[]>();
+  /** Cached features by (tile, availability pattern); the linear path's start fills the training set's too. */
+  readonly cache = new Map<string, Float32Array[]>();
   private readonly rng: Rng;
 
   constructor(
@@ -451,7 +454,8 @@ export async function fit(opts: FitOptions, job: JobContext = {}): Promise<FitRe
     throwIfCancelled(job.signal);
     prepared.push(await prepareSource(s, i, opts, tile, job.signal));
   }
-  const { train, eval: evalFwd, cut, paramsGraph } = cutForwards({ ...opts, weights: withPixelHeadStats(opts, prepared) });
+  const startWeights = withPixelHeadStats(opts, prepared);
+  const { train, eval: evalFwd, cut, paramsGraph } = cutForwards({ ...opts, weights: startWeights });
   const optimizer = fitOptimizer(opts.weightDecay ?? 1e-4);
   const stepModel = buildTrainStep(train, { optimizer, clipGradNorm: 1.0 });
   const evalModel = buildEvalModel(evalFwd);
@@ -472,6 +476,8 @@ export async function fit(opts: FitOptions, job: JobContext = {}): Promise<FitRe
     const base = opts.lr ?? 1e-3;
     const total = epochs * trainData.size;
     const averaging = averagingFor(prepared);
+    const linearStart = await linearPathStart(fitting, trainer, startWeights, classes, trainData.cache, job.signal);
+    if (linearStart) trainer.setParameters(linearStart);
     const loop = new TrainLoop(trainer, trainData, {
       epochs,
       batchSize: 1,
@@ -518,6 +524,102 @@ export async function fit(opts: FitOptions, job: JobContext = {}): Promise<FitRe
     await trainer.release();
     await prefix?.release();
   }
+}
+
+/**
+ * L2 strengths (on the sum of the per-pixel losses; sklearn's C = 1 / l2) from which 5-fold
+ * cross-validation on the training pixels picks the one for the linear path's start: the
+ * strongest leaves the pack's logits nearly as they are, where the labels add nothing to them.
+ */
+export const LINEAR_PATH_L2_GRID = [0.1, 1, 10, 100, 1000];
+
+/**
+ * The start of the pixel head's linear path (pixelhead.ts `linear`): a multinomial logistic
+ * regression (logreg.ts) on the standardised bands of the labelled training pixels, each at the
+ * centre of its tile, with the model's own logits there (the pixel head still zero) as a fixed
+ * offset, so that it fits what the pack lacks. With the missing-sensor simulation, every pixel
+ * also enters once with each input that may be dropped missing (its features zeroed, the
+ * model's logits for that availability); samples of one pixel share a fold of the
+ * cross-validation that picks the L2 strength (LINEAR_PATH_L2_GRID). Undefined when the model
+ * has no linear path. On the forest harness this start, against the head's zero start, is what
+ * lifts the weakest rows (see the note above withPixelHead in finetune.ts).
+ */
+async function linearPathStart(fitting: Fitting, trainer: Trainer, weights: WeightMap, classes: number, cache: Map<string, Float32Array[]>, signal?: AbortSignal): Promise<Map<string, StoredTensor> | undefined> {
+  const head = fitting.opts.model.config.pixelHead;
+  if (!head?.linear || head.hidden === 0 || !fitting.dense) return undefined;
+  const T = fitting.tile;
+  const plane = T * T;
+  const stats = head.inputs.map((i) => {
+    const n = pixelHeadStatNames(i.name);
+    return { shift: weights.get(n.shift)!.data, scale: weights.get(n.scale)!.data };
+  });
+  const d = head.inputs.reduce((a, i) => a + i.bands, 0);
+  const xs: number[] = [];
+  const ys: number[] = [];
+  const groups: number[] = [];
+  const offsets: number[] = [];
+  for (const [si, src] of fitting.sources.entries()) {
+    const M = src.bindings.length;
+    const headBinding = head.inputs.map((i) => src.bindings.findIndex((b) => b.input.name === i.name));
+    const missing = fitting.opts.missing;
+    const drops: (number | undefined)[] = [undefined];
+    if (missing && missing.rate > 0)
+      headBinding.forEach((bi) => {
+        if (bi >= 0 && (missing.mode === 'both' || src.bindings[bi].input.name === missing.mode)) drops.push(bi);
+      });
+    for (const drop of drops)
+      for (let s = 0; s < src.train.length; s += 32) {
+        throwIfCancelled(signal);
+        const tiles = src.train.slice(s, s + 32).map((t) => (drop === undefined ? t : { ...t, drop }));
+        const feeds = await fitting.feeds(si, tiles, 'train', undefined, cache);
+        for (const spec of fitting.evalNoise) {
+          const dims = spec.shape.map((x) => (typeof x === 'number' ? x : tiles.length));
+          feeds[spec.name] = new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
+        }
+        // the head's inputs are live (pixelhead.ts): read here as the graph reads them
+        if (head.inputs.some((i) => !feeds[i.name])) return undefined;
+        const logits = (await trainer.evaluate(feeds)).outputs.logits.data as Float32Array;
+        const labels = feeds[LABELS_INPUT].data as BigInt64Array;
+        const avail = fitting.opts.availabilityInput ? (feeds[fitting.opts.availabilityInput]?.data as Float32Array | undefined) : undefined;
+        tiles.forEach((t, j) => {
+          // the tile's own labelled pixel (training tiles are jittered around it)
+          const centre = (src.labels.y[t.index] - t.y0) * T + (src.labels.x[t.index] - t.x0);
+          const y = Number(labels[j * plane + centre]);
+          if (y < 0) return;
+          const row: number[] = [];
+          head.inputs.forEach((spec, h) => {
+            const x = feeds[spec.name].data as Float32Array;
+            const a = avail && headBinding[h] >= 0 ? avail[j * M + headBinding[h]] : 1;
+            // standardised as the head does it: a `relative` input less its tile's mean per band
+            for (let c = 0; c < spec.bands; c++) {
+              const base = (j * spec.bands + c) * plane;
+              let m = 0;
+              if (spec.relative) for (let q = 0; q < plane; q++) m += x[base + q] / plane;
+              row.push(a ? (x[base + centre] - m - stats[h].shift[c]) * stats[h].scale[c] : 0);
+            }
+          });
+          if (!row.every(Number.isFinite)) return;
+          xs.push(...row);
+          ys.push(y);
+          groups.push(si * 2 ** 32 + t.index);
+          for (let k = 0; k < classes; k++) offsets.push(logits[(j * classes + k) * plane + centre]);
+        });
+      }
+  }
+  if (!ys.length) return undefined;
+  const base = { x: Float64Array.from(xs), n: ys.length, d, k: classes, y: ys, offset: Float64Array.from(offsets) };
+  const fitted = fitLogReg({ ...base, l2: crossValidatedL2(base, groups, LINEAR_PATH_L2_GRID).l2 });
+  const params = new Map<string, StoredTensor>();
+  let col = 0;
+  const take = (n: number) => {
+    const data = new Float32Array(classes * n);
+    for (let k = 0; k < classes; k++) for (let c = 0; c < n; c++) data[k * n + c] = fitted.weights[k * d + col + c];
+    col += n;
+    return { dtype: 'float32' as const, shape: [classes, n], data };
+  };
+  for (const spec of head.inputs) params.set(`${PIXEL_HEAD_SCOPE}.${spec.name}.linear.weight`, take(spec.bands));
+  params.set(`${PIXEL_HEAD_SCOPE}.linear.bias`, { dtype: 'float32', shape: [classes, 1], data: Float32Array.from(fitted.bias) });
+  return params;
 }
 
 /**

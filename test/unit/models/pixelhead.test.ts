@@ -2,7 +2,7 @@
  * The pixel head (ml/models/pixelhead.ts) against a direct float64 computation of
  * V GELU(sum_i W_i (x_i - shift_i) scale_i m_i + U m + b) + c, its linear variant, an input read
  * relative to its tile mean, spatial context (window means and standard deviations, clipped at
- * the tile's edges), and finite-difference gradients of every parameter (the standardisations
+ * the tile's edges), the linear path beside the MLP (sum_i L_i z_i m_i + l), and finite-difference gradients of every parameter (the standardisations
  * included).
  */
 import { describe, expect, it } from 'vitest';
@@ -83,6 +83,17 @@ function reference(params: Map<string, Float64Array>, cfg: PixelHeadConfig, xs: 
       for (let k = 0; k < CLASSES; k++) {
         let v = linear ? pre[k] : get('out.bias')[k];
         if (!linear) for (let j = 0; j < width; j++) v += get('out.weight')[k * width + j] * gelu(pre[j]);
+        if (cfg.linear && !linear) {
+          // the linear path: L_i z_i m_i on the bands alone, plus its bias
+          v += get('linear.bias')[k];
+          cfg.inputs.forEach((spec, i) => {
+            const [l, shift, scale] = [get(`${spec.name}.linear.weight`), get(`${spec.name}.norm.shift`), get(`${spec.name}.norm.scale`)];
+            const plane = (c: number) => xs[i].subarray((b * spec.bands + c) * P, (b * spec.bands + c + 1) * P);
+            const mean = (c: number) => (spec.relative ? plane(c).reduce((a, x) => a + x, 0) / P : 0);
+            expect(l.length).toBe(CLASSES * spec.bands);
+            for (let c = 0; c < spec.bands; c++) v += l[k * spec.bands + c] * (plane(c)[p] - mean(c) - shift[c]) * scale[c] * m[b * 2 + i];
+          });
+        }
         out[(b * CLASSES + k) * P + p] = v;
       }
     }
@@ -92,8 +103,8 @@ function reference(params: Map<string, Float64Array>, cfg: PixelHeadConfig, xs: 
 describe('pixel head', () => {
   const relative: PixelHeadConfig = { ...CFG, inputs: [CFG.inputs[0], { ...CFG.inputs[1], relative: true }] };
   const context: PixelHeadConfig = { ...CFG, inputs: [{ ...CFG.inputs[0], context: [3, 1] }, { ...CFG.inputs[1], relative: true, context: [5] }] };
-  for (const cfg of [CFG, { ...CFG, hidden: 0 }, relative, context, { ...context, hidden: 0 }])
-    it(`matches a direct computation (hidden ${cfg.hidden}${cfg.inputs[1].relative ? ', b relative' : ''}${cfg.inputs[0].context ? ', spatial context' : ''})`, async () => {
+  for (const cfg of [CFG, { ...CFG, hidden: 0 }, relative, context, { ...context, hidden: 0 }, { ...context, linear: true }])
+    it(`matches a direct computation (hidden ${cfg.hidden}${cfg.inputs[1].relative ? ', b relative' : ''}${cfg.inputs[0].context ? ', spatial context' : ''}${cfg.linear ? ', linear path' : ''})`, async () => {
       const g = new Graph('pixel-head');
       const xs = cfg.inputs.map((s) => g.input(s.name, 'float64', [B, s.bands, H, W]));
       const available = g.input('available', 'float64', [B, 2]);
@@ -109,8 +120,8 @@ describe('pixel head', () => {
       expect(relError(out.logits.data, reference(params, cfg, data, AVAILABLE))).toBeLessThan(1e-9);
     });
 
-  for (const cfg of [CFG, context])
-    it(`gradients of every trainable parameter (float64 finite differences${cfg.inputs[0].context ? ', spatial context' : ''})`, async () => {
+  for (const cfg of [CFG, context, { ...CFG, linear: true }])
+    it(`gradients of every trainable parameter (float64 finite differences${cfg.inputs[0].context ? ', spatial context' : ''}${cfg.linear ? ', linear path' : ''})`, async () => {
       const g0 = new Graph('discover');
       const recorded = new RandomParams(2, true);
       build(g0, recorded, cfg, cfg.inputs.map((s) => g0.input(s.name, 'float64', [B, s.bands, H, W])), g0.input('available', 'float64', [B, 2]));

@@ -28,6 +28,14 @@ export interface PixelHeadConfig {
    * transfers across a scene where absolute elevation does not).
    */
   inputs: readonly PixelHeadInputSpec[];
+  /**
+   * A linear path beside the MLP: logits += sum_i L_i z_i + l, with L_i
+   * `pixel_head.<name>.linear.weight` [classes, bands] on input i's standardised bands (zeroed
+   * where the input is missing; not on the context features) and l `pixel_head.linear.bias`
+   * [classes, 1]. Fine-tuning starts it
+   * from a logistic regression fitted to the labelled pixels (finetune/logreg.ts).
+   */
+  linear?: boolean;
 }
 
 export interface PixelHeadInputSpec {
@@ -76,8 +84,11 @@ export function pixelHead(g: Graph, src: ParamSource, cfg: PixelHeadConfig, inpu
     const [h, w] = [inputs[0].x.shape[2] as number, inputs[0].x.shape[3] as number];
     const linearOnly = cfg.hidden === 0;
     const width = linearOnly ? classes : cfg.hidden;
+    const linearTerms: Value[] = [];
     const hidden = cfg.inputs
-      .map((spec, i) => g.scope(spec.name, () => bandProjection(g, src, spec.relative ? { ...inputs[i], x: sub(inputs[i].x, reduceMean(inputs[i].x, [2, 3], true)) } : inputs[i], spec, width, [h, w], linearOnly)))
+      .map((spec, i) =>
+        g.scope(spec.name, () => bandProjection(g, src, spec.relative ? { ...inputs[i], x: sub(inputs[i].x, reduceMean(inputs[i].x, [2, 3], true)) } : inputs[i], spec, width, [h, w], linearOnly, cfg.linear && !linearOnly ? classes : 0, linearTerms)),
+      )
       .reduce((a, b) => add(a, b));
     const bias = src.param(g, linearOnly ? 'out.bias' : 'hidden.bias', [width, 1], init.zeros);
     let pre = add(hidden, bias);
@@ -89,7 +100,9 @@ export function pixelHead(g: Graph, src: ParamSource, cfg: PixelHeadConfig, inpu
     if (linearOnly) return reshape(pre, [0, classes, h, w]);
     const v = src.param(g, 'out.weight', [classes, cfg.hidden], init.zeros);
     const c = src.param(g, 'out.bias', [classes, 1], init.zeros);
-    return reshape(add(matmul(v, gelu(pre)), c), [0, classes, h, w]);
+    let out = add(matmul(v, gelu(pre)), c);
+    if (linearTerms.length) out = add(linearTerms.reduce((a, b) => add(a, b), out), src.param(g, 'linear.bias', [classes, 1], init.zeros));
+    return reshape(out, [0, classes, h, w]);
   });
 }
 
@@ -99,14 +112,19 @@ export function pixelHead(g: Graph, src: ParamSource, cfg: PixelHeadConfig, inpu
  * operation on the raw input, so training's feature cache (finetune/cut.ts) never stores a copy
  * of the input: it stays a live input, however many bands it has.
  */
-function bandProjection(g: Graph, src: ParamSource, inp: PixelHeadInput, spec: PixelHeadInputSpec, hidden: number, [h, w]: [number, number], zeroInit: boolean): Value {
+function bandProjection(g: Graph, src: ParamSource, inp: PixelHeadInput, spec: PixelHeadInputSpec, hidden: number, [h, w]: [number, number], zeroInit: boolean, linearClasses = 0, linearTerms: Value[] = []): Value {
   const { bands } = spec;
   const pixels = h * w;
   const shift = src.param(g, 'norm.shift', [1, bands, 1, 1], init.zeros);
   const scale = src.param(g, 'norm.scale', [1, bands, 1, 1], init.ones);
   const standardised = mul(sub(inp.x, shift), scale);
   const weight = src.param(g, 'weight', [hidden, bands], zeroInit ? init.zeros : init.kaimingUniform);
-  let projected = matmul(weight, reshape(standardised, [0, bands, pixels]));
+  const flat = reshape(standardised, [0, bands, pixels]);
+  let projected = matmul(weight, flat);
+  if (linearClasses) {
+    const term = matmul(src.param(g, 'linear.weight', [linearClasses, bands], init.zeros), flat);
+    linearTerms.push(inp.available ? mul(term, unsqueeze(inp.available, [2])) : term);
+  }
   if (spec.context?.length) {
     const n = 2 * spec.context.length * bands;
     const features = concat(spec.context.flatMap((k) => windowStats(g, standardised, k, h, w)), 1);
