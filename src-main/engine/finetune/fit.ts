@@ -433,9 +433,10 @@ function rowOf(t: ort.Tensor, r: number): Float32Array {
  * Weight averaging (TrainLoop `averaging`) when every sensor the fine-tune reads is elevation:
  * a DEM or LiDAR cell says little alone, so a few labels give a noisy fit that averaging the
  * weights over the steps steadies. On the forest harness (scripts/finetune-vs-rf.ts, eolearn
- * DEM only, seeds 0-2), decay 0.98 lifted the minimum margin over the forest from -0.4 / -0.9 /
- * +2.2 to +2.3 / +2.2 / +4.5 points at 20 / 50 / 200 labels per class. With optical bands it cost
- * up to 1.6 points (sen1floods11), so other scenes train without it.
+ * DEM only, seeds 0-2; its earlier protocol, see finetune.ts), decay 0.98 lifted the minimum
+ * margin over the forest from -0.4 / -0.9 / +2.2 to +2.3 / +2.2 / +4.5 points at 20 / 50 / 200
+ * labels per class. With optical bands it cost up to 1.6 points (sen1floods11), so other scenes
+ * train without it.
  */
 export function averagingFor(sources: readonly Pick<SceneSource, 'bindings'>[]): WeightAveraging | undefined {
   const kinds = sources.flatMap((s) => s.bindings.filter((b) => b.available && b.sensor).map((b) => b.sensor!.kind));
