@@ -138,6 +138,8 @@ interface PreparedSource extends SceneSource {
   valLookup: LabelLookup;
   /** Labelled pixels training may see (the few-shot draw from the training side). */
   trainIndices: Uint32Array;
+  /** Inputs (binding indices) the missing-rate simulation may drop here (missingVariants); none without it. */
+  droppable: number[];
   width: number;
   height: number;
   wavelengths: Map<string, Float32Array>;
@@ -163,6 +165,7 @@ async function prepareSource(spec: FitSourceSpec, index: number, opts: FitOption
   const jitter = new Rng(seed + 3);
   const wavelengths = new Map<string, Float32Array>();
   for (const b of bindings) if (b.input.bands.mode === 'any' && b.input.bands.wavelengthsInput) wavelengths.set(b.input.bands.wavelengthsInput, wavelengthFeed(b.wavelengths));
+  const droppable = opts.missing ? missingVariants(opts.missing, bindings.map((b, i) => (blocks[i] ? b.input.name : undefined))) : [];
   return {
     name: spec.name,
     labels,
@@ -171,9 +174,10 @@ async function prepareSource(spec: FitSourceSpec, index: number, opts: FitOption
     classMap: spec.classMap,
     normalization,
     train: Array.from(centres, (i) => jittered(tileAround(labels, index, i, tile), tile, jitter)),
-    val: withMissingVariants(Array.from(valIdx, (i) => tileAround(labels, index, i, tile)), opts.missing ? missingVariants(opts.missing, bindings.map((b, i) => (blocks[i] ? b.input.name : undefined))) : []),
+    val: withMissingVariants(Array.from(valIdx, (i) => tileAround(labels, index, i, tile)), droppable),
     trainLookup: new LabelLookup(labels, trainIdx),
     trainIndices: trainIdx,
+    droppable,
     valLookup: new LabelLookup(labels, valIdx),
     width: spec.scene.info.width,
     height: spec.scene.info.height,
@@ -341,7 +345,7 @@ class Fitting {
     /** Batch inputs of the train graph that are not cached (labels, available, image when not cut...). */
     readonly liveInputs: Set<string>,
     /** Noise inputs of the eval graph (fed zeros). */
-    readonly evalNoise: TensorSpec[],
+    private readonly evalNoise: TensorSpec[],
   ) {}
 
   private pattern(raw: boolean[], rng: Rng | undefined): boolean[] {
@@ -377,12 +381,18 @@ class Fitting {
       else labels[j] = BigInt(src.classMap[src.labels.classIndex[t.index]]);
     });
     feeds[LABELS_INPUT] = new ort.Tensor('int64', labels, this.dense ? [B, T, T] : [B]);
-    if (split === 'val')
-      for (const spec of this.evalNoise) {
-        const dims = spec.shape.map((d) => (typeof d === 'number' ? d : B));
-        feeds[spec.name] = new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
-      }
+    if (split === 'val') Object.assign(feeds, this.zeroNoise(B));
     if (this.cut.specs.length) Object.assign(feeds, await this.cached(si, tiles, patterns, inputs, cache));
+    return feeds;
+  }
+
+  /** The eval graph's noise inputs for a batch of B, all zeros (noise-free gates, as at inference). */
+  zeroNoise(B: number): Feeds {
+    const feeds: Feeds = {};
+    for (const spec of this.evalNoise) {
+      const dims = spec.shape.map((d) => (typeof d === 'number' ? d : B));
+      feeds[spec.name] = new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
+    }
     return feeds;
   }
 
@@ -562,21 +572,13 @@ async function linearPathStart(fitting: Fitting, trainer: Trainer, weights: Weig
   for (const [si, src] of fitting.sources.entries()) {
     const M = src.bindings.length;
     const headBinding = head.inputs.map((i) => src.bindings.findIndex((b) => b.input.name === i.name));
-    const missing = fitting.opts.missing;
-    const drops: (number | undefined)[] = [undefined];
-    if (missing && missing.rate > 0)
-      headBinding.forEach((bi) => {
-        if (bi >= 0 && (missing.mode === 'both' || src.bindings[bi].input.name === missing.mode)) drops.push(bi);
-      });
+    // as validation: each input the simulation may drop, among those the head reads
+    const drops = fitting.opts.missing?.rate ? [undefined, ...src.droppable.filter((bi) => headBinding.includes(bi))] : [undefined];
     for (const drop of drops)
       for (let s = 0; s < src.train.length; s += 32) {
         throwIfCancelled(signal);
         const tiles = src.train.slice(s, s + 32).map((t) => (drop === undefined ? t : { ...t, drop }));
-        const feeds = await fitting.feeds(si, tiles, 'train', undefined, cache);
-        for (const spec of fitting.evalNoise) {
-          const dims = spec.shape.map((x) => (typeof x === 'number' ? x : tiles.length));
-          feeds[spec.name] = new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
-        }
+        const feeds = { ...(await fitting.feeds(si, tiles, 'train', undefined, cache)), ...fitting.zeroNoise(tiles.length) };
         // the head's inputs are live (pixelhead.ts): read here as the graph reads them
         if (head.inputs.some((i) => !feeds[i.name])) return undefined;
         const logits = (await trainer.evaluate(feeds)).outputs.logits.data as Float32Array;
