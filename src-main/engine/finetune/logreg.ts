@@ -99,9 +99,7 @@ export function fitLogReg(p: LogRegProblem): LogRegFit {
   let gmax = Infinity;
   for (; it < iterations; it++) {
     logRegObjective(p, yw, yb, gw, gb);
-    gmax = 0;
-    for (const g of gw) gmax = Math.max(gmax, Math.abs(g));
-    for (const g of gb) gmax = Math.max(gmax, Math.abs(g));
+    gmax = maxAbs(gw, gb);
     if (gmax < tolerance) {
       w.set(yw);
       b.set(yb);
@@ -133,10 +131,15 @@ export function fitLogReg(p: LogRegProblem): LogRegFit {
   const fgw = new Float64Array(k * d);
   const fgb = new Float64Array(k);
   loss = logRegObjective(p, w, b, fgw, fgb);
-  gmax = 0;
-  for (const g of fgw) gmax = Math.max(gmax, Math.abs(g));
-  for (const g of fgb) gmax = Math.max(gmax, Math.abs(g));
-  return { weights: w, bias: b, loss, iterations: it, gradient: gmax };
+  return { weights: w, bias: b, loss, iterations: it, gradient: maxAbs(fgw, fgb) };
+}
+
+/** The largest absolute entry of the gradient (weights and bias). */
+function maxAbs(gw: Float64Array, gb: Float64Array): number {
+  let m = 0;
+  for (const g of gw) m = Math.max(m, Math.abs(g));
+  for (const g of gb) m = Math.max(m, Math.abs(g));
+  return m;
 }
 
 /** The problem restricted to samples `rows` (in that order). */
@@ -162,17 +165,21 @@ export function logRegSubset(p: LogRegProblem, rows: readonly number[]): LogRegP
 export function crossValidatedL2(p: LogRegProblem, groups: readonly number[], grid: readonly number[], folds = 5): { l2: number; losses: number[] } {
   const ids = [...new Set(groups)];
   const foldOf = new Map(ids.map((g, i) => [g, i % folds]));
+  // The folds' problems, split once for every strength of the grid.
+  const splits: { train: LogRegProblem; test: LogRegProblem }[] = [];
+  for (let f = 0; f < Math.min(folds, ids.length); f++) {
+    const train: number[] = [];
+    const test: number[] = [];
+    groups.forEach((g, i) => (foldOf.get(g) === f ? test : train).push(i));
+    if (train.length && test.length) splits.push({ train: logRegSubset(p, train), test: { ...logRegSubset(p, test), l2: 0 } });
+  }
   const losses = grid.map((l2) => {
     let total = 0;
     let count = 0;
-    for (let f = 0; f < Math.min(folds, ids.length); f++) {
-      const train: number[] = [];
-      const test: number[] = [];
-      groups.forEach((g, i) => (foldOf.get(g) === f ? test : train).push(i));
-      if (!train.length || !test.length) continue;
-      const fitted = fitLogReg({ ...logRegSubset(p, train), l2, iterations: Math.min(p.iterations ?? 1000, 1000) });
-      total += logRegObjective({ ...logRegSubset(p, test), l2: 0 }, fitted.weights, fitted.bias) * test.length;
-      count += test.length;
+    for (const { train, test } of splits) {
+      const fitted = fitLogReg({ ...train, l2, iterations: Math.min(p.iterations ?? 1000, 1000) });
+      total += logRegObjective(test, fitted.weights, fitted.bias) * test.n;
+      count += test.n;
     }
     return count ? total / count : Infinity;
   });
