@@ -6,7 +6,12 @@
  * training side of a spatial split (pixels with data in every sensor), `finetune` gets those
  * labels and nothing else (it holds some of them back for its own validation and early
  * stopping), a random forest (sklearn) is trained on all of them, and both are scored like
- * `fieldmoe eval` on the other side of the split. MaMOL: one fine-tuned model evaluated with each
+ * `fieldmoe eval` on the other side of the split. The issue checks on scenes the packs never
+ * saw; on a scene the default packs trained on (DEFAULT_TRAINING_SCENES) the split is made
+ * within their held-back pixels, so that neither the few labels nor the scored pixels are ones
+ * the pack fitted (on the pixels it trained on, the unadapted pack beats the forest outright and
+ * its logits are confidently right where the labels are, which makes fine-tuning look worse
+ * than it is and tunes it for the wrong case). MaMOL: one fine-tuned model evaluated with each
  * sensor missing in turn against one forest per sensor subset. A seed sets the split, the
  * few-shot draw, the training and the forest. Prints each case's OA margin (ours - RF) per seed
  * and its mean and minimum. `--cases` picks cases whose name contains one of the words.
@@ -24,6 +29,7 @@ import { loadPack } from '../src-main/engine/packs/index';
 import { randomForestBaseline } from '../src-main/engine/eval/index';
 import { finetune } from '../src-main/engine/finetune/finetune';
 import { classMap, scoreClassMap, withData } from '../src-main/engine/finetune/evaluate';
+import { DEFAULT_TRAINING_SCENES, packSplit } from '../src-main/engine/training/defaults';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DATA = path.resolve(ROOT, '../shared/data');
@@ -32,6 +38,8 @@ export interface Case {
   name: string;
   pack: string;
   dataset: string;
+  /** The scene within the dataset folder (default: the folder, its sensors.json). */
+  scene?: string;
   labels: string;
   pixelsPerClass: number;
   /** Sensor subsets to evaluate (MaMOL: each sensor missing in turn). */
@@ -46,10 +54,14 @@ export const CASES: Case[] = [
   { name: 'nc-landsat7 20/class', pack: 'default-spectralmoe', dataset: 'nc-landsat7', labels: 'labels.tif', pixelsPerClass: 20, missing: [[]], epochs: 30 },
   { name: 'nc-landsat7 100/class', pack: 'default-spectralmoe', dataset: 'nc-landsat7', labels: 'labels.tif', pixelsPerClass: 100, missing: [[]], epochs: 30 },
   { name: 'salinas-a (unseen hyperspectral sensor) 20/class', pack: 'default-spectralmoe', dataset: 'salinas-a', labels: 'labels.tif', pixelsPerClass: 20, missing: [[]], epochs: 30 },
+  { name: 'chesapeake-naip (unseen aerial sensor, new classes) 20/class', pack: 'default-spectralmoe', dataset: 'chesapeake-naip', scene: 'id_000051_naip.tif', labels: 'id_000051_labels.tif', pixelsPerClass: 20, missing: [[]], epochs: 30 },
   { name: 'eolearn-slovenia 50/class', pack: 'default-spectralmoe', dataset: 'eolearn-slovenia', labels: 'lulc.tif', pixelsPerClass: 50, missing: [[]], epochs: 30 },
   { name: 'eolearn-slovenia DEM only (an elevation-only scene) MaMOL 50/class', pack: 'default-mamol', dataset: 'eolearn-slovenia', labels: 'lulc.tif', pixelsPerClass: 50, missing: [[]], absent: ['s2'], epochs: 30 },
   { name: 'sen1floods11 S2+S1 MaMOL 50/class', pack: 'default-mamol', dataset: 'sen1floods11-spain', labels: 'labels.tif', pixelsPerClass: 50, missing: [[], ['s1'], ['s2']], missingRate: 0.5, epochs: 20 },
 ];
+
+/** Block side (pixels) of the split by seed within a pack's held-out pixels. */
+const SEEN_SPLIT_BLOCK = 16;
 
 export interface Row {
   case: string;
@@ -92,17 +104,22 @@ function onlyThese(labels: LabelSet, indices: Uint32Array): LabelSet {
  * scores each sensor subset against its forest. Returns one row per subset.
  */
 export async function runCase(c: Case, opts: { seed: number; pixelsPerClass?: number; outDir: string; onRow?: (row: Row) => void }): Promise<Row[]> {
-  const dir = path.join(DATA, c.dataset);
-  const labelsFile = path.join(dir, c.labels);
+  const dir = path.join(DATA, c.dataset, c.scene ?? '');
+  const labelsFile = path.join(DATA, c.dataset, c.labels);
   const absent = c.absent ?? [];
   const pixelsPerClass = opts.pixelsPerClass ?? c.pixelsPerClass;
   const { seed } = opts;
   const scene = await openScene(dir, { missing: absent });
   const rows: Row[] = [];
   try {
-    const labels = await loadLabels(labelsFile, scene.info);
-    // Held out for scoring: the validation side of a spatial split; the few labels come from the other side.
-    const split = splitLabels(labels, { valFraction: 0.2, seed });
+    const all = await loadLabels(labelsFile, scene.info);
+    // Both the few labels and the scored pixels come from pixels the pack never trained on: on a
+    // scene the default packs trained on, the validation side of their split (the rest they
+    // fitted, labels included); then a spatial split by seed, scored on its validation side, in
+    // blocks of SEEN_SPLIT_BLOCK there (eolearn's held-out side is about two of the default blocks).
+    const seen = DEFAULT_TRAINING_SCENES.some((s) => s.dataset === c.dataset);
+    const labels = seen ? onlyThese(all, packSplit(all).val) : all;
+    const split = splitLabels(labels, { valFraction: 0.2, seed, ...(seen ? { blockSize: SEEN_SPLIT_BLOCK } : {}) });
     const train = await drawFewShot(scene, labels, split.train, pixelsPerClass, seed);
     const out = path.join(opts.outDir, `${c.name.replace(/[^a-z0-9]+/gi, '-')}-${pixelsPerClass}-s${seed}`);
     const t0 = performance.now();

@@ -1,7 +1,8 @@
 /**
  * The issue's acceptance comparison on shared data: `finetune` given only a few labelled pixels
  * per class (drawn from the training side of a spatial split; it holds some back for its own
- * early stopping), scored like `fieldmoe eval` on the other side, against a random forest
+ * early stopping; on the default packs' training scenes, a split of the pixels they held back),
+ * scored like `fieldmoe eval` on the other side, against a random forest
  * (sklearn) trained on all of those few pixels. MaMOL: one fine-tuned model evaluated with each
  * sensor missing in turn against one forest per sensor subset. The cases and their runner live in
  * scripts/finetune-vs-rf.ts, which also runs them over several seeds and label counts and reports
