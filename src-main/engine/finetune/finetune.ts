@@ -76,10 +76,10 @@ export async function finetune(req: FinetuneRequest, job: JobContext = {}): Prom
   // optional elevation input and the availability input that gates it.
   const graphInputs = new Set(getArchitecture(model.architecture).inputs(model.config).map((s) => s.name));
   const kept = bindings.filter((b) => graphInputs.has(b.input.name));
-  if (req.pixelHead ?? true) model = withPixelHead(model, kept);
   const packInputs = kept.map((b) => b.input);
   const availabilityInput = base.pack.manifest.availabilityInput && graphInputs.has(base.pack.manifest.availabilityInput) ? base.pack.manifest.availabilityInput : undefined;
   const missing = req.missing ? resolveMissing(req.missing, kept, availabilityInput) : undefined;
+  if (req.pixelHead ?? true) model = withPixelHead(model, kept, { missing });
   const weights = compatibleWeights(model, base.weights, (name) => head === 'new' && name.startsWith(arch.headPrefix));
 
   const result = await fit(
@@ -249,7 +249,7 @@ export function pixelHeadHidden(inputs: readonly { bands: number; context?: read
  * spatial context (PIXEL_HEAD_CONTEXT). Dense models only (a class
  * map, like the head's output).
  */
-export function withPixelHead(model: ModelConfig, bindings: readonly InputBinding[], hidden?: number): ModelConfig {
+export function withPixelHead(model: ModelConfig, bindings: readonly InputBinding[], options: { hidden?: number; missing?: MissingSimulation } = {}): ModelConfig {
   const arch = getArchitecture(model.architecture);
   if (!arch.dense(model.config)) return model;
   const roles = new Map(arch.inputs(model.config).map((s) => [s.name, s.role]));
@@ -263,7 +263,11 @@ export function withPixelHead(model: ModelConfig, bindings: readonly InputBindin
       return { name: b.input.name, bands: b.channels, ...(relative ? { relative } : {}), ...(context ? { context } : {}) };
     });
   if (!inputs.length) return model;
-  return { ...model, config: { ...model.config, pixelHead: { hidden: hidden ?? pixelHeadHidden(inputs), inputs, linear: true } } } as ModelConfig;
+  // the inputs the missing-sensor simulation drops get linear weights of their own for their absence (fit.ts linearPathStart)
+  const { missing } = options;
+  const linearWithout = missing && inputs.length > 1 ? inputs.filter((i) => missing.mode === 'both' || missing.mode === i.name).map((i) => i.name) : [];
+  const pixelHead = { hidden: options.hidden ?? pixelHeadHidden(inputs), inputs, linear: true, ...(linearWithout.length ? { linearWithout } : {}) };
+  return { ...model, config: { ...model.config, pixelHead } } as ModelConfig;
 }
 
 /** Sets per-input band counts of configs whose graph inputs fix them (MaMOL modalities). */

@@ -550,10 +550,13 @@ export const LINEAR_PATH_L2_GRID = [0.1, 1, 10, 100, 1000];
  * centre of its tile, with the model's own logits there (the pixel head still zero) as a fixed
  * offset, so that it fits what the pack lacks. With the missing-sensor simulation, every pixel
  * also enters once with each input that may be dropped missing (its features zeroed, the
- * model's logits for that availability); samples of one pixel share a fold of the
- * cross-validation that picks the L2 strength (LINEAR_PATH_L2_GRID). Undefined when the model
- * has no linear path. On the forest harness this start, against the head's zero start, is what
- * lifts the weakest rows (see the note above withPixelHead in finetune.ts).
+ * model's logits for that availability): into the same regression, or, for an input the head
+ * gives weights of its own when missing (`linearWithout`), into a regression of its own on the
+ * other inputs, stored as its difference from the complete one. Each regression's L2 strength
+ * comes from cross-validation (LINEAR_PATH_L2_GRID; samples of one pixel share a fold).
+ * Undefined when the model has no linear path. On the forest harness this start, against the
+ * head's zero start, is what lifts the weakest rows (see the note above withPixelHead in
+ * finetune.ts).
  */
 async function linearPathStart(fitting: Fitting, trainer: Trainer, weights: WeightMap, classes: number, cache: Map<string, Float32Array[]>, signal?: AbortSignal): Promise<Map<string, StoredTensor> | undefined> {
   const head = fitting.opts.model.config.pixelHead;
@@ -564,17 +567,19 @@ async function linearPathStart(fitting: Fitting, trainer: Trainer, weights: Weig
     const n = pixelHeadStatNames(i.name);
     return { shift: weights.get(n.shift)!.data, scale: weights.get(n.scale)!.data };
   });
-  const d = head.inputs.reduce((a, i) => a + i.bands, 0);
-  const xs: number[] = [];
-  const ys: number[] = [];
-  const groups: number[] = [];
-  const offsets: number[] = [];
+  const own = new Set(head.linearWithout ?? []);
+  // One regression per key: '' for the complete samples (and drops without weights of their own), else the dropped input's name.
+  const problems = new Map<string, { xs: number[]; ys: number[]; groups: number[]; offsets: number[] }>();
   for (const [si, src] of fitting.sources.entries()) {
     const M = src.bindings.length;
     const headBinding = head.inputs.map((i) => src.bindings.findIndex((b) => b.input.name === i.name));
     // as validation: each input the simulation may drop, among those the head reads
     const drops = fitting.opts.missing?.rate ? [undefined, ...src.droppable.filter((bi) => headBinding.includes(bi))] : [undefined];
-    for (const drop of drops)
+    for (const drop of drops) {
+      const dropped = drop === undefined ? undefined : src.bindings[drop].input.name;
+      const key = dropped !== undefined && own.has(dropped) ? dropped : '';
+      const problem = problems.get(key) ?? { xs: [], ys: [], groups: [], offsets: [] };
+      problems.set(key, problem);
       for (let s = 0; s < src.train.length; s += 32) {
         throwIfCancelled(signal);
         const tiles = src.train.slice(s, s + 32).map((t) => (drop === undefined ? t : { ...t, drop }));
@@ -591,6 +596,7 @@ async function linearPathStart(fitting: Fitting, trainer: Trainer, weights: Weig
           if (y < 0) return;
           const row: number[] = [];
           head.inputs.forEach((spec, h) => {
+            if (key && spec.name === key) return;
             const x = feeds[spec.name].data as Float32Array;
             const a = avail && headBinding[h] >= 0 ? avail[j * M + headBinding[h]] : 1;
             // standardised as the head does it: a `relative` input less its tile's mean per band
@@ -602,26 +608,43 @@ async function linearPathStart(fitting: Fitting, trainer: Trainer, weights: Weig
             }
           });
           if (!row.every(Number.isFinite)) return;
-          xs.push(...row);
-          ys.push(y);
-          groups.push(si * 2 ** 32 + t.index);
-          for (let k = 0; k < classes; k++) offsets.push(logits[(j * classes + k) * plane + centre]);
+          problem.xs.push(...row);
+          problem.ys.push(y);
+          problem.groups.push(si * 2 ** 32 + t.index);
+          for (let k = 0; k < classes; k++) problem.offsets.push(logits[(j * classes + k) * plane + centre]);
         });
       }
+    }
   }
-  if (!ys.length) return undefined;
-  const base = { x: Float64Array.from(xs), n: ys.length, d, k: classes, y: ys, offset: Float64Array.from(offsets) };
-  const fitted = fitLogReg({ ...base, l2: crossValidatedL2(base, groups, LINEAR_PATH_L2_GRID).l2 });
+  // Each regression as per-input weight blocks [classes, bands] and a bias.
+  const fits = new Map<string, { weights: Map<string, Float32Array>; bias: Float32Array }>();
+  for (const [key, p] of problems) {
+    if (!p.ys.length) continue;
+    const inputs = head.inputs.filter((spec) => spec.name !== key);
+    const d = inputs.reduce((a, i) => a + i.bands, 0);
+    const base = { x: Float64Array.from(p.xs), n: p.ys.length, d, k: classes, y: p.ys, offset: Float64Array.from(p.offsets) };
+    const fitted = fitLogReg({ ...base, l2: crossValidatedL2(base, p.groups, LINEAR_PATH_L2_GRID).l2 });
+    const weights = new Map<string, Float32Array>();
+    let col = 0;
+    for (const spec of inputs) {
+      weights.set(spec.name, Float32Array.from({ length: classes * spec.bands }, (_, m) => fitted.weights[Math.floor(m / spec.bands) * d + col + (m % spec.bands)]));
+      col += spec.bands;
+    }
+    fits.set(key, { weights, bias: Float32Array.from(fitted.bias) });
+  }
+  const complete = fits.get('');
+  if (!complete) return undefined;
   const params = new Map<string, StoredTensor>();
-  let col = 0;
-  const take = (n: number) => {
-    const data = new Float32Array(classes * n);
-    for (let k = 0; k < classes; k++) for (let c = 0; c < n; c++) data[k * n + c] = fitted.weights[k * d + col + c];
-    col += n;
-    return { dtype: 'float32' as const, shape: [classes, n], data };
-  };
-  for (const spec of head.inputs) params.set(`${PIXEL_HEAD_SCOPE}.${spec.name}.linear.weight`, take(spec.bands));
-  params.set(`${PIXEL_HEAD_SCOPE}.linear.bias`, { dtype: 'float32', shape: [classes, 1], data: Float32Array.from(fitted.bias) });
+  const tensor = (data: Float32Array) => ({ dtype: 'float32' as const, shape: [classes, data.length / classes], data });
+  const less = (a: Float32Array, b: Float32Array) => a.map((v, m) => v - b[m]);
+  for (const [name, w] of complete.weights) params.set(`${PIXEL_HEAD_SCOPE}.${name}.linear.weight`, tensor(w));
+  params.set(`${PIXEL_HEAD_SCOPE}.linear.bias`, tensor(complete.bias));
+  // an input's absence: its own regression, stored as the difference from the complete one (pixelhead.ts linearWithout)
+  for (const [key, fit] of fits) {
+    if (!key) continue;
+    for (const [name, w] of fit.weights) params.set(`${PIXEL_HEAD_SCOPE}.${name}.linear_without_${key}.weight`, tensor(less(w, complete.weights.get(name)!)));
+    params.set(`${PIXEL_HEAD_SCOPE}.linear_without_${key}.bias`, tensor(less(fit.bias, complete.bias)));
+  }
   return params;
 }
 

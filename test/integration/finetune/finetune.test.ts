@@ -132,6 +132,12 @@ describe('fieldmoe finetune', () => {
     const adapter = await readSafetensors(path.join(out, 'adapter.safetensors'));
     expect(adapter.tensors.get('pixel_head.sar.context.weight')!.shape).toEqual([pixelHeadHidden([{ bands: 13 }, { bands: 2, context: PIXEL_HEAD_CONTEXT.sar }]), 2 * 2 * PIXEL_HEAD_CONTEXT.sar!.length]);
     expect(adapter.tensors.has('pixel_head.optical.context.weight')).toBe(false);
+    // The linear path has weights of its own for SAR's absence, on the optical bands, started from their own regression.
+    const without = adapter.tensors.get('pixel_head.optical.linear_without_sar.weight')!;
+    expect(without.shape).toEqual([7, 13]);
+    expect(Array.from(without.data as Float32Array).some((v) => v !== 0)).toBe(true);
+    expect(adapter.tensors.get('pixel_head.linear_without_sar.bias')!.shape).toEqual([7, 1]);
+    expect([...adapter.tensors.keys()].filter((n) => n.includes('linear_without_optical') || n.startsWith('pixel_head.sar.linear_without'))).toEqual([]);
     const e = await cli(['eval', '--model', out, '--scene', sharedData('sen1floods11-spain'), '--labels', sharedData('sen1floods11-spain/labels.tif'), '--missing', 's1']);
     expect(e.code).toBe(0);
     expect(JSON.parse(e.out).missing).toEqual(['s1']);

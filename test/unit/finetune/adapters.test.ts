@@ -76,7 +76,7 @@ describe('pixel head of a fine-tuned model', () => {
   });
 
   it('reads the band inputs the scene provides (not elevation-as-depth, not absent sensors)', () => {
-    const m = withPixelHead(mamol('dense'), [binding('optical', 4, true), binding('sar', 2, false), binding('elevation', 1, true, 'lidar'), binding('available', 3, true)], 16);
+    const m = withPixelHead(mamol('dense'), [binding('optical', 4, true), binding('sar', 2, false), binding('elevation', 1, true, 'lidar'), binding('available', 3, true)], { hidden: 16 });
     // Elevation enters relative to the tile's mean, with its spatial context; optical bands without.
     expect(m.architecture === 'mamol' && m.config.pixelHead).toEqual({ hidden: 16, inputs: [{ name: 'optical', bands: 4 }, { name: 'elevation', bands: 1, relative: true, context: PIXEL_HEAD_CONTEXT.lidar }], linear: true });
     // SAR (speckle) reads its window statistics too.
@@ -85,8 +85,22 @@ describe('pixel head of a fine-tuned model', () => {
     expect(PIXEL_HEAD_CONTEXT.sar?.length).toBeGreaterThan(0);
     const vit = vitConfig({ width: 8, depth: 2, heads: 2, patchSize: 2, imageSize: 8 });
     const seg: ModelConfig = { architecture: 'spectralmoe', config: { vit, depthVit: null, depthSource: { source: 'elevation', kind: 'dem' }, adapters: SEG_PRESETS.spectralmoe.apply(SPECTRALMOE_PAPER_DEFAULTS), decoder: { levels: [1], hidden: 8, classes: 3 }, tile: 8, embedding: { kind: 'spectral' } } };
-    const s = withPixelHead(seg, [binding('image', 5, true), binding('depth', 1, true)], 16);
+    const s = withPixelHead(seg, [binding('image', 5, true), binding('depth', 1, true)], { hidden: 16 });
     expect(s.architecture === 'spectralmoe' && s.config.pixelHead).toEqual({ hidden: 16, inputs: [{ name: 'image', bands: 5 }], linear: true });
+  });
+
+  it('gives the linear path weights of its own for the absence of each input the missing-sensor simulation drops', () => {
+    const bindings = [binding('optical', 4, true), binding('sar', 2, true, 'sar'), binding('elevation', 1, false, 'dem')];
+    const head = (missing?: { rate: number; mode: string }) => {
+      const m = withPixelHead(mamol('dense'), bindings, { missing });
+      return m.architecture === 'mamol' ? m.config.pixelHead?.linearWithout : undefined;
+    };
+    expect(head({ rate: 0.5, mode: 'both' })).toEqual(['optical', 'sar']);
+    expect(head({ rate: 0.5, mode: 'sar' })).toEqual(['sar']);
+    expect(head()).toBeUndefined();
+    // one input alone: nothing to be missing beside
+    const alone = withPixelHead(mamol('dense'), [binding('optical', 4, true)], { missing: { rate: 0.5, mode: 'both' } });
+    expect(alone.architecture === 'mamol' && alone.config.pixelHead?.linearWithout).toBeUndefined();
   });
 
   it('is as wide as its input features allow: 4 units per band or context feature, 16 to 64', () => {

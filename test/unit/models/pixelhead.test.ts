@@ -2,8 +2,9 @@
  * The pixel head (ml/models/pixelhead.ts) against a direct float64 computation of
  * V GELU(sum_i W_i (x_i - shift_i) scale_i m_i + U m + b) + c, its linear variant, an input read
  * relative to its tile mean, spatial context (window means and standard deviations, clipped at
- * the tile's edges), the linear path beside the MLP (sum_i L_i z_i m_i + l), and finite-difference gradients of every parameter (the standardisations
- * included).
+ * the tile's edges), the linear path beside the MLP (sum_i L_i z_i m_i + l, and per input j
+ * whose absence has weights of its own (1 - m_j)(sum_{i != j} L_i^j z_i m_i + l^j)), and
+ * finite-difference gradients of every parameter (the standardisations included).
  */
 import { describe, expect, it } from 'vitest';
 import { Graph, reshape, type Value } from '../../../src-main/engine/ml/index';
@@ -93,6 +94,20 @@ function reference(params: Map<string, Float64Array>, cfg: PixelHeadConfig, xs: 
             expect(l.length).toBe(CLASSES * spec.bands);
             for (let c = 0; c < spec.bands; c++) v += l[k * spec.bands + c] * (plane(c)[p] - mean(c) - shift[c]) * scale[c] * m[b * 2 + i];
           });
+          // per input j whose absence has its own weights: (1 - m_j) (sum_{i != j} L_i^j z_i m_i + l^j)
+          for (const name of cfg.linearWithout ?? []) {
+            const j = cfg.inputs.findIndex((s) => s.name === name);
+            let corr = get(`linear_without_${name}.bias`)[k];
+            cfg.inputs.forEach((spec, i) => {
+              if (i === j) return;
+              const [l, shift, scale] = [get(`${spec.name}.linear_without_${name}.weight`), get(`${spec.name}.norm.shift`), get(`${spec.name}.norm.scale`)];
+              const plane = (c: number) => xs[i].subarray((b * spec.bands + c) * P, (b * spec.bands + c + 1) * P);
+              const mean = (c: number) => (spec.relative ? plane(c).reduce((a, x) => a + x, 0) / P : 0);
+              for (let c = 0; c < spec.bands; c++) corr += l[k * spec.bands + c] * (plane(c)[p] - mean(c) - shift[c]) * scale[c] * m[b * 2 + i];
+            });
+            expect(params.has(`pixel_head.${name}.linear_without_${name}.weight`)).toBe(false);
+            v += (1 - m[b * 2 + j]) * corr;
+          }
         }
         out[(b * CLASSES + k) * P + p] = v;
       }
@@ -103,8 +118,9 @@ function reference(params: Map<string, Float64Array>, cfg: PixelHeadConfig, xs: 
 describe('pixel head', () => {
   const relative: PixelHeadConfig = { ...CFG, inputs: [CFG.inputs[0], { ...CFG.inputs[1], relative: true }] };
   const context: PixelHeadConfig = { ...CFG, inputs: [{ ...CFG.inputs[0], context: [3, 1] }, { ...CFG.inputs[1], relative: true, context: [5] }] };
-  for (const cfg of [CFG, { ...CFG, hidden: 0 }, relative, context, { ...context, hidden: 0 }, { ...context, linear: true }])
-    it(`matches a direct computation (hidden ${cfg.hidden}${cfg.inputs[1].relative ? ', b relative' : ''}${cfg.inputs[0].context ? ', spatial context' : ''}${cfg.linear ? ', linear path' : ''})`, async () => {
+  const perSubset: PixelHeadConfig = { ...relative, linear: true, linearWithout: ['a', 'b'] };
+  for (const cfg of [CFG, { ...CFG, hidden: 0 }, relative, context, { ...context, hidden: 0 }, { ...context, linear: true }, perSubset])
+    it(`matches a direct computation (hidden ${cfg.hidden}${cfg.inputs[1].relative ? ', b relative' : ''}${cfg.inputs[0].context ? ', spatial context' : ''}${cfg.linear ? ', linear path' : ''}${cfg.linearWithout ? ' per sensor subset' : ''})`, async () => {
       const g = new Graph('pixel-head');
       const xs = cfg.inputs.map((s) => g.input(s.name, 'float64', [B, s.bands, H, W]));
       const available = g.input('available', 'float64', [B, 2]);
@@ -120,8 +136,9 @@ describe('pixel head', () => {
       expect(relError(out.logits.data, reference(params, cfg, data, AVAILABLE))).toBeLessThan(1e-9);
     });
 
-  for (const cfg of [CFG, context, { ...CFG, linear: true }])
-    it(`gradients of every trainable parameter (float64 finite differences${cfg.inputs[0].context ? ', spatial context' : ''}${cfg.linear ? ', linear path' : ''})`, async () => {
+  // sample 1 lacks input b, so the weights for b's absence get gradients (a's would not: a is never missing)
+  for (const cfg of [CFG, context, { ...CFG, linear: true }, { ...CFG, linear: true, linearWithout: ['b'] }])
+    it(`gradients of every trainable parameter (float64 finite differences${cfg.inputs[0].context ? ', spatial context' : ''}${cfg.linear ? ', linear path' : ''}${cfg.linearWithout ? ' per sensor subset' : ''})`, async () => {
       const g0 = new Graph('discover');
       const recorded = new RandomParams(2, true);
       build(g0, recorded, cfg, cfg.inputs.map((s) => g0.input(s.name, 'float64', [B, s.bands, H, W])), g0.input('available', 'float64', [B, 2]));

@@ -36,6 +36,15 @@ export interface PixelHeadConfig {
    * from a logistic regression fitted to the labelled pixels (finetune/logreg.ts).
    */
   linear?: boolean;
+  /**
+   * Inputs (names among `inputs`) whose absence gives the linear path its own weights: per such
+   * input j, logits += (1 - m_j) (sum_{i != j} L_i^j z_i + l^j), with L_i^j
+   * `pixel_head.<i>.linear_without_<j>.weight` and l^j `pixel_head.linear_without_<j>.bias`.
+   * With two inputs, each sensor subset then has a linear classifier of its own: one set of
+   * weights for all of them must serve both the sensors together, where the model's own logits
+   * already say much, and each sensor alone, where they say less.
+   */
+  linearWithout?: readonly string[];
 }
 
 export interface PixelHeadInputSpec {
@@ -84,10 +93,10 @@ export function pixelHead(g: Graph, src: ParamSource, cfg: PixelHeadConfig, inpu
     const [h, w] = [inputs[0].x.shape[2] as number, inputs[0].x.shape[3] as number];
     const linearOnly = cfg.hidden === 0;
     const width = linearOnly ? classes : cfg.hidden;
-    const linearTerms: Value[] = [];
+    const standardised: Value[] = [];
     const hidden = cfg.inputs
       .map((spec, i) =>
-        g.scope(spec.name, () => bandProjection(g, src, spec.relative ? { ...inputs[i], x: sub(inputs[i].x, reduceMean(inputs[i].x, [2, 3], true)) } : inputs[i], spec, width, [h, w], linearOnly, cfg.linear && !linearOnly ? classes : 0, linearTerms)),
+        g.scope(spec.name, () => bandProjection(g, src, spec.relative ? { ...inputs[i], x: sub(inputs[i].x, reduceMean(inputs[i].x, [2, 3], true)) } : inputs[i], spec, width, [h, w], linearOnly, standardised)),
       )
       .reduce((a, b) => add(a, b));
     const bias = src.param(g, linearOnly ? 'out.bias' : 'hidden.bias', [width, 1], init.zeros);
@@ -101,9 +110,29 @@ export function pixelHead(g: Graph, src: ParamSource, cfg: PixelHeadConfig, inpu
     const v = src.param(g, 'out.weight', [classes, cfg.hidden], init.zeros);
     const c = src.param(g, 'out.bias', [classes, 1], init.zeros);
     let out = add(matmul(v, gelu(pre)), c);
-    if (linearTerms.length) out = add(linearTerms.reduce((a, b) => add(a, b), out), src.param(g, 'linear.bias', [classes, 1], init.zeros));
+    if (cfg.linear) out = add(out, linearPath(g, src, cfg, inputs, standardised, classes));
     return reshape(out, [0, classes, h, w]);
   });
+}
+
+/** The linear path (PixelHeadConfig `linear`, `linearWithout`) on the inputs' standardised bands [B, C, H W]: [B, classes, H W]. */
+function linearPath(g: Graph, src: ParamSource, cfg: PixelHeadConfig, inputs: readonly PixelHeadInput[], standardised: readonly Value[], classes: number): Value {
+  const gated = (v: Value, available?: Value) => (available ? mul(v, unsqueeze(available, [2])) : v);
+  const classifier = (suffix: string, skip?: number) => {
+    const terms = cfg.inputs.flatMap((spec, i) =>
+      i === skip ? [] : [g.scope(spec.name, () => gated(matmul(src.param(g, `${suffix}.weight`, [classes, spec.bands], init.zeros), standardised[i]), inputs[i].available))],
+    );
+    const bias = src.param(g, `${suffix}.bias`, [classes, 1], init.zeros);
+    return terms.length ? add(terms.reduce((a, b) => add(a, b)), bias) : bias;
+  };
+  let out = classifier('linear');
+  for (const name of cfg.linearWithout ?? []) {
+    const j = cfg.inputs.findIndex((spec) => spec.name === name);
+    const available = inputs[j]?.available;
+    if (!available) throw new Error(`pixel head: linearWithout names ${name}, not an input with availability`);
+    out = add(out, gated(classifier(`linear_without_${name}`, j), sub(1, available)));
+  }
+  return out;
 }
 
 /**
@@ -112,7 +141,7 @@ export function pixelHead(g: Graph, src: ParamSource, cfg: PixelHeadConfig, inpu
  * operation on the raw input, so training's feature cache (finetune/cut.ts) never stores a copy
  * of the input: it stays a live input, however many bands it has.
  */
-function bandProjection(g: Graph, src: ParamSource, inp: PixelHeadInput, spec: PixelHeadInputSpec, hidden: number, [h, w]: [number, number], zeroInit: boolean, linearClasses = 0, linearTerms: Value[] = []): Value {
+function bandProjection(g: Graph, src: ParamSource, inp: PixelHeadInput, spec: PixelHeadInputSpec, hidden: number, [h, w]: [number, number], zeroInit: boolean, standardisedOut: Value[]): Value {
   const { bands } = spec;
   const pixels = h * w;
   const shift = src.param(g, 'norm.shift', [1, bands, 1, 1], init.zeros);
@@ -121,10 +150,7 @@ function bandProjection(g: Graph, src: ParamSource, inp: PixelHeadInput, spec: P
   const weight = src.param(g, 'weight', [hidden, bands], zeroInit ? init.zeros : init.kaimingUniform);
   const flat = reshape(standardised, [0, bands, pixels]);
   let projected = matmul(weight, flat);
-  if (linearClasses) {
-    const term = matmul(src.param(g, 'linear.weight', [linearClasses, bands], init.zeros), flat);
-    linearTerms.push(inp.available ? mul(term, unsqueeze(inp.available, [2])) : term);
-  }
+  standardisedOut.push(flat);
   if (spec.context?.length) {
     const n = 2 * spec.context.length * bands;
     const features = concat(spec.context.flatMap((k) => windowStats(g, standardised, k, h, w)), 1);
