@@ -497,7 +497,9 @@ export async function fit(opts: FitOptions, job: JobContext = {}): Promise<FitRe
       dropLast: false,
       validation: hasVal ? valData : undefined,
       validationBatchSize: 1,
-      earlyStopping: hasVal && (opts.patience ?? 5) > 0 ? { patience: opts.patience ?? 5 } : undefined,
+      // epoch 0 (the start: the pack and the linear path's regression) counts too: with a few
+      // labels, training can make the model worse than that start, and early stopping keeps it then
+      earlyStopping: hasVal && (opts.patience ?? 5) > 0 ? { patience: opts.patience ?? 5, includeStart: true } : undefined,
       averaging,
     });
     const t0 = performance.now();

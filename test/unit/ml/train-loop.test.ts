@@ -159,6 +159,28 @@ describe('TrainLoop', () => {
     expect(valEvents[0].val!.metrics.labelled).toBe(24);
   });
 
+  it('with includeStart, keeps the starting weights when no epoch beats their validation loss', async () => {
+    const validation = dataset(24, 3, true);
+    const run = async (includeStart: boolean) => {
+      const t = await open(0);
+      const start = weightsOf(t);
+      const loop = new TrainLoop(t, train, { epochs: 40, batchSize: B, lr: 0.02, validation, earlyStopping: { patience: 3, includeStart } });
+      const startLoss = (await loop.evaluate(validation)).loss;
+      return { report: await loop.run(), start, after: weightsOf(t), startLoss };
+    };
+    // Permuted validation labels: every epoch of fitting the training rule scores worse than the start.
+    const kept = await run(true);
+    expect(Math.min(...kept.report.history.map((h) => h.val!.loss))).toBeGreaterThan(kept.startLoss);
+    expect(kept.report.bestEpoch).toBe(0);
+    expect(kept.report.bestValLoss).toBeCloseTo(kept.startLoss, 9);
+    expect(kept.report.history.length).toBe(3);
+    expect(kept.after).toEqual(kept.start);
+    // Without it, the best epoch is one that trained.
+    const trained = await run(false);
+    expect(trained.report.bestEpoch).toBeGreaterThan(0);
+    expect(trained.after).not.toEqual(trained.start);
+  });
+
   it('averages the weights: a bias-corrected EMA of the weights after each step, without changing the training path', async () => {
     const decay = 0.8;
     // The live weights before each step (the dataset is asked for the batch just before it).

@@ -24,6 +24,11 @@ export interface EarlyStopping {
   minDelta?: number;
   /** Put back the weights of the best epoch at the end (default true). */
   restoreBest?: boolean;
+  /**
+   * Score the weights before the first step too, as epoch 0: when no epoch's validation loss
+   * beats them, training leaves them as they were (default false).
+   */
+  includeStart?: boolean;
 }
 
 export interface TrainLoopOptions {
@@ -141,6 +146,7 @@ export class TrainLoop {
       emit({ ...p, epoch: current.epoch, epochs, step: report.steps, totalSteps, loss: current.loss, lr: current.lr, val: current.val }),
     );
 
+    if (earlyStopping?.includeStart && this.options.validation) best = { loss: (await this.evaluate(this.options.validation, job)).loss, epoch: 0, snapshot: this.trainer.snapshot() };
     for (let epoch = 1; epoch <= epochs; epoch++) {
       let lossSum = 0;
       const metricSums: Record<string, number> = {};
