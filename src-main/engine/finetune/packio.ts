@@ -69,14 +69,19 @@ export function parameterShapes(model: ModelConfig): Map<string, number[]> {
   return new Map([...g.params].map(([n, p]) => [n, p.value.shape as number[]]));
 }
 
-/** Base weights the model can take (same name and shape), minus names `drop` rejects. */
-export function compatibleWeights(model: ModelConfig, base: WeightMap, drop: (name: string) => boolean = () => false): Map<string, { shape: readonly number[]; data: ArrayLike<number> }> {
+/**
+ * Base weights the model can take (same name and shape). Names `fresh` picks (a new class head)
+ * start at zero instead, whatever the base holds: fine-tuning's linear path is fitted around the
+ * model's logits (fit.ts linearPathStart), which a randomly initialised head would make noise.
+ */
+export function compatibleWeights(model: ModelConfig, base: WeightMap, fresh: (name: string) => boolean = () => false): Map<string, { shape: readonly number[]; data: ArrayLike<number> }> {
   const shapes = parameterShapes(model);
   const out = new Map<string, { shape: readonly number[]; data: ArrayLike<number> }>();
   for (const [name, w] of base) {
     const s = shapes.get(name);
-    if (s && !drop(name) && s.length === w.shape.length && s.every((d, i) => d === w.shape[i])) out.set(name, w);
+    if (s && !fresh(name) && s.length === w.shape.length && s.every((d, i) => d === w.shape[i])) out.set(name, w);
   }
+  for (const [name, shape] of shapes) if (fresh(name)) out.set(name, { shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
   return out;
 }
 
