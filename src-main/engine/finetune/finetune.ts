@@ -147,7 +147,7 @@ export async function finetune(req: FinetuneRequest, job: JobContext = {}): Prom
     trainingText: [
       `Fine-tuned from pack ${base.pack.manifest.name} ${base.pack.manifest.version} (weights copied; its frozen backbone unchanged) with adapter "${choice}" (preset ${preset}) and ${head === 'keep' ? "the pack's classes" : 'a new head for the labels\' classes'}.`,
       `Scene ${req.scene.info.source}, labels ${labels.source}: ${result.trainPixels[0]} training pixels, ${result.valPixels[0]} validation pixels (spatial split by ${labels.kind === 'polygons' ? 'polygon' : 'block'}, seed ${req.seed ?? 0}).`,
-      `${result.history.length} epoch(s)${result.stoppedEarly ? ' (early stop on validation loss)' : ''}, best epoch ${result.bestEpoch ?? '-'}.`,
+      `${result.history.length} epoch(s)${result.stoppedEarly ? ' (early stop on validation loss)' : ''}, best epoch ${result.bestEpoch === 0 ? '0 (the start: no epoch of training beat it on validation)' : (result.bestEpoch ?? '-')}.`,
       result.averaging ? `Weights averaged over the steps (moving average, decay ${result.averaging.decay}): the scene's sensors are elevation only.` : '',
       v ? `Validation (held-out pixels): OA ${v.oa.toFixed(3)}, kappa ${v.kappa.toFixed(3)}, mIoU ${v.miou.toFixed(3)}, mAcc ${v.macc.toFixed(3)}.` : 'No validation pixels.',
       `Input normalisation recomputed from this scene (uniform mean/std per input).`,

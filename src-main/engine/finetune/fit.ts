@@ -99,7 +99,10 @@ export interface FitResult {
   trained: string[];
   history: EpochRecord[];
   stoppedEarly: boolean;
+  /** The epoch whose weights were kept (0: the start, which no epoch beat on validation). */
   bestEpoch?: number;
+  /** Its validation loss. */
+  bestValLoss?: number;
   /** The weight averaging training used (averagingFor), if any: the weights are that average. */
   averaging?: WeightAveraging;
   /** Scores on the validation pixels (centre of their tiles), per source and pooled. */
@@ -522,6 +525,7 @@ export async function fit(opts: FitOptions, job: JobContext = {}): Promise<FitRe
       history: report.history,
       stoppedEarly: report.stoppedEarly,
       bestEpoch: report.bestEpoch,
+      bestValLoss: report.bestValLoss,
       averaging,
       validation,
       normalization: prepared.map((p) => p.normalization),

@@ -54,8 +54,10 @@ export function validationMetrics(result: FitResult): Record<string, number> {
   const v = result.validation?.pooled;
   const out: Record<string, number> = {};
   if (v) Object.assign(out, { 'val.oa': round(v.oa), 'val.kappa': round(v.kappa), 'val.miou': round(v.miou), 'val.macc': round(v.macc), 'val.pixels': v.n });
-  const best = result.history.find((h) => h.epoch === result.bestEpoch) ?? result.history[result.history.length - 1];
-  if (best?.val) out['val.loss'] = round(best.val.loss);
+  // the kept epoch's loss (early stopping may keep the start, epoch 0, which history does not hold)
+  const last = result.history[result.history.length - 1]?.val?.loss;
+  const loss = result.bestValLoss ?? last;
+  if (loss !== undefined) out['val.loss'] = round(loss);
   out['train.epochs'] = result.history.length;
   return out;
 }

@@ -3,7 +3,8 @@
  * same name and shape, and a new class head's parameters at zero whatever the base holds.
  */
 import { describe, expect, it } from 'vitest';
-import { compatibleWeights, parameterShapes } from '../../../src-main/engine/finetune/packio';
+import { compatibleWeights, parameterShapes, validationMetrics } from '../../../src-main/engine/finetune/packio';
+import type { FitResult } from '../../../src-main/engine/finetune/fit';
 import { MAMOL_PAPER_EXPERTS, type ModelConfig } from '../../../src-main/engine/ml/models/index';
 import { vitConfig } from '../../../src-main/engine/ml/models/vit';
 
@@ -41,5 +42,19 @@ describe('compatibleWeights', () => {
     // the rest as the base has them
     expect(Array.from(taken.get('head.classifier.weight')!.data)).toHaveLength(shapes.get('head.classifier.weight')!.reduce((a, b) => a * b, 1));
     expect([...taken].filter(([name]) => !name.startsWith('head.classifier.')).every(([, w]) => Array.from(w.data).every((v) => v === 1))).toBe(true);
+  });
+});
+
+describe('validationMetrics', () => {
+  const epoch = (n: number, loss: number) => ({ epoch: n, trainLoss: 1, trainMetrics: {}, lr: 1e-3, val: { loss, metrics: {} } });
+  const result = (extra: Partial<FitResult>) => ({ history: [epoch(1, 0.5), epoch(2, 0.4), epoch(3, 0.6)], ...extra }) as FitResult;
+
+  it("reports the kept epoch's validation loss, the start's when early stopping kept it", () => {
+    expect(validationMetrics(result({ bestEpoch: 2, bestValLoss: 0.4 }))['val.loss']).toBe(0.4);
+    // epoch 0 is not in the history: its loss comes from the fit, not from the last epoch
+    expect(validationMetrics(result({ bestEpoch: 0, bestValLoss: 0.3 }))['val.loss']).toBe(0.3);
+    // no early stopping: the last epoch's
+    expect(validationMetrics(result({}))['val.loss']).toBe(0.6);
+    expect(validationMetrics(result({}))['train.epochs']).toBe(3);
   });
 });
