@@ -29,7 +29,7 @@ import { loadPack } from '../src-main/engine/packs/index';
 import { randomForestBaseline } from '../src-main/engine/eval/index';
 import { finetune } from '../src-main/engine/finetune/finetune';
 import { classMap, scoreClassMap, withData } from '../src-main/engine/finetune/evaluate';
-import { DEFAULT_TRAINING_SCENES, packSplit } from '../src-main/engine/training/defaults';
+import { DEFAULT_TRAINING_SCENES, heldOutIndices } from '../src-main/engine/training/defaults';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DATA = path.resolve(ROOT, '../shared/data');
@@ -118,7 +118,7 @@ export async function runCase(c: Case, opts: { seed: number; pixelsPerClass?: nu
     // fitted, labels included); then a spatial split by seed, scored on its validation side, in
     // blocks of SEEN_SPLIT_BLOCK there (eolearn's held-out side is about two of the default blocks).
     const seen = DEFAULT_TRAINING_SCENES.some((s) => s.dataset === c.dataset);
-    const labels = seen ? onlyThese(all, packSplit(all).val) : all;
+    const labels = seen ? onlyThese(all, heldOutIndices(all)) : all;
     const split = splitLabels(labels, { valFraction: 0.2, seed, ...(seen ? { blockSize: SEEN_SPLIT_BLOCK } : {}) });
     const train = await drawFewShot(scene, labels, split.train, pixelsPerClass, seed);
     const out = path.join(opts.outDir, `${c.name.replace(/[^a-z0-9]+/gi, '-')}-${pixelsPerClass}-s${seed}`);

@@ -15,7 +15,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { splitLabels, type LabelSplit } from '../labels/split';
+import { splitLabels } from '../labels/split';
 import type { LabelSet } from '../labels/types';
 import type { ModelPack } from '../packs/index';
 import { FieldMoeError } from '../util/errors';
@@ -33,7 +33,7 @@ export interface LabelledScene {
 export const NC_LANDSAT7: LabelledScene = { dataset: 'nc-landsat7', labels: 'labels.tif' };
 export const EOLEARN: LabelledScene = { dataset: 'eolearn-slovenia', labels: 'lulc.tif' };
 export const SEN1FLOODS11: LabelledScene = { dataset: 'sen1floods11-spain', labels: 'labels.tif' };
-/** Every scene the default packs (their shared backbone included) train on, each on its split's training side (packSplit). */
+/** Every scene the default packs (their shared backbone included) train on, each on the training side of its split (heldOutIndices is the other side). */
 export const DEFAULT_TRAINING_SCENES: readonly LabelledScene[] = [NC_LANDSAT7, EOLEARN, SEN1FLOODS11];
 
 export interface CardCheck {
@@ -97,12 +97,7 @@ export function labelsPath(dataRoot: string, s: LabelledScene): string {
   return path.join(dataRoot, s.dataset, s.labels);
 }
 
-/** The default packs' split of a training scene's labels: they train on its training side. */
-export function packSplit(labels: LabelSet): LabelSplit {
-  return splitLabels(labels, { valFraction: DEFAULT_VAL_SPLIT, seed: DEFAULT_SEED });
-}
-
 /** The held-back pixels: the validation side of the training split (same seed and fraction). */
 export function heldOutIndices(labels: LabelSet): Uint32Array {
-  return packSplit(labels).val;
+  return splitLabels(labels, { valFraction: DEFAULT_VAL_SPLIT, seed: DEFAULT_SEED }).val;
 }
