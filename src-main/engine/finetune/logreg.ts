@@ -71,7 +71,146 @@ export function logRegObjective(p: LogRegProblem, w: Float64Array, b: Float64Arr
   return (loss + 0.5 * l2 * reg) / n;
 }
 
-export function fitLogReg(p: LogRegProblem): LogRegFit {
+/**
+ * Up to how many parameters (classes x (features + 1)) fitLogReg takes Newton steps: each solves
+ * that many equations (a Cholesky factorisation, cubic in them), where gradient descent needs
+ * hundreds of steps once the features are correlated (a band and its window means) and the L2
+ * weak. Above it, accelerated gradient descent.
+ */
+export const NEWTON_MAX_PARAMS = 400;
+
+/** Minimises the objective from zero, or from `start` (a warm start: a fit of a nearby problem). */
+export function fitLogReg(p: LogRegProblem, start?: Pick<LogRegFit, 'weights' | 'bias'>): LogRegFit {
+  const free = labelledClasses(p);
+  return free.length * (p.d + 1) <= NEWTON_MAX_PARAMS ? newtonFit(p, free, start) : acceleratedFit(p, start);
+}
+
+/** The classes some sample has. */
+function labelledClasses(p: LogRegProblem): number[] {
+  const seen = new Set<number>();
+  for (let i = 0; i < p.n; i++) seen.add(p.y[i]);
+  return [...seen].sort((a, b) => a - b);
+}
+
+/**
+ * Damped Newton: each step solves H s = -g (H the objective's Hessian), halved until the
+ * objective falls. Only the `free` classes (those with samples) move: a class no sample has
+ * keeps its start (zero, the model's own logits), which loses nothing, as the free classes'
+ * unpenalised biases can rise against it (a pack's classes a scene lacks: sen1floods11 has 2 of
+ * the default MaMOL pack's 7).
+ */
+export function newtonFit(p: LogRegProblem, free: readonly number[], start?: Pick<LogRegFit, 'weights' | 'bias'>): LogRegFit {
+  const { x, n, d, k, offset } = p;
+  const l2 = p.l2 ?? 1;
+  const tolerance = p.tolerance ?? 1e-7;
+  const m = free.length * (d + 1);
+  // the free parameters as one vector: free class f's weights, then its bias at f (d + 1)
+  const w0 = start ? Float64Array.from(start.weights) : new Float64Array(k * d);
+  const b0 = start ? Float64Array.from(start.bias) : new Float64Array(k);
+  const theta = new Float64Array(m);
+  free.forEach((c, f) => {
+    theta.set(w0.subarray(c * d, (c + 1) * d), f * (d + 1));
+    theta[f * (d + 1) + d] = b0[c];
+  });
+  const split = (t: Float64Array) => {
+    const w = w0.slice();
+    const b = b0.slice();
+    free.forEach((c, f) => {
+      w.set(t.subarray(f * (d + 1), f * (d + 1) + d), c * d);
+      b[c] = t[f * (d + 1) + d];
+    });
+    return { w, b };
+  };
+  const gw = new Float64Array(k * d);
+  const gb = new Float64Array(k);
+  let { w, b } = split(theta);
+  let loss = logRegObjective(p, w, b, gw, gb);
+  let it = 0;
+  const freeGradient = () => Math.max(...free.map((c) => Math.max(Math.abs(gb[c]), ...Array.from(gw.subarray(c * d, (c + 1) * d), Math.abs))));
+  for (; it < (p.iterations ?? 100) && freeGradient() >= tolerance; it++) {
+    // Hessian (per n): sum_i (diag(q_i) - q_i q_i^T) (x) [x_i, 1][x_i, 1]^T, plus l2 / n on the weights
+    const h = new Float64Array(m * m);
+    const q = new Float64Array(k);
+    const xi = new Float64Array(d + 1);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < d; j++) xi[j] = x[i * d + j];
+      xi[d] = 1;
+      for (let c = 0; c < k; c++) {
+        let s = b[c] + (offset ? offset[i * k + c] : 0);
+        for (let j = 0; j < d; j++) s += w[c * d + j] * xi[j];
+        q[c] = s;
+      }
+      const max = Math.max(...q);
+      let sum = 0;
+      for (let c = 0; c < k; c++) sum += (q[c] = Math.exp(q[c] - max));
+      for (let c = 0; c < k; c++) q[c] /= sum;
+      for (let f1 = 0; f1 < free.length; f1++)
+        for (let f2 = 0; f2 < free.length; f2++) {
+          const [c1, c2] = [free[f1], free[f2]];
+          const a = (c1 === c2 ? q[c1] : 0) - q[c1] * q[c2];
+          if (a === 0) continue;
+          for (let j1 = 0; j1 <= d; j1++) {
+            const row = (f1 * (d + 1) + j1) * m + f2 * (d + 1);
+            const v = a * xi[j1];
+            for (let j2 = 0; j2 <= d; j2++) h[row + j2] += v * xi[j2];
+          }
+        }
+    }
+    for (let r = 0; r < m; r++) {
+      for (let c = 0; c < m; c++) h[r * m + c] /= n;
+      // the bias directions are flat along adding one constant to every class: a small ridge keeps H definite
+      h[r * m + r] += (r % (d + 1) === d ? 0 : l2 / n) + 1e-9;
+    }
+    const g = new Float64Array(m);
+    free.forEach((c, f) => {
+      g.set(gw.subarray(c * d, (c + 1) * d), f * (d + 1));
+      g[f * (d + 1) + d] = gb[c];
+    });
+    const step = choleskySolve(h, g, m);
+    let t = 1;
+    for (;;) {
+      const trial = theta.map((v, r) => v - t * step[r]);
+      const next = split(trial);
+      const trialLoss = logRegObjective(p, next.w, next.b);
+      if (trialLoss <= loss || t < 1e-8) {
+        theta.set(trial);
+        ({ w, b } = next);
+        loss = logRegObjective(p, w, b, gw, gb);
+        break;
+      }
+      t /= 2;
+    }
+    if (t < 1e-8) break;
+  }
+  return { weights: w, bias: b, loss, iterations: it, gradient: freeGradient() };
+}
+
+/** Solves A s = g for symmetric positive definite A (m x m, row-major) by Cholesky. */
+function choleskySolve(a: Float64Array, g: Float64Array, m: number): Float64Array {
+  const l = new Float64Array(m * m);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j <= i; j++) {
+      let s = a[i * m + j];
+      for (let r = 0; r < j; r++) s -= l[i * m + r] * l[j * m + r];
+      l[i * m + j] = i === j ? Math.sqrt(Math.max(s, 1e-300)) : s / l[j * m + j];
+    }
+  const z = new Float64Array(m);
+  for (let i = 0; i < m; i++) {
+    let s = g[i];
+    for (let r = 0; r < i; r++) s -= l[i * m + r] * z[r];
+    z[i] = s / l[i * m + i];
+  }
+  const out = new Float64Array(m);
+  for (let i = m - 1; i >= 0; i--) {
+    let s = z[i];
+    for (let r = i + 1; r < m; r++) s -= l[r * m + i] * out[r];
+    out[i] = s / l[i * m + i];
+  }
+  return out;
+}
+
+/** Accelerated gradient descent (Nesterov, with restarts) at step 1 / L, L a bound on the Hessian. */
+export function acceleratedFit(p: LogRegProblem, start?: Pick<LogRegFit, 'weights' | 'bias'>): LogRegFit {
   const { x, n, d, k } = p;
   const l2 = p.l2 ?? 1;
   const iterations = p.iterations ?? 3000;
@@ -85,8 +224,8 @@ export function fitLogReg(p: LogRegProblem): LogRegFit {
   }
   const lipschitz = 0.5 * (sq / Math.max(n, 1)) + l2 / Math.max(n, 1);
   const step = 1 / lipschitz;
-  const w = new Float64Array(k * d);
-  const b = new Float64Array(k);
+  const w = start ? Float64Array.from(start.weights) : new Float64Array(k * d);
+  const b = start ? Float64Array.from(start.bias) : new Float64Array(k);
   const yw = w.slice();
   const yb = b.slice();
   const gw = new Float64Array(k * d);
@@ -156,34 +295,60 @@ export function logRegSubset(p: LogRegProblem, rows: readonly number[]): LogRegP
   return { ...p, x, n: rows.length, y, offset };
 }
 
+/** Gradient tolerance of cross-validation's fits: their out-of-fold losses are compared to a few digits, not their weights. */
+export const CV_TOLERANCE = 1e-5;
+
+/** Each sample's cross-entropy under (w, b) (no penalty). */
+export function sampleCrossEntropy(p: LogRegProblem, w: Float64Array, b: Float64Array): Float64Array {
+  const { x, n, d, k, y, offset } = p;
+  const out = new Float64Array(n);
+  const z = new Float64Array(k);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < k; c++) {
+      let s = b[c] + (offset ? offset[i * k + c] : 0);
+      for (let j = 0; j < d; j++) s += w[c * d + j] * x[i * d + j];
+      z[c] = s;
+    }
+    const max = Math.max(...z);
+    out[i] = max + Math.log(z.reduce((a, v) => a + Math.exp(v - max), 0)) - z[y[i]];
+  }
+  return out;
+}
+
 /**
  * The L2 strength of `grid` with the lowest cross-validated log loss: samples in `folds` folds by
  * group (samples of one group, e.g. copies of one pixel, stay together; group g in fold g mod
  * folds), each fold scored (mean cross-entropy, no penalty) by the fit on the others. Ties keep
- * the stronger regularisation. Also returns each strength's loss.
+ * the stronger regularisation. Also returns each strength's loss, and each sample's loss out of
+ * its fold at the chosen strength (to compare feature sets sample by sample).
  */
-export function crossValidatedL2(p: LogRegProblem, groups: readonly number[], grid: readonly number[], folds = 5): { l2: number; losses: number[] } {
+export function crossValidatedL2(p: LogRegProblem, groups: readonly number[], grid: readonly number[], folds = 5): { l2: number; losses: number[]; sampleLosses: Float64Array } {
   const ids = [...new Set(groups)];
   const foldOf = new Map(ids.map((g, i) => [g, i % folds]));
   // The folds' problems, split once for every strength of the grid.
-  const splits: { train: LogRegProblem; test: LogRegProblem }[] = [];
+  const splits: { rows: number[]; train: LogRegProblem; test: LogRegProblem }[] = [];
   for (let f = 0; f < Math.min(folds, ids.length); f++) {
     const train: number[] = [];
     const test: number[] = [];
     groups.forEach((g, i) => (foldOf.get(g) === f ? test : train).push(i));
-    if (train.length && test.length) splits.push({ train: logRegSubset(p, train), test: { ...logRegSubset(p, test), l2: 0 } });
+    if (train.length && test.length) splits.push({ rows: test, train: logRegSubset(p, train), test: logRegSubset(p, test) });
   }
-  const losses = grid.map((l2) => {
-    let total = 0;
-    let count = 0;
-    for (const { train, test } of splits) {
-      const fitted = fitLogReg({ ...train, l2, iterations: Math.min(p.iterations ?? 1000, 1000) });
-      total += logRegObjective(test, fitted.weights, fitted.bias) * test.n;
-      count += test.n;
+  const samples = grid.map(() => new Float64Array(p.n).fill(NaN));
+  // per fold, the strengths from the strongest down, each fit warm-started from the last (a regularisation path)
+  const order = grid.map((_, i) => i).sort((a, b) => grid[b] - grid[a]);
+  for (const { rows, train, test } of splits) {
+    let start: LogRegFit | undefined;
+    for (const i of order) {
+      start = fitLogReg({ ...train, l2: grid[i], iterations: Math.min(p.iterations ?? 1000, 1000), tolerance: CV_TOLERANCE }, start);
+      sampleCrossEntropy(test, start.weights, start.bias).forEach((v, r) => (samples[i][rows[r]] = v));
     }
-    return count ? total / count : Infinity;
+  }
+  const outOfFold = samples.map((sample) => {
+    const scored = sample.filter((v) => v === v);
+    return { sample, loss: scored.length ? scored.reduce((a, v) => a + v, 0) / scored.length : Infinity };
   });
+  const losses = outOfFold.map((o) => o.loss);
   let best = grid.length - 1;
   for (let i = grid.length - 1; i >= 0; i--) if (losses[i] < losses[best]) best = i;
-  return { l2: grid[best], losses };
+  return { l2: grid[best], losses, sampleLosses: outOfFold[best].sample };
 }

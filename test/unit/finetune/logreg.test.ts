@@ -5,7 +5,7 @@
  * fit adds nothing where the offset already classifies), and the cross-validated L2 strength.
  */
 import { describe, expect, it } from 'vitest';
-import { crossValidatedL2, fitLogReg, logRegObjective, logRegSubset, type LogRegProblem } from '../../../src-main/engine/finetune/logreg';
+import { acceleratedFit, crossValidatedL2, fitLogReg, logRegObjective, logRegSubset, NEWTON_MAX_PARAMS, newtonFit, type LogRegProblem } from '../../../src-main/engine/finetune/logreg';
 
 /** Deterministic pseudo-random numbers in [-1, 1). */
 function noise(seed: number): () => number {
@@ -81,6 +81,37 @@ describe('logistic regression', () => {
     const strong = fitLogReg({ ...p, l2: 100 });
     const norm = (w: Float64Array) => Math.hypot(...w);
     expect(norm(strong.weights)).toBeLessThan(norm(fit.weights));
+  });
+
+  it('Newton and accelerated descent reach the same optimum; fitLogReg takes Newton steps on small problems', () => {
+    const p = { ...blobs(60, 4, 3, 1, 9), l2: 0.1 };
+    const newton = newtonFit({ ...p, tolerance: 1e-10 }, [0, 1, 2]);
+    const accelerated = acceleratedFit({ ...p, iterations: 50000, tolerance: 1e-10 });
+    expect(newton.gradient).toBeLessThan(1e-9);
+    expect(newton.iterations).toBeLessThan(30);
+    expect(accelerated.iterations).toBeGreaterThan(newton.iterations);
+    expect(newton.loss).toBeCloseTo(accelerated.loss, 9);
+    newton.weights.forEach((w, m) => expect(w).toBeCloseTo(accelerated.weights[m], 5));
+    expect(fitLogReg(p).iterations).toBeLessThan(30);
+    // above NEWTON_MAX_PARAMS, accelerated descent
+    const wide = { ...blobs(40, Math.ceil(NEWTON_MAX_PARAMS / 3), 3, 1, 10), l2: 10 };
+    expect(fitLogReg(wide).gradient).toBeLessThan(1e-6);
+  });
+
+  it('Newton moves only the classes with samples; the others keep their start, at no cost in loss', () => {
+    // classes 0 and 2 labelled, class 1 none
+    const base = blobs(60, 3, 3, 2, 11);
+    const y = Int32Array.from(base.y, (c) => (c === 1 ? 2 : c));
+    const p = { ...base, y, l2: 1 };
+    const newton = fitLogReg(p);
+    expect(Array.from(newton.weights.subarray(3, 6))).toEqual([0, 0, 0]);
+    expect(newton.bias[1]).toBe(0);
+    expect(newton.gradient).toBeLessThan(1e-7);
+    // every class free: class 1's bias sinks and its weights stay small, the loss barely lower
+    const all = acceleratedFit({ ...p, iterations: 50000, tolerance: 1e-9 });
+    expect(all.bias[1]).toBeLessThan(-3);
+    expect(newton.loss - all.loss).toBeGreaterThanOrEqual(-1e-9);
+    expect(newton.loss - all.loss).toBeLessThan(0.01);
   });
 
   it('separates a linearly separable set', () => {
