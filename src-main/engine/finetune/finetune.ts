@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { loadModelPack } from '../ml/models/export';
-import { getArchitecture, type ModelConfig } from '../ml/models/index';
+import { contextIntoHidden, getArchitecture, type ModelConfig, type PixelHeadInputSpec } from '../ml/models/index';
 import { mapBands, type InputBinding } from '../packs/bandmap';
 import { packSearchPath, resolvePack } from '../packs/registry';
 import type { PackClass, PackInput } from '../packs/manifest';
@@ -139,7 +139,7 @@ export async function finetune(req: FinetuneRequest, job: JobContext = {}): Prom
     dir: req.out,
     name,
     version: '1',
-    model,
+    model: result.model,
     classes,
     inputs,
     result,
@@ -187,6 +187,15 @@ export const FINETUNE_VAL_PIXELS_PER_CLASS = 32;
 export const PIXEL_HEAD_CONTEXT: Partial<Record<SensorKind, readonly number[]>> = { sar: [3, 7], dem: [3, 7], lidar: [3, 7] };
 
 /**
+ * Windows of the context the linear path alone reads on other inputs (`contextInto: ['linear']`),
+ * whose start keeps them only where cross-validation on the labels says they help (fit.ts
+ * linearPathFeatures), and up to how many bands: the regression's features grow fourfold, and a
+ * hyperspectral cube's 200 bands carry the spectrum, not texture.
+ */
+export const LINEAR_PATH_CONTEXT = [3, 7];
+export const LINEAR_PATH_CONTEXT_MAX_BANDS = 16;
+
+/**
  * Hidden width of the pixel head: PIXEL_HEAD_UNITS_PER_FEATURE per feature it reads (bands plus
  * context features, over its inputs), between PIXEL_HEAD_MIN_HIDDEN and PIXEL_HEAD_MAX_HIDDEN. A
  * head on few features overfits a few dozen labels when wide: elevation alone (1 band + 4
@@ -198,8 +207,8 @@ export const PIXEL_HEAD_UNITS_PER_FEATURE = 4;
 export const PIXEL_HEAD_MIN_HIDDEN = 16;
 export const PIXEL_HEAD_MAX_HIDDEN = 64;
 
-export function pixelHeadHidden(inputs: readonly { bands: number; context?: readonly number[] }[]): number {
-  const features = inputs.reduce((a, i) => a + i.bands * (1 + 2 * (i.context?.length ?? 0)), 0);
+export function pixelHeadHidden(inputs: readonly Pick<PixelHeadInputSpec, 'bands' | 'context' | 'contextInto'>[]): number {
+  const features = inputs.reduce((a, i) => a + i.bands * (1 + 2 * (contextIntoHidden(i) ? i.context!.length : 0)), 0);
   return Math.min(PIXEL_HEAD_MAX_HIDDEN, Math.max(PIXEL_HEAD_MIN_HIDDEN, PIXEL_HEAD_UNITS_PER_FEATURE * features));
 }
 
@@ -271,14 +280,41 @@ export function pixelHeadHidden(inputs: readonly { bands: number; context?: read
  * stopping keeps the start on every seed and the optical rows lose by about 1.4; patience 10,
  * the head-only adapter and a 100x lower learning rate for the linear path alone did not change
  * that (training loss falls, validation loss rises from the first epoch).
+ *
+ * Kept since: the linear path reads the window means and spreads of optical bands too where
+ * cross-validation on the labels says they help (LINEAR_PATH_CONTEXT, fit.ts
+ * linearPathFeatures), and the model drops them where it does not, so that training cannot fit
+ * them either. chesapeake NAIP, seeds 0-5, mean / min: 20/class +2.1 / -9.8 -> +6.7 / -0.9 (per
+ * seed -0.9 +10.9 +5.7 +2.4 +16.1 +6.3), 50/class +7.3 / -0.7 (seeds 0 and 3 were -13.1 and
+ * -6.5). sen1floods11 moves within a point (50/class: all sensors +0.3 -> +0.5, S2 alone +1.1 ->
+ * +0.7, SAR alone +4.7 -> +5.6; minima unchanged or higher), Salinas (204 bands: no context) and
+ * eolearn at 20/class not at all; eolearn at 50/class falls, -1.2 -5.3 +9.2 -> -2.0 -19.5 +9.2:
+ * at seed 1 cross-validation kept the context and the test blocks disagree (eolearn's held-back
+ * side is two 32-pixel blocks; see the harness).
+ * Not kept:
+ * - the context weights in the graph whatever the start chose (training then fitted them from
+ *   zero: eolearn 20/class seed 1 -4.5 -> -16.1, while SAR alone gained up to 4.5 points);
+ * - the context chosen by the lower cross-validated loss alone, without the one-standard-error
+ *   rule (S2 alone 20/class seed 1 -0.8 -> -8.6), or with more features than samples (seed 5
+ *   +4.0 -> -2.0);
+ * - the linear path frozen during training (chesapeake 20/class +8.3 / +1.4, 50/class +7.6 /
+ *   -1.1; sen1floods11 50/class all sensors +0.3 / -1.5);
+ * - keeping the start unless an epoch beats its validation loss by one standard error (the
+ *   per-pixel losses' spread): chesapeake 20/class +8.1 / -0.9, 50/class +9.0 / +4.3, but it
+ *   kept the start on every sen1floods11 run, where training helps at 50/class (all sensors +0.1 /
+ *   -1.0, S2 alone -0.2 / -1.6). The start alone (no training) scores chesapeake +9.4 / +3.6 and
+ *   +9.0 / +4.3: training loses 2 to 3 points there on average, and the validation pixels (4 to
+ *   10 per class) cannot tell.
  */
 
 /**
  * Adds the pixel head (ml/models/pixelhead.ts) on the inputs that carry a sensor's bands per
  * pixel (image and modality roles, not elevation-as-depth or availability) and that the scene
- * provides; elevation sensors enter relative to the tile's mean, and SAR and elevation with their
- * spatial context (PIXEL_HEAD_CONTEXT). Dense models only (a class
- * map, like the head's output).
+ * provides; elevation sensors enter relative to the tile's mean, SAR and elevation with their
+ * spatial context (PIXEL_HEAD_CONTEXT) in both paths, other inputs of up to
+ * LINEAR_PATH_CONTEXT_MAX_BANDS bands with theirs in the linear path alone (LINEAR_PATH_CONTEXT;
+ * fine-tuning drops it where its start finds no use for it). Dense models only (a class map, like
+ * the head's output).
  */
 export function withPixelHead(model: ModelConfig, bindings: readonly InputBinding[], options: { hidden?: number; missing?: MissingSimulation } = {}): ModelConfig {
   const arch = getArchitecture(model.architecture);
@@ -288,10 +324,15 @@ export function withPixelHead(model: ModelConfig, bindings: readonly InputBindin
     .filter((b) => b.available && b.channels > 0 && ['image', 'modality'].includes(roles.get(b.input.name) ?? ''))
     .map((b) => {
       const kind = b.sensor?.kind;
-      const context = kind ? PIXEL_HEAD_CONTEXT[kind] : undefined;
+      const hidden = kind ? PIXEL_HEAD_CONTEXT[kind] : undefined;
+      const context = hidden
+        ? { context: hidden, contextInto: ['hidden', 'linear'] as const }
+        : b.channels <= LINEAR_PATH_CONTEXT_MAX_BANDS
+          ? { context: LINEAR_PATH_CONTEXT, contextInto: ['linear'] as const }
+          : {};
       // elevation enters relative to the tile's mean: height above the surroundings
       const relative = kind !== undefined && ELEVATION_KINDS.includes(kind);
-      return { name: b.input.name, bands: b.channels, ...(relative ? { relative } : {}), ...(context ? { context } : {}) };
+      return { name: b.input.name, bands: b.channels, ...(relative ? { relative } : {}), ...context };
     });
   if (!inputs.length) return model;
   // the inputs the missing-sensor simulation drops get linear weights of their own for their absence (fit.ts linearPathStart)

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { architectureAdapters, presetFor } from '../../../src-main/engine/finetune/adapters';
 import { uniteClasses } from '../../../src-main/engine/training/train';
 import { MAMOL_PAPER_EXPERTS, SEG_PRESETS, SPECTRALMOE_PAPER_DEFAULTS, type ModelConfig, type SpectralMoeModelConfig } from '../../../src-main/engine/ml/models/index';
-import { PIXEL_HEAD_CONTEXT, pixelHeadHidden, withPixelHead } from '../../../src-main/engine/finetune/finetune';
+import { LINEAR_PATH_CONTEXT, LINEAR_PATH_CONTEXT_MAX_BANDS, PIXEL_HEAD_CONTEXT, pixelHeadHidden, withPixelHead } from '../../../src-main/engine/finetune/finetune';
 import type { InputBinding } from '../../../src-main/engine/packs/bandmap';
 import { vitConfig } from '../../../src-main/engine/ml/models/vit';
 import type { LabelSet } from '../../../src-main/engine/labels/types';
@@ -77,16 +77,21 @@ describe('pixel head of a fine-tuned model', () => {
 
   it('reads the band inputs the scene provides (not elevation-as-depth, not absent sensors)', () => {
     const m = withPixelHead(mamol('dense'), [binding('optical', 4, true), binding('sar', 2, false), binding('elevation', 1, true, 'lidar'), binding('available', 3, true)], { hidden: 16 });
-    // Elevation enters relative to the tile's mean, with its spatial context; optical bands without.
-    expect(m.architecture === 'mamol' && m.config.pixelHead).toEqual({ hidden: 16, inputs: [{ name: 'optical', bands: 4 }, { name: 'elevation', bands: 1, relative: true, context: PIXEL_HEAD_CONTEXT.lidar }], linear: true });
+    // Elevation enters relative to the tile's mean, with its spatial context into both paths; optical bands' context goes to the linear path alone.
+    const optical = { name: 'optical', bands: 4, context: LINEAR_PATH_CONTEXT, contextInto: ['linear'] };
+    const both = ['hidden', 'linear'];
+    expect(m.architecture === 'mamol' && m.config.pixelHead).toEqual({ hidden: 16, inputs: [optical, { name: 'elevation', bands: 1, relative: true, context: PIXEL_HEAD_CONTEXT.lidar, contextInto: both }], linear: true });
     // SAR (speckle) reads its window statistics too.
     const sar = withPixelHead(mamol('dense'), [binding('optical', 4, false), binding('sar', 2, true, 'sar')]);
-    expect(sar.architecture === 'mamol' && sar.config.pixelHead).toEqual({ hidden: pixelHeadHidden([{ bands: 2, context: PIXEL_HEAD_CONTEXT.sar }]), inputs: [{ name: 'sar', bands: 2, context: PIXEL_HEAD_CONTEXT.sar }], linear: true });
+    expect(sar.architecture === 'mamol' && sar.config.pixelHead).toEqual({ hidden: pixelHeadHidden([{ bands: 2, context: PIXEL_HEAD_CONTEXT.sar }]), inputs: [{ name: 'sar', bands: 2, context: PIXEL_HEAD_CONTEXT.sar, contextInto: both }], linear: true });
     expect(PIXEL_HEAD_CONTEXT.sar?.length).toBeGreaterThan(0);
     const vit = vitConfig({ width: 8, depth: 2, heads: 2, patchSize: 2, imageSize: 8 });
     const seg: ModelConfig = { architecture: 'spectralmoe', config: { vit, depthVit: null, depthSource: { source: 'elevation', kind: 'dem' }, adapters: SEG_PRESETS.spectralmoe.apply(SPECTRALMOE_PAPER_DEFAULTS), decoder: { levels: [1], hidden: 8, classes: 3 }, tile: 8, embedding: { kind: 'spectral' } } };
     const s = withPixelHead(seg, [binding('image', 5, true), binding('depth', 1, true)], { hidden: 16 });
-    expect(s.architecture === 'spectralmoe' && s.config.pixelHead).toEqual({ hidden: 16, inputs: [{ name: 'image', bands: 5 }], linear: true });
+    expect(s.architecture === 'spectralmoe' && s.config.pixelHead).toEqual({ hidden: 16, inputs: [{ name: 'image', bands: 5, context: LINEAR_PATH_CONTEXT, contextInto: ['linear'] }], linear: true });
+    // a hyperspectral cube's bands carry no linear-path context
+    const cube = withPixelHead(seg, [binding('image', LINEAR_PATH_CONTEXT_MAX_BANDS + 1, true)], { hidden: 16 });
+    expect(cube.architecture === 'spectralmoe' && cube.config.pixelHead).toEqual({ hidden: 16, inputs: [{ name: 'image', bands: LINEAR_PATH_CONTEXT_MAX_BANDS + 1 }], linear: true });
   });
 
   it('gives the linear path weights of its own for the absence of each input the missing-sensor simulation drops', () => {
@@ -109,6 +114,9 @@ describe('pixel head of a fine-tuned model', () => {
     expect(pixelHeadHidden([{ bands: 6 }])).toBe(24);
     expect(pixelHeadHidden([{ bands: 13 }, { bands: 2, context: [3, 7] }])).toBe(64);
     expect(pixelHeadHidden([{ bands: 204 }])).toBe(64);
+    // context the linear path alone reads does not widen the hidden layer
+    expect(pixelHeadHidden([{ bands: 4, context: [3, 7], contextInto: ['linear'] }])).toBe(16);
+    expect(pixelHeadHidden([{ bands: 1, context: [3, 7], contextInto: ['hidden', 'linear'] }])).toBe(20);
     const m = withPixelHead(mamol('dense'), [binding('elevation', 1, true, 'dem')]);
     expect(m.architecture === 'mamol' && m.config.pixelHead && m.config.pixelHead.hidden).toBe(20);
   });

@@ -3,8 +3,8 @@
  * V GELU(sum_i W_i (x_i - shift_i) scale_i m_i + U m + b) + c, its linear variant, an input read
  * relative to its tile mean, spatial context (window means and standard deviations, clipped at
  * the tile's edges), the linear path beside the MLP (sum_i L_i z_i m_i + l, and per input j
- * whose absence has weights of its own (1 - m_j)(sum_{i != j} L_i^j z_i m_i + l^j)), and
- * finite-difference gradients of every parameter (the standardisations included).
+ * whose absence has weights of its own (1 - m_j)(sum_{i != j} L_i^j z_i m_i + l^j)), context
+ * features read by the linear path (alone or with the hidden layer), and finite-difference gradients of every parameter (the standardisations included).
  */
 import { describe, expect, it } from 'vitest';
 import { Graph, reshape, type Value } from '../../../src-main/engine/ml/index';
@@ -53,15 +53,15 @@ function reference(params: Map<string, Float64Array>, cfg: PixelHeadConfig, xs: 
   const get = (n: string) => params.get(`pixel_head.${n}`)!;
   for (let b = 0; b < B; b++)
     for (let p = 0; p < P; p++) {
-      const pre = Array.from({ length: width }, (_, j) => get(linear ? 'out.bias' : 'hidden.bias')[j]);
-      cfg.inputs.forEach((spec, i) => {
-        const [w, shift, scale] = [get(`${spec.name}.weight`), get(`${spec.name}.norm.shift`), get(`${spec.name}.norm.scale`)];
+      // per input: its standardised bands at p, and its standardised context features there
+      const bands = cfg.inputs.map((spec, i) => {
+        const [shift, scale] = [get(`${spec.name}.norm.shift`), get(`${spec.name}.norm.scale`)];
         const plane = (c: number) => xs[i].subarray((b * spec.bands + c) * P, (b * spec.bands + c + 1) * P);
         const mean = (c: number) => (spec.relative ? plane(c).reduce((a, v) => a + v, 0) / P : 0);
-        const z = (c: number, q: number) => (plane(c)[q] - mean(c) - shift[c]) * scale[c];
-        for (let j = 0; j < width; j++)
-          for (let c = 0; c < spec.bands; c++) pre[j] += w[j * spec.bands + c] * z(c, p) * m[b * 2 + i];
-        if (!spec.context) return;
+        return (c: number, q: number) => (plane(c)[q] - mean(c) - shift[c]) * scale[c];
+      });
+      const context = cfg.inputs.map((spec, i) => {
+        if (!spec.context) return [];
         // window statistics straight from the definition: the pixels of the k x k window inside the tile
         const features: number[] = [];
         const [py, px] = [Math.floor(p / W), p % W];
@@ -70,43 +70,53 @@ function reference(params: Map<string, Float64Array>, cfg: PixelHeadConfig, xs: 
             for (let c = 0; c < spec.bands; c++) {
               const r = (k - 1) / 2;
               const vals: number[] = [];
-              for (let y = Math.max(0, py - r); y <= Math.min(H - 1, py + r); y++) for (let x = Math.max(0, px - r); x <= Math.min(W - 1, px + r); x++) vals.push(z(c, y * W + x));
+              for (let y = Math.max(0, py - r); y <= Math.min(H - 1, py + r); y++) for (let x = Math.max(0, px - r); x <= Math.min(W - 1, px + r); x++) vals.push(bands[i](c, y * W + x));
               const mu = vals.reduce((a, v) => a + v, 0) / vals.length;
               const variance = vals.reduce((a, v) => a + (v - mu) ** 2, 0) / vals.length;
               features.push(stat === 'mean' ? mu : Math.sqrt(variance + CONTEXT_VARIANCE_EPS));
             }
-        const [cw, cShift, cScale] = [get(`${spec.name}.context.weight`), get(`${spec.name}.context.shift`), get(`${spec.name}.context.scale`)];
-        expect(cw.length).toBe(width * features.length);
-        for (let j = 0; j < width; j++) features.forEach((f, n) => (pre[j] += cw[j * features.length + n] * (f - cShift[n]) * cScale[n] * m[b * 2 + i]));
+        const [cShift, cScale] = [get(`${spec.name}.context.shift`), get(`${spec.name}.context.scale`)];
+        return features.map((f, n) => (f - cShift[n]) * cScale[n]);
+      });
+      const pre = Array.from({ length: width }, (_, j) => get(linear ? 'out.bias' : 'hidden.bias')[j]);
+      cfg.inputs.forEach((spec, i) => {
+        const w = get(`${spec.name}.weight`);
+        for (let j = 0; j < width; j++) for (let c = 0; c < spec.bands; c++) pre[j] += w[j * spec.bands + c] * bands[i](c, p) * m[b * 2 + i];
+        const hidden = spec.context && (spec.contextInto?.includes('hidden') ?? true);
+        expect(params.has(`pixel_head.${spec.name}.context.weight`)).toBe(!!hidden);
+        if (!hidden) return;
+        const cw = get(`${spec.name}.context.weight`);
+        expect(cw.length).toBe(width * context[i].length);
+        for (let j = 0; j < width; j++) context[i].forEach((f, n) => (pre[j] += cw[j * context[i].length + n] * f * m[b * 2 + i]));
       });
       const u = get('available.weight');
       for (let j = 0; j < width; j++) for (let i = 0; i < 2; i++) pre[j] += m[b * 2 + i] * u[i * width + j];
+      // one linear classifier `path` on the inputs but `skip`: L_i z_i m_i (and L'_i s_i m_i where it reads context) plus its bias
+      const classifier = (path: string, k: number, skip = -1) => {
+        let v = get(`${path}.bias`)[k];
+        cfg.inputs.forEach((spec, i) => {
+          if (i === skip) return;
+          const l = get(`${spec.name}.${path}.weight`);
+          expect(l.length).toBe(CLASSES * spec.bands);
+          for (let c = 0; c < spec.bands; c++) v += l[k * spec.bands + c] * bands[i](c, p) * m[b * 2 + i];
+          const reads = !!spec.contextInto?.includes('linear');
+          expect(params.has(`pixel_head.${spec.name}.${path}_context.weight`)).toBe(reads);
+          if (!reads) return;
+          const lc = get(`${spec.name}.${path}_context.weight`);
+          context[i].forEach((f, n) => (v += lc[k * context[i].length + n] * f * m[b * 2 + i]));
+        });
+        return v;
+      };
       for (let k = 0; k < CLASSES; k++) {
         let v = linear ? pre[k] : get('out.bias')[k];
         if (!linear) for (let j = 0; j < width; j++) v += get('out.weight')[k * width + j] * gelu(pre[j]);
         if (cfg.linear && !linear) {
-          // the linear path: L_i z_i m_i on the bands alone, plus its bias
-          v += get('linear.bias')[k];
-          cfg.inputs.forEach((spec, i) => {
-            const [l, shift, scale] = [get(`${spec.name}.linear.weight`), get(`${spec.name}.norm.shift`), get(`${spec.name}.norm.scale`)];
-            const plane = (c: number) => xs[i].subarray((b * spec.bands + c) * P, (b * spec.bands + c + 1) * P);
-            const mean = (c: number) => (spec.relative ? plane(c).reduce((a, x) => a + x, 0) / P : 0);
-            expect(l.length).toBe(CLASSES * spec.bands);
-            for (let c = 0; c < spec.bands; c++) v += l[k * spec.bands + c] * (plane(c)[p] - mean(c) - shift[c]) * scale[c] * m[b * 2 + i];
-          });
+          v += classifier('linear', k);
           // per input j whose absence has its own weights: (1 - m_j) (sum_{i != j} L_i^j z_i m_i + l^j)
           for (const name of cfg.linearWithout ?? []) {
             const j = cfg.inputs.findIndex((s) => s.name === name);
-            let corr = get(`linear_without_${name}.bias`)[k];
-            cfg.inputs.forEach((spec, i) => {
-              if (i === j) return;
-              const [l, shift, scale] = [get(`${spec.name}.linear_without_${name}.weight`), get(`${spec.name}.norm.shift`), get(`${spec.name}.norm.scale`)];
-              const plane = (c: number) => xs[i].subarray((b * spec.bands + c) * P, (b * spec.bands + c + 1) * P);
-              const mean = (c: number) => (spec.relative ? plane(c).reduce((a, x) => a + x, 0) / P : 0);
-              for (let c = 0; c < spec.bands; c++) corr += l[k * spec.bands + c] * (plane(c)[p] - mean(c) - shift[c]) * scale[c] * m[b * 2 + i];
-            });
             expect(params.has(`pixel_head.${name}.linear_without_${name}.weight`)).toBe(false);
-            v += (1 - m[b * 2 + j]) * corr;
+            v += (1 - m[b * 2 + j]) * classifier(`linear_without_${name}`, k, j);
           }
         }
         out[(b * CLASSES + k) * P + p] = v;
@@ -119,8 +129,15 @@ describe('pixel head', () => {
   const relative: PixelHeadConfig = { ...CFG, inputs: [CFG.inputs[0], { ...CFG.inputs[1], relative: true }] };
   const context: PixelHeadConfig = { ...CFG, inputs: [{ ...CFG.inputs[0], context: [3, 1] }, { ...CFG.inputs[1], relative: true, context: [5] }] };
   const perSubset: PixelHeadConfig = { ...relative, linear: true, linearWithout: ['a', 'b'] };
-  for (const cfg of [CFG, { ...CFG, hidden: 0 }, relative, context, { ...context, hidden: 0 }, { ...context, linear: true }, perSubset])
-    it(`matches a direct computation (hidden ${cfg.hidden}${cfg.inputs[1].relative ? ', b relative' : ''}${cfg.inputs[0].context ? ', spatial context' : ''}${cfg.linear ? ', linear path' : ''}${cfg.linearWithout ? ' per sensor subset' : ''})`, async () => {
+  // a's context read by the linear path alone, b's by both, with weights of their own for each input's absence
+  const linearContext: PixelHeadConfig = {
+    ...perSubset,
+    inputs: [{ ...context.inputs[0], contextInto: ['linear'] }, { ...context.inputs[1], contextInto: ['hidden', 'linear'] }],
+  };
+  const describeCfg = (cfg: PixelHeadConfig) =>
+    `${cfg.inputs[0].context ? ', spatial context' : ''}${cfg.inputs[0].contextInto ? ' (into the linear path)' : ''}${cfg.linear ? ', linear path' : ''}${cfg.linearWithout ? ' per sensor subset' : ''}`;
+  for (const cfg of [CFG, { ...CFG, hidden: 0 }, relative, context, { ...context, hidden: 0 }, { ...context, linear: true }, perSubset, linearContext])
+    it(`matches a direct computation (hidden ${cfg.hidden}${cfg.inputs[1].relative ? ', b relative' : ''}${describeCfg(cfg)})`, async () => {
       const g = new Graph('pixel-head');
       const xs = cfg.inputs.map((s) => g.input(s.name, 'float64', [B, s.bands, H, W]));
       const available = g.input('available', 'float64', [B, 2]);
@@ -137,8 +154,8 @@ describe('pixel head', () => {
     });
 
   // sample 1 lacks input b, so the weights for b's absence get gradients (a's would not: a is never missing)
-  for (const cfg of [CFG, context, { ...CFG, linear: true }, { ...CFG, linear: true, linearWithout: ['b'] }])
-    it(`gradients of every trainable parameter (float64 finite differences${cfg.inputs[0].context ? ', spatial context' : ''}${cfg.linear ? ', linear path' : ''}${cfg.linearWithout ? ' per sensor subset' : ''})`, async () => {
+  for (const cfg of [CFG, context, { ...CFG, linear: true }, { ...CFG, linear: true, linearWithout: ['b'] }, { ...linearContext, linearWithout: ['b'] }])
+    it(`gradients of every trainable parameter (float64 finite differences${describeCfg(cfg)})`, async () => {
       const g0 = new Graph('discover');
       const recorded = new RandomParams(2, true);
       build(g0, recorded, cfg, cfg.inputs.map((s) => g0.input(s.name, 'float64', [B, s.bands, H, W])), g0.input('available', 'float64', [B, 2]));

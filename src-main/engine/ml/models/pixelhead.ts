@@ -31,9 +31,9 @@ export interface PixelHeadConfig {
   /**
    * A linear path beside the MLP: logits += sum_i L_i z_i + l, with L_i
    * `pixel_head.<name>.linear.weight` [classes, bands] on input i's standardised bands (zeroed
-   * where the input is missing; not on the context features) and l `pixel_head.linear.bias`
-   * [classes, 1]. Fine-tuning starts it
-   * from a logistic regression fitted to the labelled pixels (finetune/logreg.ts).
+   * where the input is missing; on its context features too where `contextInto` says so) and l
+   * `pixel_head.linear.bias` [classes, 1]. Fine-tuning starts it from a logistic regression
+   * fitted to the labelled pixels (finetune/logreg.ts).
    */
   linear?: boolean;
   /**
@@ -60,6 +60,14 @@ export interface PixelHeadInputSpec {
    * (speckle filtered), roughness and height above the surroundings say more.
    */
   context?: readonly number[];
+  /**
+   * Which paths read the context features (default: the hidden layer only). 'linear': the linear
+   * path too, by `<path>_context.weight` [classes, 2 K C] beside each of its band weights (e.g.
+   * `pixel_head.<name>.linear_context.weight`). On an optical input fine-tuning gives them to the
+   * linear path alone, whose start then chooses by cross-validation whether they help (fit.ts
+   * linearPathStart): texture tells trees from grass at 1 m, while at 10 m the MLP overfitted them.
+   */
+  contextInto?: readonly ('hidden' | 'linear')[];
 }
 
 export interface PixelHeadInput {
@@ -93,10 +101,10 @@ export function pixelHead(g: Graph, src: ParamSource, cfg: PixelHeadConfig, inpu
     const [h, w] = [inputs[0].x.shape[2] as number, inputs[0].x.shape[3] as number];
     const linearOnly = cfg.hidden === 0;
     const width = linearOnly ? classes : cfg.hidden;
-    const standardised: Value[] = [];
+    const linearFeatures: LinearFeatures[] = [];
     const hidden = cfg.inputs
       .map((spec, i) =>
-        g.scope(spec.name, () => bandProjection(g, src, spec.relative ? { ...inputs[i], x: sub(inputs[i].x, reduceMean(inputs[i].x, [2, 3], true)) } : inputs[i], spec, width, [h, w], linearOnly, standardised)),
+        g.scope(spec.name, () => bandProjection(g, src, spec.relative ? { ...inputs[i], x: sub(inputs[i].x, reduceMean(inputs[i].x, [2, 3], true)) } : inputs[i], spec, width, [h, w], linearOnly, linearFeatures)),
       )
       .reduce((a, b) => add(a, b));
     const bias = src.param(g, linearOnly ? 'out.bias' : 'hidden.bias', [width, 1], init.zeros);
@@ -110,18 +118,31 @@ export function pixelHead(g: Graph, src: ParamSource, cfg: PixelHeadConfig, inpu
     const v = src.param(g, 'out.weight', [classes, cfg.hidden], init.zeros);
     const c = src.param(g, 'out.bias', [classes, 1], init.zeros);
     let out = add(matmul(v, gelu(pre)), c);
-    if (cfg.linear) out = add(out, linearPath(g, src, cfg, inputs, standardised, classes));
+    if (cfg.linear) out = add(out, linearPath(g, src, cfg, inputs, linearFeatures, classes));
     return reshape(out, [0, classes, h, w]);
   });
 }
 
-/** The linear path (PixelHeadConfig `linear`, `linearWithout`) on the inputs' standardised bands [B, C, H W]: [B, classes, H W]. */
-function linearPath(g: Graph, src: ParamSource, cfg: PixelHeadConfig, inputs: readonly PixelHeadInput[], standardised: readonly Value[], classes: number): Value {
+/** What the linear path reads of one input: its standardised bands [B, C, H W] and, when it takes them, its standardised context features [B, 2 K C, H W]. */
+interface LinearFeatures {
+  bands: Value;
+  context?: Value;
+}
+
+/** Whether the linear path reads input `spec`'s context features (PixelHeadInputSpec `contextInto`). */
+export const linearReadsContext = (spec: Pick<PixelHeadInputSpec, 'context' | 'contextInto'>) => !!spec.context?.length && !!spec.contextInto?.includes('linear');
+/** Whether the hidden layer reads input `spec`'s context features (the default where it has them). */
+export const contextIntoHidden = (spec: Pick<PixelHeadInputSpec, 'context' | 'contextInto'>) => !!spec.context?.length && (spec.contextInto?.includes('hidden') ?? true);
+
+/** The linear path (PixelHeadConfig `linear`, `linearWithout`) on the inputs' standardised features: [B, classes, H W]. */
+function linearPath(g: Graph, src: ParamSource, cfg: PixelHeadConfig, inputs: readonly PixelHeadInput[], features: readonly LinearFeatures[], classes: number): Value {
   const gated = (v: Value, available?: Value) => (available ? mul(v, unsqueeze(available, [2])) : v);
+  const term = (suffix: string, f: LinearFeatures) => {
+    const t = matmul(src.param(g, `${suffix}.weight`, [classes, f.bands.shape[1] as number], init.zeros), f.bands);
+    return f.context ? add(t, matmul(src.param(g, `${suffix}_context.weight`, [classes, f.context.shape[1] as number], init.zeros), f.context)) : t;
+  };
   const classifier = (suffix: string, skip?: number) => {
-    const terms = cfg.inputs.flatMap((spec, i) =>
-      i === skip ? [] : [g.scope(spec.name, () => gated(matmul(src.param(g, `${suffix}.weight`, [classes, spec.bands], init.zeros), standardised[i]), inputs[i].available))],
-    );
+    const terms = cfg.inputs.flatMap((spec, i) => (i === skip ? [] : [g.scope(spec.name, () => gated(term(suffix, features[i]), inputs[i].available))]));
     const bias = src.param(g, `${suffix}.bias`, [classes, 1], init.zeros);
     return terms.length ? add(terms.reduce((a, b) => add(a, b)), bias) : bias;
   };
@@ -141,7 +162,7 @@ function linearPath(g: Graph, src: ParamSource, cfg: PixelHeadConfig, inputs: re
  * operation on the raw input, so training's feature cache (finetune/cut.ts) never stores a copy
  * of the input: it stays a live input, however many bands it has.
  */
-function bandProjection(g: Graph, src: ParamSource, inp: PixelHeadInput, spec: PixelHeadInputSpec, hidden: number, [h, w]: [number, number], zeroInit: boolean, standardisedOut: Value[]): Value {
+function bandProjection(g: Graph, src: ParamSource, inp: PixelHeadInput, spec: PixelHeadInputSpec, hidden: number, [h, w]: [number, number], zeroInit: boolean, linearOut: LinearFeatures[]): Value {
   const { bands } = spec;
   const pixels = h * w;
   const shift = src.param(g, 'norm.shift', [1, bands, 1, 1], init.zeros);
@@ -150,14 +171,16 @@ function bandProjection(g: Graph, src: ParamSource, inp: PixelHeadInput, spec: P
   const weight = src.param(g, 'weight', [hidden, bands], zeroInit ? init.zeros : init.kaimingUniform);
   const flat = reshape(standardised, [0, bands, pixels]);
   let projected = matmul(weight, flat);
-  standardisedOut.push(flat);
+  const linear: LinearFeatures = { bands: flat };
+  linearOut.push(linear);
   if (spec.context?.length) {
     const n = 2 * spec.context.length * bands;
     const features = concat(spec.context.flatMap((k) => windowStats(g, standardised, k, h, w)), 1);
     const cShift = src.param(g, 'context.shift', [1, n, 1, 1], init.zeros);
     const cScale = src.param(g, 'context.scale', [1, n, 1, 1], init.ones);
-    const cWeight = src.param(g, 'context.weight', [hidden, n], zeroInit ? init.zeros : init.kaimingUniform);
-    projected = add(projected, matmul(cWeight, reshape(mul(sub(features, cShift), cScale), [0, n, pixels])));
+    const context = reshape(mul(sub(features, cShift), cScale), [0, n, pixels]);
+    if (contextIntoHidden(spec)) projected = add(projected, matmul(src.param(g, 'context.weight', [hidden, n], zeroInit ? init.zeros : init.kaimingUniform), context));
+    if (linearReadsContext(spec)) linear.context = context;
   }
   return inp.available ? mul(projected, unsqueeze(inp.available, [2])) : projected;
 }
