@@ -574,8 +574,8 @@ export const LINEAR_PATH_L2_GRID = [0.1, 1, 10, 100, 1000];
  * The start of the pixel head's linear path (pixelhead.ts `linear`): a multinomial logistic
  * regression (logreg.ts) on the standardised bands of the labelled training pixels, each at the
  * centre of its tile, and on their context features where the path reads them and
- * cross-validation keeps them (linearPathFeatures; else their weights start at zero), with the
- * model's own logits there (the pixel head still zero) as a fixed offset, so that it fits what
+ * cross-validation keeps them (linearPathFeatures; the model returned no longer reads the context
+ * of an input no regression kept), with the model's own logits there (the pixel head still zero) as a fixed offset, so that it fits what
  * the pack lacks. With the missing-sensor simulation, every pixel
  * also enters once with each input that may be dropped missing (its features zeroed, the
  * model's logits for that availability): into the same regression, or, for an input the head
@@ -729,7 +729,7 @@ interface LinearColumn {
  * sen1floods11 S2: -10.0 with the context, -0.6 without. With more features than samples the
  * context is left out unexamined: there cross-validation compares fits that interpolate (it kept
  * the context for sen1floods11 at 20 labels per class, 75 features for 32 pixels, and S2 alone
- * fell from +2.0 to -2.0 points over the forest at seed 5).
+ * fell from +4.0 to -2.0 points over the forest at seed 5).
  */
 export function linearPathFeatures(p: LogRegProblem, columns: readonly LinearColumn[], groups: readonly number[]): { problem: LogRegProblem; kept: LinearColumn[]; l2: number } {
   const bands = columns.filter((c) => !c.context);
