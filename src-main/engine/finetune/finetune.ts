@@ -304,7 +304,13 @@ export function pixelHeadHidden(inputs: readonly Pick<PixelHeadInputSpec, 'bands
  *   kept the start on every sen1floods11 run, where training helps at 50/class (all sensors +0.1 /
  *   -1.0, S2 alone -0.2 / -1.6). The start alone (no training) scores chesapeake +9.4 / +3.6 and
  *   +9.0 / +4.3: training loses 2 to 3 points there on average, and the validation pixels (4 to
- *   10 per class) cannot tell.
+ *   10 per class) cannot tell;
+ * - the head-only adapter on chesapeake (20/class +6.4 / -0.9, 50/class +6.5 / -0.1): the adapters
+ *   are not what costs those points;
+ * - the pixel head at the base learning rate instead of ten times it, now that the linear path
+ *   starts fitted: better at 20/class (chesapeake +8.5 / +2.4; sen1floods11 S2 alone +1.6 / -0.8),
+ *   worse minima at 50/class (chesapeake -0.9, sen1floods11 all sensors and S2 alone -1.1 and
+ *   -1.2 at seed 1).
  */
 
 /**
