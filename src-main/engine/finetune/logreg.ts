@@ -32,7 +32,7 @@ export interface LogRegFit {
   bias: Float64Array;
   loss: number;
   iterations: number;
-  /** Max-norm of the objective's gradient at the result (divided by n). */
+  /** Max-norm of the objective's gradient at the result (divided by n; Newton: over the classes that move). */
   gradient: number;
 }
 
