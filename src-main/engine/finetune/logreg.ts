@@ -3,9 +3,10 @@
  * offset of the logits (a residual fit: the model's own logits at the labelled pixels, so that
  * the fitted weights learn what the model lacks). Minimises
  *   sum_n CE(o_n + W x_n + b, y_n) + (l2 / 2) ||W||^2
- * (the bias unpenalised; sklearn's LogisticRegression with C = 1 / l2) by full-batch gradient
- * descent with Nesterov momentum and a step from the Hessian's bound, restarted when the loss
- * rises. The objective is convex, so the start (zero) does not matter.
+ * (the bias unpenalised; sklearn's LogisticRegression with C = 1 / l2) by damped Newton steps on
+ * small problems, else full-batch gradient descent with Nesterov momentum and a step from the
+ * Hessian's bound, restarted when the loss rises. The objective is convex, so the start (zero,
+ * or a warm start) does not matter.
  */
 export interface LogRegProblem {
   /** Samples x features, row-major. */
@@ -36,22 +37,29 @@ export interface LogRegFit {
   gradient: number;
 }
 
+/** Sample i's logits under (w, b) into z (its offset included); returns their maximum. */
+function sampleLogits(p: LogRegProblem, w: Float64Array, b: Float64Array, i: number, z: Float64Array): number {
+  const { x, d, k, offset } = p;
+  let max = -Infinity;
+  for (let c = 0; c < k; c++) {
+    let s = b[c] + (offset ? offset[i * k + c] : 0);
+    for (let j = 0; j < d; j++) s += w[c * d + j] * x[i * d + j];
+    z[c] = s;
+    if (s > max) max = s;
+  }
+  return max;
+}
+
 /** Objective (divided by n) and its gradient at (w, b). */
 export function logRegObjective(p: LogRegProblem, w: Float64Array, b: Float64Array, gw?: Float64Array, gb?: Float64Array): number {
-  const { x, n, d, k, y, offset } = p;
+  const { x, n, d, k, y } = p;
   const l2 = p.l2 ?? 1;
   gw?.fill(0);
   gb?.fill(0);
   const z = new Float64Array(k);
   let loss = 0;
   for (let i = 0; i < n; i++) {
-    let max = -Infinity;
-    for (let c = 0; c < k; c++) {
-      let s = b[c] + (offset ? offset[i * k + c] : 0);
-      for (let j = 0; j < d; j++) s += w[c * d + j] * x[i * d + j];
-      z[c] = s;
-      if (s > max) max = s;
-    }
+    const max = sampleLogits(p, w, b, i, z);
     let sum = 0;
     for (let c = 0; c < k; c++) sum += Math.exp(z[c] - max);
     loss += max + Math.log(sum) - z[y[i]];
@@ -100,7 +108,7 @@ function labelledClasses(p: LogRegProblem): number[] {
  * the default MaMOL pack's 7).
  */
 export function newtonFit(p: LogRegProblem, free: readonly number[], start?: Pick<LogRegFit, 'weights' | 'bias'>): LogRegFit {
-  const { x, n, d, k, offset } = p;
+  const { x, n, d, k } = p;
   const l2 = p.l2 ?? 1;
   const tolerance = p.tolerance ?? 1e-7;
   const m = free.length * (d + 1);
@@ -135,12 +143,7 @@ export function newtonFit(p: LogRegProblem, free: readonly number[], start?: Pic
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < d; j++) xi[j] = x[i * d + j];
       xi[d] = 1;
-      for (let c = 0; c < k; c++) {
-        let s = b[c] + (offset ? offset[i * k + c] : 0);
-        for (let j = 0; j < d; j++) s += w[c * d + j] * xi[j];
-        q[c] = s;
-      }
-      const max = Math.max(...q);
+      const max = sampleLogits(p, w, b, i, q);
       let sum = 0;
       for (let c = 0; c < k; c++) sum += (q[c] = Math.exp(q[c] - max));
       for (let c = 0; c < k; c++) q[c] /= sum;
@@ -300,16 +303,11 @@ export const CV_TOLERANCE = 1e-5;
 
 /** Each sample's cross-entropy under (w, b) (no penalty). */
 export function sampleCrossEntropy(p: LogRegProblem, w: Float64Array, b: Float64Array): Float64Array {
-  const { x, n, d, k, y, offset } = p;
+  const { n, k, y } = p;
   const out = new Float64Array(n);
   const z = new Float64Array(k);
   for (let i = 0; i < n; i++) {
-    for (let c = 0; c < k; c++) {
-      let s = b[c] + (offset ? offset[i * k + c] : 0);
-      for (let j = 0; j < d; j++) s += w[c * d + j] * x[i * d + j];
-      z[c] = s;
-    }
-    const max = Math.max(...z);
+    const max = sampleLogits(p, w, b, i, z);
     out[i] = max + Math.log(z.reduce((a, v) => a + Math.exp(v - max), 0)) - z[y[i]];
   }
   return out;
