@@ -471,7 +471,6 @@ export async function fit(opts: FitOptions, job: JobContext = {}): Promise<FitRe
     prepared.push(await prepareSource(s, i, opts, tile, job.signal));
   }
   const startWeights = withPixelHeadStats(opts, prepared);
-  let model = opts.model;
   let built = await openTrainer({ ...opts, weights: startWeights });
   const { cut, stepModel: firstStep, evalModel } = built;
   const prefix = cut.prefixModel ? (await openSession(cut.prefixModel, { threads: opts.threads })).session : undefined;
@@ -490,9 +489,10 @@ export async function fit(opts: FitOptions, job: JobContext = {}): Promise<FitRe
     const total = epochs * trainData.size;
     const averaging = averagingFor(prepared);
     const linearStart = await linearPathStart(fitting, built.trainer, startWeights, classes, trainData.cache, job.signal);
-    if (linearStart && linearStart.model !== model) {
-      // the start left context features out: the graph drops them, so that training cannot fit them either
-      model = linearStart.model;
+    const model = linearStart?.model ?? opts.model;
+    if (model !== opts.model) {
+      // the start left context features out: the graph drops them, so that training cannot fit
+      // them either (one more build, about 0.3 s on sen1floods11: its offsets need a model first)
       await built.trainer.release();
       built = await openTrainer({ ...opts, model, weights: startWeights }, built.cut);
     }
@@ -575,9 +575,9 @@ export const LINEAR_PATH_L2_GRID = [0.1, 1, 10, 100, 1000];
  * regression (logreg.ts) on the standardised bands of the labelled training pixels, each at the
  * centre of its tile, and on their context features where the path reads them and
  * cross-validation keeps them (linearPathFeatures; the model returned no longer reads the context
- * of an input no regression kept), with the model's own logits there (the pixel head still zero) as a fixed offset, so that it fits what
- * the pack lacks. With the missing-sensor simulation, every pixel
- * also enters once with each input that may be dropped missing (its features zeroed, the
+ * of an input no regression kept), with the model's own logits there (the pixel head still zero)
+ * as a fixed offset, so that it fits what the pack lacks. With the missing-sensor simulation,
+ * every pixel also enters once with each input that may be dropped missing (its features zeroed, the
  * model's logits for that availability): into the same regression, or, for an input the head
  * gives weights of its own when missing (`linearWithout`), into a regression of its own on the
  * other inputs, stored as its difference from the complete one. Each regression's L2 strength
@@ -658,7 +658,9 @@ async function linearPathStart(
     }
   }
   // Each regression as per-input weight blocks [classes, features] (the bands', then the context's: zero when left out) and a bias.
-  const fits = new Map<string, { weights: (LinearColumn & { data: Float32Array; kept: boolean })[]; bias: Float32Array }>();
+  const fits = new Map<string, { weights: (LinearColumn & { data: Float32Array })[]; bias: Float32Array }>();
+  // inputs whose context some regression kept
+  const contextKept = new Set<string>();
   for (const [key, p] of problems) {
     if (!p.ys.length) continue;
     const inputs = head.inputs.flatMap((spec, h) => (spec.name === key ? [] : [{ input: spec.name, bands: spec.bands, context: stats[h].context?.shift.length ?? 0 }]));
@@ -669,20 +671,21 @@ async function linearPathStart(
     const all = { x: Float64Array.from(p.xs), n: p.ys.length, d: columns.reduce((a, c) => a + c.width, 0), k: classes, y: p.ys, offset: Float64Array.from(p.offsets) };
     const { problem, kept, l2 } = linearPathFeatures(all, columns, p.groups);
     const fitted = fitLogReg({ ...problem, l2 });
+    for (const c of kept) if (c.context) contextKept.add(c.input);
     let col = 0;
     const weights = columns.map((c) => {
       const data = new Float32Array(classes * c.width);
-      if (!kept.includes(c)) return { ...c, data, kept: false };
+      if (!kept.includes(c)) return { ...c, data };
       for (let m = 0; m < data.length; m++) data[m] = fitted.weights[Math.floor(m / c.width) * problem.d + col + (m % c.width)];
       col += c.width;
-      return { ...c, data, kept: true };
+      return { ...c, data };
     });
     fits.set(key, { weights, bias: Float32Array.from(fitted.bias) });
   }
   const complete = fits.get('');
   if (!complete) return undefined;
   // an input's context no regression kept leaves the linear path
-  const dropped = new Set(head.inputs.filter((i) => linearReadsContext(i) && ![...fits.values()].some((f) => f.weights.some((w) => w.input === i.name && w.context && w.kept))).map((i) => i.name));
+  const dropped = new Set(head.inputs.filter((i) => linearReadsContext(i) && !contextKept.has(i.name)).map((i) => i.name));
   const model = dropped.size ? withoutLinearContext(fitting.opts.model, dropped) : fitting.opts.model;
   const params = new Map<string, StoredTensor>();
   const tensor = (data: Float32Array) => ({ dtype: 'float32' as const, shape: [classes, data.length / classes], data });
