@@ -101,12 +101,10 @@ export function pixelHead(g: Graph, src: ParamSource, cfg: PixelHeadConfig, inpu
     const [h, w] = [inputs[0].x.shape[2] as number, inputs[0].x.shape[3] as number];
     const linearOnly = cfg.hidden === 0;
     const width = linearOnly ? classes : cfg.hidden;
-    const linearFeatures: LinearFeatures[] = [];
-    const hidden = cfg.inputs
-      .map((spec, i) =>
-        g.scope(spec.name, () => bandProjection(g, src, spec.relative ? { ...inputs[i], x: sub(inputs[i].x, reduceMean(inputs[i].x, [2, 3], true)) } : inputs[i], spec, width, [h, w], linearOnly, linearFeatures)),
-      )
-      .reduce((a, b) => add(a, b));
+    const projections = cfg.inputs.map((spec, i) =>
+      g.scope(spec.name, () => bandProjection(g, src, spec.relative ? { ...inputs[i], x: sub(inputs[i].x, reduceMean(inputs[i].x, [2, 3], true)) } : inputs[i], spec, width, [h, w], linearOnly)),
+    );
+    const hidden = projections.map((p) => p.hidden).reduce((a, b) => add(a, b));
     const bias = src.param(g, linearOnly ? 'out.bias' : 'hidden.bias', [width, 1], init.zeros);
     let pre = add(hidden, bias);
     if (available) {
@@ -118,7 +116,7 @@ export function pixelHead(g: Graph, src: ParamSource, cfg: PixelHeadConfig, inpu
     const v = src.param(g, 'out.weight', [classes, cfg.hidden], init.zeros);
     const c = src.param(g, 'out.bias', [classes, 1], init.zeros);
     let out = add(matmul(v, gelu(pre)), c);
-    if (cfg.linear) out = add(out, linearPath(g, src, cfg, inputs, linearFeatures, classes));
+    if (cfg.linear) out = add(out, linearPath(g, src, cfg, inputs, projections.map((p) => p.linear), classes));
     return reshape(out, [0, classes, h, w]);
   });
 }
@@ -157,12 +155,13 @@ function linearPath(g: Graph, src: ParamSource, cfg: PixelHeadConfig, inputs: re
 }
 
 /**
- * W z for one input, [B, hidden, H W]: standardised bands, zeroed where missing, projected. The
- * standardisation is trainable (initialised from the scene by fine-tuning) and is the first
- * operation on the raw input, so training's feature cache (finetune/cut.ts) never stores a copy
- * of the input: it stays a live input, however many bands it has.
+ * W z for one input, [B, hidden, H W]: standardised bands, zeroed where missing, projected; and
+ * what the linear path reads of the input (its standardised bands, and its context where it
+ * takes it). The standardisation is trainable (initialised from the scene by fine-tuning) and is
+ * the first operation on the raw input, so training's feature cache (finetune/cut.ts) never
+ * stores a copy of the input: it stays a live input, however many bands it has.
  */
-function bandProjection(g: Graph, src: ParamSource, inp: PixelHeadInput, spec: PixelHeadInputSpec, hidden: number, [h, w]: [number, number], zeroInit: boolean, linearOut: LinearFeatures[]): Value {
+function bandProjection(g: Graph, src: ParamSource, inp: PixelHeadInput, spec: PixelHeadInputSpec, hidden: number, [h, w]: [number, number], zeroInit: boolean): { hidden: Value; linear: LinearFeatures } {
   const { bands } = spec;
   const pixels = h * w;
   const shift = src.param(g, 'norm.shift', [1, bands, 1, 1], init.zeros);
@@ -172,7 +171,6 @@ function bandProjection(g: Graph, src: ParamSource, inp: PixelHeadInput, spec: P
   const flat = reshape(standardised, [0, bands, pixels]);
   let projected = matmul(weight, flat);
   const linear: LinearFeatures = { bands: flat };
-  linearOut.push(linear);
   if (spec.context?.length) {
     const n = 2 * spec.context.length * bands;
     const features = concat(spec.context.flatMap((k) => windowStats(g, standardised, k, h, w)), 1);
@@ -182,7 +180,7 @@ function bandProjection(g: Graph, src: ParamSource, inp: PixelHeadInput, spec: P
     if (contextIntoHidden(spec)) projected = add(projected, matmul(src.param(g, 'context.weight', [hidden, n], zeroInit ? init.zeros : init.kaimingUniform), context));
     if (linearReadsContext(spec)) linear.context = context;
   }
-  return inp.available ? mul(projected, unsqueeze(inp.available, [2])) : projected;
+  return { hidden: inp.available ? mul(projected, unsqueeze(inp.available, [2])) : projected, linear };
 }
 
 /**
