@@ -6,19 +6,17 @@
  * model config without the context the start left out.
  */
 import { describe, expect, it } from 'vitest';
+import { seededRng } from '../../../src-main/engine/util/random';
 import { Graph, concat } from '../../../src-main/engine/ml/index';
 import { contextIntoHidden, linearReadsContext, windowStats } from '../../../src-main/engine/ml/models/pixelhead';
 import type { ModelConfig } from '../../../src-main/engine/ml/models/index';
 import { clearlyLower, linearPathFeatures, windowStatsAt, withoutLinearContext } from '../../../src-main/engine/finetune/fit';
 import { runGraph } from '../models/vit-run';
 
-/** Deterministic pseudo-random numbers in [-1, 1). */
+/** Deterministic pseudo-random numbers in [-1, 1), from the engine's one seeded generator. */
 function noise(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 31 - 1;
-  };
+  const r = seededRng(seed);
+  return () => 2 * r() - 1;
 }
 
 describe('linear path start', () => {

@@ -5,15 +5,13 @@
  * fit adds nothing where the offset already classifies), and the cross-validated L2 strength.
  */
 import { describe, expect, it } from 'vitest';
+import { seededRng } from '../../../src-main/engine/util/random';
 import { acceleratedFit, crossValidatedL2, fitLogReg, logRegObjective, logRegSubset, NEWTON_MAX_PARAMS, newtonFit, type LogRegProblem } from '../../../src-main/engine/finetune/logreg';
 
-/** Deterministic pseudo-random numbers in [-1, 1). */
+/** Deterministic pseudo-random numbers in [-1, 1), from the engine's one seeded generator. */
 function noise(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 31 - 1;
-  };
+  const r = seededRng(seed);
+  return () => 2 * r() - 1;
 }
 
 /** n points in d dims, k classes around centres c * spread on each axis, plus noise. */
