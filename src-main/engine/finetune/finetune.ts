@@ -330,9 +330,9 @@ export function withPixelHead(model: ModelConfig, bindings: readonly InputBindin
     .filter((b) => b.available && b.channels > 0 && ['image', 'modality'].includes(roles.get(b.input.name) ?? ''))
     .map((b) => {
       const kind = b.sensor?.kind;
-      const hidden = kind ? PIXEL_HEAD_CONTEXT[kind] : undefined;
-      const context = hidden
-        ? { context: hidden, contextInto: ['hidden', 'linear'] as const }
+      const sensorContext = kind ? PIXEL_HEAD_CONTEXT[kind] : undefined;
+      const context = sensorContext
+        ? { context: sensorContext, contextInto: ['hidden', 'linear'] as const }
         : b.channels <= LINEAR_PATH_CONTEXT_MAX_BANDS
           ? { context: LINEAR_PATH_CONTEXT, contextInto: ['linear'] as const }
           : {};
