@@ -330,6 +330,33 @@ class TileBatches implements Dataset {
     return this.groups[i];
   }
 
+  /** The pixel of each tile, in order (one id per source and labelled pixel: a pixel's missing-sensor copies share it). */
+  pixelGroups(): number[] {
+    return this.groups.flatMap(({ source, tiles }) => tiles.map((t) => source * 2 ** 32 + t.index));
+  }
+
+  /** Cross-entropy at each tile's own labelled pixel of batch `i` (NaN where it is ignored), from the eval graph's logits. */
+  centreLosses(i: number, logits: ort.Tensor, labels: ort.Tensor): number[] {
+    const { source, tiles } = this.groups[i];
+    const src = this.fit.sources[source];
+    const K = logits.dims[1];
+    const plane = logits.dims.length === 4 ? logits.dims[2] * logits.dims[3] : 1;
+    const T = this.fit.tile;
+    const L = logits.data as Float32Array;
+    const y = labels.data as BigInt64Array;
+    return tiles.map((t, j) => {
+      const centre = plane === 1 ? 0 : (src.labels.y[t.index] - t.y0) * T + (src.labels.x[t.index] - t.x0);
+      const label = Number(y[j * plane + centre]);
+      if (label < 0) return NaN;
+      const at = (k: number) => L[(j * K + k) * plane + centre];
+      let max = -Infinity;
+      for (let k = 0; k < K; k++) max = Math.max(max, at(k));
+      let sum = 0;
+      for (let k = 0; k < K; k++) sum += Math.exp(at(k) - max);
+      return max + Math.log(sum) - at(label);
+    });
+  }
+
   async batch(indices: readonly number[]): Promise<Feeds> {
     if (indices.length !== 1) throw new Error('TileBatches: one group per step');
     const { source, tiles } = this.groups[indices[0]];
@@ -508,7 +535,8 @@ export async function fit(opts: FitOptions, job: JobContext = {}): Promise<FitRe
       validationBatchSize: 1,
       // epoch 0 (the start: the pack and the linear path's regression) counts too: with a few
       // labels, training can make the model worse than that start, and early stopping keeps it then
-      earlyStopping: hasVal && (opts.patience ?? 5) > 0 ? { patience: opts.patience ?? 5, includeStart: true } : undefined,
+      earlyStopping: hasVal && (opts.patience ?? 5) > 0 ? { patience: opts.patience ?? 5, includeStart: true, beatsStart: (epoch, start) => clearlyLower(epoch, start, valData.pixelGroups()) } : undefined,
+      sampleLosses: (r, indices, batch) => valData.centreLosses(indices[0], r.outputs.logits, batch[LABELS_INPUT]),
       averaging,
     });
     const t0 = performance.now();
@@ -756,7 +784,7 @@ export function linearPathFeatures(p: LogRegProblem, columns: readonly LinearCol
  * difference (Breiman's one-standard-error rule, with groups averaged first: copies of a pixel
  * are not independent samples). NaN losses (a sample no fold scored) are left out.
  */
-export function clearlyLower(a: Float64Array, b: Float64Array, groups: readonly number[]): boolean {
+export function clearlyLower(a: ArrayLike<number>, b: ArrayLike<number>, groups: readonly number[]): boolean {
   const sums = new Map<number, { sum: number; count: number }>();
   groups.forEach((g, i) => {
     const d = a[i] - b[i];

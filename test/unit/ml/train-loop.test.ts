@@ -181,6 +181,51 @@ describe('TrainLoop', () => {
     expect(trained.after).not.toEqual(trained.start);
   });
 
+  it('with beatsStart, keeps the start unless an epoch passes it, and counts patience on the lowest loss', async () => {
+    // Unpermuted validation: training lowers its loss epoch after epoch.
+    const validation = dataset(24, 3);
+    const run = async (accept: (epoch: number) => boolean) => {
+      const t = await open(0);
+      const start = weightsOf(t);
+      const asked: { epoch: number; samples: number[]; startSamples: number[] }[] = [];
+      const loop = new TrainLoop(t, train, {
+        epochs: 12,
+        batchSize: B,
+        lr: 0.02,
+        validation,
+        // one made-up loss per sample, so that the predicate sees them in order
+        sampleLosses: (r, indices) => indices.map((i) => r.loss + i),
+        earlyStopping: {
+          patience: 3,
+          includeStart: true,
+          beatsStart: (samples, startSamples) => {
+            asked.push({ epoch: asked.length + 1, samples: [...samples], startSamples: [...startSamples] });
+            return accept(asked.length);
+          },
+        },
+      });
+      return { report: await loop.run(), start, after: weightsOf(t), asked };
+    };
+    const never = await run(() => false);
+    const losses = never.report.history.map((h) => h.val!.loss);
+    // Training went on while the loss fell (patience counts new lows, not the kept start)...
+    expect(losses[losses.length - 1]).toBeLessThan(losses[0]);
+    expect(never.report.history.length).toBeGreaterThan(3);
+    // ...but no epoch passed, so the start stays; the history carries no per-sample losses.
+    expect(never.report.history[0].val).not.toHaveProperty('samples');
+    expect(never.report.bestEpoch).toBe(0);
+    expect(never.after).toEqual(never.start);
+    expect(never.asked.map((a) => a.samples.length)).toEqual(losses.map(() => 24));
+    expect(never.asked[0].startSamples[5] - never.asked[0].startSamples[4]).toBeCloseTo(1, 9);
+    // Epochs from the fourth on pass: the kept one is the lowest loss among them.
+    const late = await run((epoch) => epoch >= 4);
+    const lateLosses = late.report.history.map((h) => h.val!.loss);
+    const lowestLate = Math.min(...lateLosses.slice(3));
+    expect(late.report.bestEpoch).toBe(lateLosses.indexOf(lowestLate) + 1);
+    expect(late.report.bestValLoss).toBe(lowestLate);
+    expect(late.after).not.toEqual(late.start);
+  });
+
   it('averages the weights: a bias-corrected EMA of the weights after each step, without changing the training path', async () => {
     const decay = 0.8;
     // The live weights before each step (the dataset is asked for the batch just before it).

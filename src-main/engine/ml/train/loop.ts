@@ -8,7 +8,7 @@ import { FieldMoeError } from '../../util/errors';
 import { Rng } from './rng';
 import { constantLr, type LrSchedule } from './schedule';
 import type { StoredTensor } from '../io/safetensors';
-import type { Feeds, Trainer, TrainerSnapshot } from './trainer';
+import type { EvalResult, Feeds, Trainer, TrainerSnapshot } from './trainer';
 
 /** Examples addressable by index; a batch is the tensors for a list of indices. */
 export interface Dataset {
@@ -29,6 +29,13 @@ export interface EarlyStopping {
    * beats them, training leaves them as they were (default false).
    */
   includeStart?: boolean;
+  /**
+   * With `includeStart`: whether an epoch's per-sample validation losses (TrainLoopOptions.
+   * sampleLosses) may replace the start's. An epoch must pass it to be kept; among those that
+   * do, the lowest validation loss wins. Patience still counts epochs without a new lowest
+   * loss. Default: any lower loss passes.
+   */
+  beatsStart?: (epoch: readonly number[], start: readonly number[]) => boolean;
 }
 
 export interface TrainLoopOptions {
@@ -46,6 +53,11 @@ export interface TrainLoopOptions {
   earlyStopping?: EarlyStopping;
   /** Average the trainable parameters over the steps (see WeightAveraging). */
   averaging?: WeightAveraging;
+  /**
+   * Each sample's loss in a validation batch (`indices` of the validation set), for paired
+   * comparisons with the start (EarlyStopping.beatsStart).
+   */
+  sampleLosses?: (result: EvalResult, indices: readonly number[], batch: Feeds) => number[];
 }
 
 /**
@@ -112,6 +124,7 @@ export class TrainLoop {
     readonly options: TrainLoopOptions,
   ) {
     if (options.earlyStopping && !options.validation) throw new Error('TrainLoop: early stopping needs a validation set');
+    if (options.earlyStopping?.beatsStart && !options.sampleLosses) throw new Error('TrainLoop: beatsStart compares per-sample losses: give sampleLosses');
     if (options.batchSize < 1 || options.epochs < 1) throw new Error('TrainLoop: batchSize and epochs must be at least 1');
     this.schedule = typeof options.lr === 'number' ? constantLr(options.lr) : options.lr;
     const decay = options.averaging?.decay;
@@ -138,7 +151,7 @@ export class TrainLoop {
     const totalSteps = perEpoch * epochs;
     const report: TrainReport = { history: [], steps: 0, stoppedEarly: false, restoredBest: false };
     let best: { loss: number; epoch: number; snapshot: TrainerSnapshot } | undefined;
-    let sinceBest = 0;
+    let sinceLowest = 0;
     let current = { epoch: 0, loss: NaN, lr: 0, val: undefined as Evaluation | undefined };
     const average = this.options.averaging ? new ParameterAverage(this.trainer, this.options.averaging.decay, this.options.averaging.start ?? 0) : undefined;
     const emit = (p: TrainProgress) => job.onProgress?.(p);
@@ -146,7 +159,13 @@ export class TrainLoop {
       emit({ ...p, epoch: current.epoch, epochs, step: report.steps, totalSteps, loss: current.loss, lr: current.lr, val: current.val }),
     );
 
-    if (earlyStopping?.includeStart && this.options.validation) best = { loss: (await this.evaluate(this.options.validation, job)).loss, epoch: 0, snapshot: this.trainer.snapshot() };
+    let startSamples: number[] | undefined;
+    if (earlyStopping?.includeStart && this.options.validation) {
+      const start = await this.score(this.options.validation, job);
+      startSamples = start.samples;
+      best = { loss: start.loss, epoch: 0, snapshot: this.trainer.snapshot() };
+    }
+    let lowest = best?.loss ?? Infinity;
     for (let epoch = 1; epoch <= epochs; epoch++) {
       let lossSum = 0;
       const metricSums: Record<string, number> = {};
@@ -167,8 +186,11 @@ export class TrainLoop {
       const record: EpochRecord = { epoch, trainLoss: lossSum / batches.length, trainMetrics: metricSums, lr: current.lr };
       // With averaging, the averaged weights are in place from here to the early-stopping snapshot.
       const live = average?.install();
+      let samples: number[] = [];
       if (this.options.validation) {
-        record.val = await this.evaluate(this.options.validation, job);
+        const scored = await this.score(this.options.validation, job);
+        samples = scored.samples;
+        record.val = { loss: scored.loss, metrics: scored.metrics };
         current = { ...current, val: record.val };
         emit({
           stage: 'validate',
@@ -186,10 +208,13 @@ export class TrainLoop {
       report.history.push(record);
       let stop = false;
       if (earlyStopping && record.val) {
-        if (!best || record.val.loss < best.loss - (earlyStopping.minDelta ?? 0)) {
-          best = { loss: record.val.loss, epoch, snapshot: this.trainer.snapshot() };
-          sinceBest = 0;
-        } else if (++sinceBest >= earlyStopping.patience) {
+        const minDelta = earlyStopping.minDelta ?? 0;
+        const eligible = !startSamples || !earlyStopping.beatsStart || earlyStopping.beatsStart(samples, startSamples);
+        if (eligible && (!best || record.val.loss < best.loss - minDelta)) best = { loss: record.val.loss, epoch, snapshot: this.trainer.snapshot() };
+        if (record.val.loss < lowest - minDelta) {
+          lowest = record.val.loss;
+          sinceLowest = 0;
+        } else if (++sinceLowest >= earlyStopping.patience) {
           report.stoppedEarly = epoch < epochs;
           stop = true;
         }
@@ -211,17 +236,27 @@ export class TrainLoop {
 
   /** Loss and summed metrics of the eval graph over `data`, in order, in batches (at the trainer's current weights). */
   async evaluate(data: Dataset, job: JobContext = {}): Promise<Evaluation> {
+    const { loss, metrics } = await this.score(data, job);
+    return { loss, metrics };
+  }
+
+  /** evaluate(), with the per-sample losses of TrainLoopOptions.sampleLosses (empty without). */
+  private async score(data: Dataset, job: JobContext): Promise<Evaluation & { samples: number[] }> {
     const size = this.options.validationBatchSize ?? this.options.batchSize;
+    const { sampleLosses } = this.options;
     let lossSum = 0;
     const metrics: Record<string, number> = {};
+    const samples: number[] = [];
     for (let i = 0; i < data.size; i += size) {
       throwIfCancelled(job.signal);
       const indices = Array.from({ length: Math.min(size, data.size - i) }, (_, k) => i + k);
-      const r = await this.trainer.evaluate(await data.batch(indices));
+      const batch = await data.batch(indices);
+      const r = await this.trainer.evaluate(batch);
       lossSum += r.loss * indices.length;
       for (const [k, v] of Object.entries(r.metrics)) metrics[k] = (metrics[k] ?? 0) + v;
+      if (sampleLosses) samples.push(...sampleLosses(r, indices, batch));
     }
-    return { loss: lossSum / data.size, metrics };
+    return { loss: lossSum / data.size, metrics, samples };
   }
 }
 
