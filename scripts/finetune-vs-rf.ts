@@ -17,6 +17,7 @@
  * and its mean and minimum. `--cases` picks cases whose name contains one of the words.
  * test/slow/finetune-vs-rf.test.ts runs the same cases (seed 0 unless FIELDMOE_RF_SEEDS says).
  */
+import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,6 +49,11 @@ export interface Case {
   epochs: number;
   /** Sensors that stay failed throughout (fine-tuning too): e.g. a LiDAR/DEM-only scene. */
   absent?: string[];
+  /**
+   * Bands left out of a sensor (by name), as another product of that sensor lacks them:
+   * Sentinel-2 Level-2A has no B10. The scene is rewritten without them (gdal_translate).
+   */
+  dropBands?: Record<string, string[]>;
 }
 
 export const CASES: Case[] = [
@@ -58,7 +64,37 @@ export const CASES: Case[] = [
   { name: 'eolearn-slovenia 50/class', pack: 'default-spectralmoe', dataset: 'eolearn-slovenia', labels: 'lulc.tif', pixelsPerClass: 50, missing: [[]], epochs: 30 },
   { name: 'eolearn-slovenia DEM only (an elevation-only scene) MaMOL 50/class', pack: 'default-mamol', dataset: 'eolearn-slovenia', labels: 'lulc.tif', pixelsPerClass: 50, missing: [[]], absent: ['s2'], epochs: 30 },
   { name: 'sen1floods11 S2+S1 MaMOL 50/class', pack: 'default-mamol', dataset: 'sen1floods11-spain', labels: 'labels.tif', pixelsPerClass: 50, missing: [[], ['s1'], ['s2']], missingRate: 0.5, epochs: 20 },
+  { name: 'sen1floods11 with S2 as Level-2A bands (no B10) MaMOL 50/class', pack: 'default-mamol', dataset: 'sen1floods11-spain', labels: 'labels.tif', pixelsPerClass: 50, missing: [[], ['s1']], missingRate: 0.5, epochs: 20, dropBands: { s2: ['B10'] } },
 ];
+
+/** The case's scene: the dataset's, or a copy under `outDir` without the bands of `dropBands`. */
+async function sceneOf(c: Case, outDir: string): Promise<string> {
+  const dir = path.join(DATA, c.dataset, c.scene ?? '');
+  return c.dropBands ? sceneWithoutBands(dir, c.dropBands, outDir) : dir;
+}
+
+/**
+ * A copy (in a new folder under `outDir`) of the scene folder `dir` (its sensors.json) whose
+ * sensors lack the bands named in `drop` (per sensor id), rewritten with gdal_translate; the
+ * other sensors' files are referenced where they are.
+ */
+export async function sceneWithoutBands(dir: string, drop: Record<string, string[]>, outDir: string): Promise<string> {
+  type SensorEntry = { id: string; file: string; bands: { name: string }[] };
+  const sensors = JSON.parse(await fs.readFile(path.join(dir, 'sensors.json'), 'utf8')) as SensorEntry[];
+  const copy = await fs.mkdtemp(path.join(outDir, 'scene-'));
+  for (const s of sensors) {
+    const names = drop[s.id] ?? [];
+    const source = path.join(dir, s.file);
+    s.file = source;
+    if (!names.length) continue;
+    const keep = s.bands.flatMap((b, i) => (names.includes(b.name) ? [] : [i + 1]));
+    s.file = path.join(copy, path.basename(source));
+    execFileSync('gdal_translate', ['-q', ...keep.flatMap((b) => ['-b', String(b)]), source, s.file]);
+    s.bands = s.bands.filter((b) => !names.includes(b.name));
+  }
+  await fs.writeFile(path.join(copy, 'sensors.json'), JSON.stringify(sensors, null, 1));
+  return copy;
+}
 
 /** Block side (pixels) of the split by seed within a pack's held-out pixels. */
 const SEEN_SPLIT_BLOCK = 16;
@@ -104,7 +140,7 @@ function onlyThese(labels: LabelSet, indices: Uint32Array): LabelSet {
  * scores each sensor subset against its forest. Returns one row per subset.
  */
 export async function runCase(c: Case, opts: { seed: number; pixelsPerClass?: number; outDir: string; onRow?: (row: Row) => void }): Promise<Row[]> {
-  const dir = path.join(DATA, c.dataset, c.scene ?? '');
+  const dir = await sceneOf(c, opts.outDir);
   const labelsFile = path.join(DATA, c.dataset, c.labels);
   const absent = c.absent ?? [];
   const pixelsPerClass = opts.pixelsPerClass ?? c.pixelsPerClass;

@@ -12,6 +12,7 @@ import { sessionEngine, workerEngine, type InferenceEngine } from './runner';
 import { GeoTiffWriter, type GeoTiffWriteOptions, type RgbColor } from '../raster/writer';
 import type { MetadataItem } from '../raster/gdalMetadata';
 import { runPipeline, resolveTiling, type ClassifyReport, type PipelineOptions, type ResultSink } from './pipeline';
+import { withFilledBands } from '../packs/fillBands';
 import { mapBands } from '../packs/bandmap';
 
 export interface ClassifyFilesOptions extends PipelineOptions {
@@ -42,7 +43,7 @@ export async function classifyToFiles(scene: Scene, pack: ModelPack, options: Cl
   const { manifest } = pack;
   // Bad input is reported before the model loads or any file is created.
   resolveTiling(manifest, options);
-  mapBands(scene.info, manifest, { wavelengths: options.wavelengths });
+  mapBands(withFilledBands(scene, manifest, { wavelengths: options.wavelengths }).scene.info, manifest, { wavelengths: options.wavelengths });
   // The model opens (in a worker, usually) while the output files are created and the first
   // band of tiles is read.
   const opening = openEngine(pack, options).then((opened) => {

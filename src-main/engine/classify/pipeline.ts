@@ -10,6 +10,7 @@
  */
 import type { PackManifest } from '../packs/manifest';
 import { mapBands, type BandMapping, type InputBinding } from '../packs/bandmap';
+import { describeFilled, withFilledBands } from '../packs/fillBands';
 import type { PixelWindow, Scene, SensorBlock, SensorInfo } from '../scene/types';
 import { bandsWithoutData } from '../scene/emptyBands';
 import { ProgressMeter, throwIfCancelled, type JobContext } from '../jobs/job';
@@ -86,7 +87,8 @@ export function resolveTiling(manifest: PackManifest, options: Pick<PipelineOpti
  * still be opening: the first band of tiles is read meanwhile.
  */
 export async function runPipeline(scene: Scene, manifest: PackManifest, engine: InferenceEngine | PromiseLike<InferenceEngine>, sink: ResultSink, options: PipelineOptions = {}, ctx: JobContext = {}): Promise<ClassifyReport> {
-  return new ClassifyRun(scene, manifest, engine, sink, options, ctx).run();
+  const { scene: withFills, filled } = withFilledBands(scene, manifest, { wavelengths: options.wavelengths });
+  return new ClassifyRun(withFills, manifest, engine, sink, options, ctx, describeFilled(filled, manifest.name)).run();
 }
 
 /** Lap times of the pipeline's stages (ms). */
@@ -148,6 +150,8 @@ class ClassifyRun {
     private readonly sink: ResultSink,
     private readonly options: PipelineOptions,
     private readonly ctx: JobContext,
+    /** Why the result is degraded before it runs (bands the pack filled in). */
+    private readonly knownDegradation: string[] = [],
   ) {
     ({ tile: this.T, overlap: this.overlap, batch: this.B } = resolveTiling(manifest, options));
     this.mapping = mapBands(scene.info, manifest, { wavelengths: options.wavelengths });
@@ -285,7 +289,7 @@ class ClassifyRun {
       batches: this.runner.runs,
       provider: this.provider,
       inputs: this.mapping.bindings.map((b) => ({ input: b.input.name, sensor: b.sensor?.id ?? null, available: b.available, bands: b.bandIndices })),
-      ...stats.degradation(),
+      ...stats.degradation(this.knownDegradation),
       nodataPixels: stats.nodataPixels,
       classCounts: Object.fromEntries(manifest.classes.map((c, k) => [c.id, stats.classCounts[k]])),
       sessionRunMs: this.runner.runMs,
@@ -472,8 +476,8 @@ class RunStats {
     });
   }
 
-  degradation(): { degraded: boolean; degradedReasons: string[] } {
-    const reasons: string[] = [];
+  degradation(known: readonly string[]): { degraded: boolean; degradedReasons: string[] } {
+    const reasons = [...known];
     const withAvailability = !!this.manifest.availabilityInput;
     this.mapping.bindings.forEach((b, i) => {
       const who = b.sensor ? `sensor ${b.sensor.id}` : `input ${b.input.name}`;

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { loadModelPack } from '../ml/models/export';
 import { contextIntoHidden, getArchitecture, type ModelConfig, type PixelHeadInputSpec } from '../ml/models/index';
+import { describeFilled, fillsFor, withFilledBandsAtSceneScale } from '../packs/fillBands';
 import { mapBands, type InputBinding } from '../packs/bandmap';
 import { packSearchPath, resolvePack } from '../packs/registry';
 import type { PackClass, PackInput } from '../packs/manifest';
@@ -58,7 +59,8 @@ export async function finetune(req: FinetuneRequest, job: JobContext = {}): Prom
   const base = await loadModelPack(pack.dir);
   const arch = architectureAdapters(base.model.architecture);
   const { preset, choice } = presetFor(base.model.architecture, req.adapter ?? arch.defaultChoice);
-  const labels = typeof req.labels === 'string' ? await loadLabels(req.labels, req.scene.info, { signal: job.signal }) : req.labels;
+  const { scene, filled } = await withFilledBandsAtSceneScale(req.scene, base.pack.manifest, { wavelengths: req.wavelengths }, job.signal);
+  const labels = typeof req.labels === 'string' ? await loadLabels(req.labels, scene.info, { signal: job.signal }) : req.labels;
 
   const mapping = mapToPackClasses(labels.classes, base.pack.manifest.classes);
   const head = req.head === 'keep' || req.head === 'new' ? req.head : mapping.allMatched ? 'keep' : 'new';
@@ -68,7 +70,7 @@ export async function finetune(req: FinetuneRequest, job: JobContext = {}): Prom
   const classMap = head === 'keep' ? mapping.packIndex : Int32Array.from(labels.classes, (_, i) => i);
 
   // Inputs: the pack's, with band counts taken from the scene (a sensor the pack never saw).
-  const { bindings } = mapBands(req.scene.info, base.pack.manifest, { wavelengths: req.wavelengths });
+  const { bindings } = mapBands(scene.info, base.pack.manifest, { wavelengths: req.wavelengths });
   let model: ModelConfig = arch.apply(arch.withClasses(base.model, classes.length), preset);
   model = withSceneBands(model, bindings.map((b) => ({ name: b.input.name, channels: b.channels, available: b.available })));
   model = arch.withoutAbsent(model, (input) => bindings.some((b) => b.input.name === input && b.available));
@@ -91,7 +93,7 @@ export async function finetune(req: FinetuneRequest, job: JobContext = {}): Prom
       trainBackbone: false,
       inputs: packInputs,
       availabilityInput,
-      sources: [{ name: req.scene.info.source, scene: req.scene, labels, classMap, wavelengths: req.wavelengths }],
+      sources: [{ name: scene.info.source, scene, labels, classMap, wavelengths: req.wavelengths }],
       epochs: req.epochs ?? 30,
       seed: req.seed ?? 0,
       valSplit: req.valSplit ?? 0.2,
@@ -111,8 +113,8 @@ export async function finetune(req: FinetuneRequest, job: JobContext = {}): Prom
 
   const inputs = packInputs.map((input, i): PackInput => {
     const b = kept[i];
-    const bands = input.bands.mode === 'any' && b.sensor ? { ...input.bands, minBands: b.channels, maxBands: b.channels } : input.bands;
     const norm = result.normalization[0][i];
+    const bands = input.bands.mode === 'any' && b.sensor ? { ...input.bands, minBands: b.channels, maxBands: b.channels } : fillsFor(input.bands, filled.filter((f) => f.sensor === b.sensor?.id), norm);
     return { ...input, bands, normalization: { type: 'uniform', mean: norm.mean, std: norm.std } };
   });
   const name = req.name ?? path.basename(path.resolve(req.out));
@@ -151,6 +153,7 @@ export async function finetune(req: FinetuneRequest, job: JobContext = {}): Prom
       result.averaging ? `Weights averaged over the steps (moving average, decay ${result.averaging.decay}): the scene's sensors are elevation only.` : '',
       v ? `Validation (held-out pixels): OA ${v.oa.toFixed(3)}, kappa ${v.kappa.toFixed(3)}, mIoU ${v.miou.toFixed(3)}, mAcc ${v.macc.toFixed(3)}.` : 'No validation pixels.',
       `Input normalisation recomputed from this scene (uniform mean/std per input).`,
+      ...describeFilled(filled, base.pack.manifest.name).map((line) => `${line[0].toUpperCase()}${line.slice(1)}.`),
       req.missing ? `Missing-sensor simulation: rate ${req.missing.rate}, mode ${req.missing.mode}.` : '',
     ].filter(Boolean).join('\n'),
   });

@@ -132,7 +132,7 @@ export function wavelengthFeed(nm: readonly number[]): Float32Array {
 }
 
 /** Pseudo manifest for band mapping (mapBands reads name and inputs). */
-function mappingManifest(inputs: PackInput[], availabilityInput?: string): PackManifest {
+export function mappingManifest(inputs: PackInput[], availabilityInput?: string): PackManifest {
   return { name: 'training', inputs, availabilityInput } as PackManifest;
 }
 

@@ -42,8 +42,10 @@ export function applyWavelengthOverrides(info: SceneInfo, overrides: ReadonlyMap
   for (const [id, nm] of overrides ?? []) {
     const sensor = info.sensors.find((s) => s.id === id);
     if (!sensor) throw new FieldMoeError(flag, `names sensor "${id}", which is not in the scene (sensors: ${info.sensors.map((s) => s.id).join(', ')})`);
-    if (nm.length !== sensor.bands.length) throw new FieldMoeError(flag, `gives ${nm.length} wavelengths for sensor ${id}, which has ${sensor.bands.length} bands`);
-    bands.set(id, sensor.bands.map((b, i) => ({ ...b, wavelengthNm: nm[i] })));
+    // bands a pack fills in (fillBands.ts) keep their wavelength: the flag names the file's bands
+    const fileBands = sensor.bands.filter((b) => b.fill === undefined);
+    if (nm.length !== fileBands.length) throw new FieldMoeError(flag, `gives ${nm.length} wavelengths for sensor ${id}, which has ${fileBands.length} bands`);
+    bands.set(id, sensor.bands.map((b, i) => (b.fill === undefined ? { ...b, wavelengthNm: nm[i] } : b)));
   }
   return bands;
 }
@@ -99,16 +101,38 @@ function matchBands(input: PackInput, sensor: SensorInfo, bands: readonly BandIn
     }
     return { indices: bands.map((b) => b.index), wavelengths: bands.map((b) => b.wavelengthNm ?? NaN) };
   }
-  // Each requirement takes a distinct band (the pipeline normalises each band in place once).
+  if (positionalFallback(spec.list, bands)) return { indices: bands.map((b) => b.index), wavelengths: bands.map(() => NaN) };
+  const { indices, unmatched } = matchList(spec.list, bands);
+  if (unmatched.length) {
+    const hint = unmatched.some((r) => r.wavelengthNm !== undefined) && bands.every((b) => b.wavelengthNm === undefined) ? ` (no wavelengths: give them with --wavelengths ${sensor.id}=nm,nm,...)` : '';
+    return `scene sensor ${sensor.id} (${sensor.kind}) lacks ${unmatched.map(describeRequirement).join(', ')}; it has ${describeBands(bands)}${hint}`;
+  }
+  return { indices, wavelengths: indices.map((i) => bands.find((b) => b.index === i)?.wavelengthNm ?? NaN) };
+}
+
+/**
+ * A list of a training sensor's bands (each with its `fill`, training/train.ts) takes a sensor
+ * whose file carries no wavelength at all band for band in file order when the counts agree: what
+ * the `any` input of that count it replaced did (a 13-band Sentinel-2 GeoTIFF without band
+ * metadata keeps working with the MaMOL pack). Hand-written lists keep asking for wavelengths.
+ */
+function positionalFallback(list: readonly BandRequirement[], bands: readonly BandInfo[]): boolean {
+  return bands.length === list.length && list.every((r) => r.wavelengthNm !== undefined && r.fill !== undefined) && bands.every((b) => b.wavelengthNm === undefined);
+}
+
+/**
+ * The band of `bands` each requirement takes, in order (each a distinct band: the pipeline
+ * normalises each band in place once), and the requirements no band meets.
+ */
+export function matchList(list: readonly BandRequirement[], bands: readonly BandInfo[]): { indices: number[]; unmatched: BandRequirement[] } {
   const indices: number[] = [];
   const unmatched: BandRequirement[] = [];
-  for (const req of spec.list) {
+  for (const req of list) {
     const hit = findBand(req, bands.filter((b) => !indices.includes(b.index)));
     if (hit) indices.push(hit.index);
     else unmatched.push(req);
   }
-  if (unmatched.length) return `scene sensor ${sensor.id} (${sensor.kind}) lacks ${unmatched.map(describeRequirement).join(', ')}; it has ${describeBands(bands)}`;
-  return { indices, wavelengths: indices.map((i) => bands.find((b) => b.index === i)?.wavelengthNm ?? NaN) };
+  return { indices, unmatched };
 }
 
 function findBand(req: BandRequirement, bands: readonly BandInfo[]): BandInfo | undefined {

@@ -9,9 +9,14 @@ import { FieldMoeError } from '../util/errors';
 
 export const MANIFEST_FORMAT = 'fieldmoe-pack/1';
 
-/** One band a fixed-band input needs, matched by wavelength, by name, or by position. */
+/**
+ * One band a fixed-band input needs, matched by wavelength, by name, or by position. `fill`: a
+ * band the model can do without; where the sensor lacks it, the channel holds this constant in
+ * normalised units (the band's mean over the pack's training scenes after their normalisation;
+ * packs/fillBands.ts).
+ */
 export type BandRequirement =
-  | { wavelengthNm: number; toleranceNm: number; name?: string }
+  | { wavelengthNm: number; toleranceNm: number; name?: string; fill?: number }
   | { name: string; wavelengthNm?: undefined }
   | { index: number; name?: string; wavelengthNm?: undefined };
 
@@ -202,7 +207,8 @@ function readBands(v: FieldReader, raw: unknown, at: string): BandSpec {
     if (bo.wavelengthNm !== undefined) {
       const wavelengthNm = v.number(bo, 'wavelengthNm', `${q}.`);
       const toleranceNm = bo.toleranceNm === undefined ? 30 : v.number(bo, 'toleranceNm', `${q}.`);
-      return { wavelengthNm, toleranceNm, name };
+      const fill = bo.fill === undefined ? undefined : v.number(bo, 'fill', `${q}.`);
+      return { wavelengthNm, toleranceNm, name, ...(fill === undefined ? {} : { fill }) };
     }
     if (bo.index !== undefined) return { index: v.integer(bo, 'index', `${q}.`, 0), name };
     if (name === undefined) v.fail(q, 'needs a wavelengthNm, a name or an index');

@@ -41,6 +41,11 @@ export interface BandInfo {
   index: number;
   name: string;
   wavelengthNm?: number;
+  /**
+   * A band the file lacks that a pack supplies as this constant (raw units; packs/fillBands.ts);
+   * its index follows the file's bands.
+   */
+  fill?: number;
 }
 
 export interface RasterInfo {

@@ -6,16 +6,17 @@
  * branch when every scene has it); MaMOL takes one optional input per sensor family with an
  * availability vector, so any of them may be missing.
  */
-import type { SensorInfo, SensorKind, Scene } from '../scene/types';
+import type { SensorBlock, SensorInfo, SensorKind, Scene } from '../scene/types';
 import type { LabelSet } from '../labels/types';
 import { loadLabels, normalizeClassName, generatedColor, type LabelClass } from '../labels/index';
-import type { PackClass, PackInput } from '../packs/manifest';
+import type { BandSpec, PackClass, PackInput } from '../packs/manifest';
 import { SEG_PRESETS, MAMOL_PRESETS, MAMOL_PAPER_EXPERTS, SPECTRALMOE_PAPER_DEFAULTS, defaultLevels, type ModelConfig } from '../ml/models/index';
 import { vitConfig, type VitConfig } from '../ml/models/vit';
 import type { WeightMap } from '../ml/models/init';
 import type { JobContext } from '../jobs/job';
 import { FieldMoeError } from '../util/errors';
-import { fit, type FitResult, type MissingSimulation } from '../finetune/fit';
+import { fit, mappingManifest, type FitResult, type MissingSimulation } from '../finetune/fit';
+import { mapBands, type BandMapOptions } from '../packs/bandmap';
 import { compatibleWeights, hexColor, shortPath, writeTrainedPack } from '../finetune/packio';
 
 export const ARCHES = ['spectralmoe', 'mamol'] as const;
@@ -120,6 +121,79 @@ const UNIFORM = { type: 'uniform' as const, mean: 0, std: 1 };
  */
 export const SPECTRAL_EMBEDDING_NM = { kind: 'spectral', minPeriodUm: 20, maxPeriodUm: 50_000 } as unknown as { kind: 'spectral' };
 
+/**
+ * A MaMOL input's bands listed by wavelength, when every scene's sensor of its family has the
+ * same wavelengths (within 1 nm): a scene can then bind them by wavelength, and lack some
+ * (fillBands.ts; the fill values come from the training scenes, trainingFills). Each band's
+ * tolerance is half the gap to its nearest neighbour, at most 30 nm, so that Sentinel-2's B08
+ * (842 nm) never takes B8A (865 nm). Undefined (bands by count) otherwise.
+ */
+export function bandsByWavelength(sensors: readonly (SensorInfo | undefined)[]): BandSpec | undefined {
+  const present = sensors.filter((s): s is SensorInfo => !!s);
+  const nm = present.map((s) => s.bands.map((b) => b.wavelengthNm));
+  const first = nm[0];
+  if (!first?.length || first.some((w) => w === undefined)) return undefined;
+  if (nm.some((w) => w.length !== first.length || w.some((x, i) => x === undefined || Math.abs(x - first[i]!) > 1))) return undefined;
+  const list = first.map((w, i) => {
+    const gap = Math.min(...first.filter((_, j) => j !== i).map((x) => Math.abs(x! - w!)));
+    return { wavelengthNm: w!, toleranceNm: Math.min(30, gap / 2), name: present[0].bands[i].name };
+  });
+  return { mode: 'fixed', list };
+}
+
+/**
+ * `inputs` with each wavelength-listed band's fill (fillBands.ts): its mean in normalised units
+ * (after the scene's uniform normalisation over the input's bands, as the model sees it),
+ * averaged over the training scenes, so that it holds for a scene of any scale (eolearn's
+ * reflectance 0..1 and sen1floods11's x 10000 give the same figures). Sampled on a stride.
+ */
+export async function trainingFills(inputs: readonly PackInput[], scenes: readonly Scene[], wavelengths: readonly (BandMapOptions['wavelengths'] | undefined)[], signal?: AbortSignal): Promise<PackInput[]> {
+  const out: PackInput[] = [];
+  for (const input of inputs) {
+    if (input.bands.mode !== 'fixed' || !input.bands.list.every((r) => r.wavelengthNm !== undefined)) {
+      out.push(input);
+      continue;
+    }
+    const C = input.bands.list.length;
+    const z = new Float64Array(C);
+    let counted = 0;
+    for (const [k, scene] of scenes.entries()) {
+      const b = mapBands(scene.info, mappingManifest([{ ...input, optional: true }]), { wavelengths: wavelengths[k] }).bindings[0];
+      if (!b.sensor) continue;
+      const { width, height } = scene.info;
+      const block = (await scene.readWindow({ x: 0, y: 0, width, height }, { sensors: [b.sensor.id], bands: new Map([[b.sensor.id, b.bandIndices]]), signal })).get(b.sensor.id)!;
+      const means = bandMeans(block, C);
+      if (!means) continue;
+      means.perBand.forEach((m, c) => (z[c] += (m - means.mean) / means.std));
+      counted++;
+    }
+    const list = input.bands.list.map((r, c) => (counted ? { ...r, fill: z[c] / counted } : r));
+    out.push({ ...input, bands: { mode: 'fixed', list } });
+  }
+  return out;
+}
+
+/** Per-band means of a block's C bands and the mean and std over all of them, on a stride of the valid pixels. */
+function bandMeans(block: SensorBlock, C: number): { perBand: number[]; mean: number; std: number } | undefined {
+  const n = block.width * block.height;
+  const stride = Math.max(1, Math.floor(n / 100_000));
+  const sum = new Float64Array(C);
+  let all = 0;
+  let allSq = 0;
+  let count = 0;
+  for (let p = 0; p < n; p += stride) {
+    if (!block.valid[p]) continue;
+    const v = Array.from({ length: C }, (_, c) => block.data[c * n + p]);
+    if (!v.every((x) => x === x)) continue;
+    v.forEach((x, c) => ((sum[c] += x), (all += x), (allSq += x * x)));
+    count++;
+  }
+  if (!count) return undefined;
+  const mean = all / (count * C);
+  const std = Math.sqrt(Math.max(allSq / (count * C) - mean * mean, 0)) || 1;
+  return { perBand: Array.from(sum, (x) => x / count), mean, std };
+}
+
 /** Pack inputs and model config for `arch` on these scenes. */
 export function designModel(arch: Arch, scenes: readonly Scene[], classes: number, size: CompactSize, preset?: string): { model: ModelConfig; inputs: PackInput[]; availabilityInput?: string } {
   const infos = scenes.map((s) => s.info);
@@ -167,7 +241,7 @@ export function designModel(arch: Arch, scenes: readonly Scene[], classes: numbe
   const inputs: PackInput[] = families.map((f, i) => ({
     name: f.name,
     sensorKinds: [...f.kinds],
-    bands: { mode: 'any', minBands: modalities[i].bands, maxBands: modalities[i].bands },
+    bands: bandsByWavelength(infos.map((info) => firstOf(info.sensors, f.kinds))) ?? { mode: 'any', minBands: modalities[i].bands, maxBands: modalities[i].bands },
     normalization: UNIFORM,
     optional: true,
     description: f.description,
@@ -222,7 +296,8 @@ export async function train(req: TrainRequest, job: JobContext = {}): Promise<Tr
   );
   // Each input records the normalisation of the first scene that has its sensor (the scene
   // family the pack's classify figures refer to).
-  const packInputs = inputs.map((input, i) => {
+  const withFills = await trainingFills(inputs, req.sources.map((s) => s.scene), req.sources.map((s) => s.wavelengths), job.signal);
+  const packInputs = withFills.map((input, i) => {
     const s = Math.max(0, result.inputPresent.findIndex((present) => present[i]));
     return { ...input, normalization: { type: 'uniform' as const, ...result.normalization[s][i] } };
   });

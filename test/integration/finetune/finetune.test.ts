@@ -17,6 +17,8 @@ import { openScene } from '../../../src-main/engine/scene/index';
 import { finetune, PIXEL_HEAD_CONTEXT, pixelHeadHidden } from '../../../src-main/engine/finetune/finetune';
 import { isCancelled } from '../../../src-main/engine/util/errors';
 import { artifactDir, REPO_ROOT, sharedData } from '../../helpers/paths';
+import { sceneWithoutBands } from '../../../scripts/finetune-vs-rf';
+import { withFilledBands, withFilledBandsAtSceneScale } from '../../../src-main/engine/packs/fillBands';
 
 const OUT = artifactDir('finetune');
 const SMOE = path.join(REPO_ROOT, 'models/default-spectralmoe');
@@ -141,6 +143,24 @@ describe('fieldmoe finetune', () => {
     const e = await cli(['eval', '--model', out, '--scene', sharedData('sen1floods11-spain'), '--labels', sharedData('sen1floods11-spain/labels.tif'), '--missing', 's1']);
     expect(e.code).toBe(0);
     expect(JSON.parse(e.out).missing).toEqual(['s1']);
+  }, 300_000);
+
+  it('MaMOL fine-tunes on Sentinel-2 as Level-2A bands (no B10): B10 filled at the scene\'s scale, said in the card, and the new pack classifies the same scene', async () => {
+    const scene = await sceneWithoutBands(sharedData('sen1floods11-spain'), { s2: ['B10'] }, OUT);
+    const out = path.join(OUT, 'flood-l2a');
+    const r = await cli(['finetune', '--model', MAMOL, '--scene', scene, '--labels', sharedData('sen1floods11-spain/labels.tif'), '--out', out, '--epochs', '1', '--tiles-per-class', '12']);
+    expect(r.code).toBe(0);
+    const pack = await loadPack(out);
+    expect(pack.manifest.card).toMatch(/Sensor s2 lacks band B10 \(1375 nm\); pack default-mamol filled it with its training mean \([\d.]+ in the scene's units\)\./);
+    expect(pack.manifest.inputs.find((i) => i.name === 'optical')!.bands.mode).toBe('fixed');
+    // classify with the new pack fills the plane it trained with, through its own normalisation
+    const opened = await openScene(scene);
+    const trainedWith = (await withFilledBandsAtSceneScale(opened, (await loadPack(MAMOL)).manifest, {})).filled[0].value;
+    expect(withFilledBands(opened, pack.manifest).filled[0].value).toBeCloseTo(trainedWith, 2);
+    await opened.close();
+    const e = await cli(['eval', '--model', out, '--scene', scene, '--labels', sharedData('sen1floods11-spain/labels.tif')]);
+    expect(e.code).toBe(0);
+    expect(JSON.parse(e.out).oa).toBeGreaterThan(0.8);
   }, 300_000);
 
   it('averages the weights on an elevation-only scene and says so in the card, not with optical bands', async () => {

@@ -1,0 +1,174 @@
+/**
+ * Bands a pack can do without. A pack trained on one band set (MaMOL's optical input: the 13
+ * bands of Sentinel-2 Level-1C) lists its bands by wavelength; a requirement with `fill` may be
+ * absent from the scene's sensor, as Level-2A products drop B10 (cirrus, 1375 nm). The scene is
+ * then wrapped so that the sensor has that band as a constant plane at the pack's training mean:
+ * band mapping, reads, fine-tuning and classification see an ordinary band, and the model an
+ * input at its typical value rather than an out-of-range one. The fill is in normalised units
+ * (scenes come in any scale: reflectance 0..1 or x 10000); the plane holds it in the scene's
+ * units, through the input's normalisation (classify: the manifest's; fine-tuning: the scene's
+ * own, which it recomputes: withFilledBandsAtSceneScale).
+ *
+ * At most half of an input's bands may be filled: with fewer real bands the model would mostly
+ * see constants, and a pack that takes any band set (SpectralMoE's wavelength embedding) is the
+ * one to use.
+ */
+import type { BandInfo, PixelWindow, ReadOptions, Scene, SceneInfo, SensorBlock, SensorInfo } from '../scene/types';
+import { applyWavelengthOverrides, matchList, type BandMapOptions } from './bandmap';
+import type { BandRequirement, BandSpec, PackManifest } from './manifest';
+
+export interface FilledBand {
+  sensor: string;
+  /** Index of the band on the wrapped sensor (after the file's bands). */
+  index: number;
+  name: string;
+  wavelengthNm: number;
+  /** The plane's value, in the scene's units. */
+  value: number;
+}
+
+/** The uniform normalisation an input's values get: value' = (value - mean) / std. */
+export interface FillScale {
+  mean: number;
+  std: number;
+}
+
+export interface FillOptions extends BandMapOptions {
+  /** Per sensor id: the normalisation its bands get (default: the manifest input's). */
+  scale?: ReadonlyMap<string, FillScale>;
+}
+
+/** `scene` with the bands `manifest` fills in where its sensors lack them, and which those are (none: `scene` itself). */
+export function withFilledBands(scene: Scene, manifest: PackManifest, options: FillOptions = {}): { scene: Scene; filled: FilledBand[] } {
+  if (scene instanceof FilledScene) return { scene, filled: scene.filled };
+  const bandsOf = applyWavelengthOverrides(scene.info, options.wavelengths);
+  const filled: FilledBand[] = [];
+  const taken = new Set<string>();
+  for (const input of manifest.inputs) {
+    if (input.bands.mode !== 'fixed' || !input.bands.list.some(fillable)) continue;
+    const list = input.bands.list;
+    for (const sensor of scene.info.sensors.filter((s) => input.sensorKinds.includes(s.kind) && !taken.has(s.id))) {
+      const bands = bandsOf.get(sensor.id)!;
+      const { unmatched } = matchList(list, bands);
+      if (!unmatched.length) break;
+      if (!unmatched.every(fillable) || unmatched.length * 2 > list.length || bands.every((b) => b.wavelengthNm === undefined)) continue;
+      taken.add(sensor.id);
+      const norm = input.normalization;
+      unmatched.filter(fillable).forEach((r, k) => {
+        const c = list.indexOf(r);
+        const { mean, std } = options.scale?.get(sensor.id) ?? (norm.type === 'uniform' ? norm : { mean: norm.mean[c], std: norm.std[c] });
+        filled.push({ sensor: sensor.id, index: bands.length + k, name: `${r.name ?? `${r.wavelengthNm} nm`} (filled)`, wavelengthNm: r.wavelengthNm, value: mean + r.fill * std });
+      });
+      break;
+    }
+  }
+  return filled.length ? { scene: new FilledScene(scene, filled), filled } : { scene, filled };
+}
+
+type Fillable = Extract<BandRequirement, { toleranceNm: number }> & { fill: number };
+
+function fillable(r: BandRequirement): r is Fillable {
+  return r.wavelengthNm !== undefined && r.fill !== undefined;
+}
+
+/**
+ * withFilledBands for fine-tuning, which normalises each input by the scene's own mean and std:
+ * the planes take the fill through those of the sensor's file bands, not the pack's.
+ */
+export async function withFilledBandsAtSceneScale(scene: Scene, manifest: PackManifest, options: BandMapOptions, signal?: AbortSignal): Promise<{ scene: Scene; filled: FilledBand[] }> {
+  const first = withFilledBands(scene, manifest, options);
+  if (!first.filled.length) return first;
+  const scale = new Map<string, FillScale>();
+  for (const id of new Set(first.filled.map((f) => f.sensor))) scale.set(id, await fileBandScale(scene, id, signal));
+  return withFilledBands(scene, manifest, { ...options, scale });
+}
+
+/** Mean and std over the valid values of a sensor's file bands, on a stride (about 100k pixels). */
+async function fileBandScale(scene: Scene, sensor: string, signal?: AbortSignal): Promise<FillScale> {
+  const { width, height } = scene.info;
+  const block = (await scene.readWindow({ x: 0, y: 0, width, height }, { sensors: [sensor], signal })).get(sensor)!;
+  const n = width * height;
+  const stride = Math.max(1, Math.floor(n / 100_000));
+  let sum = 0;
+  let sumSq = 0;
+  let count = 0;
+  for (let c = 0; c < block.bands; c++)
+    for (let p = 0; p < n; p += stride) {
+      const v = block.data[c * n + p];
+      if (!block.valid[p] || v !== v) continue;
+      sum += v;
+      sumSq += v * v;
+      count++;
+    }
+  const mean = count ? sum / count : 0;
+  return { mean, std: Math.sqrt(Math.max(sumSq / Math.max(count, 1) - mean * mean, 0)) || 1 };
+}
+
+/**
+ * `spec` with the fills of the bands in `filled` restated for the normalisation `scale`, so that
+ * they give the same planes: a fine-tuned pack normalises by the scene's statistics, which the
+ * filled planes took part in.
+ */
+export function fillsFor(spec: BandSpec, filled: readonly FilledBand[], scale: FillScale): BandSpec {
+  if (spec.mode !== 'fixed' || !filled.length) return spec;
+  const list = spec.list.map((r) => {
+    const f = fillable(r) ? filled.find((x) => x.wavelengthNm === r.wavelengthNm) : undefined;
+    return f ? { ...r, fill: (f.value - scale.mean) / scale.std } : r;
+  });
+  return { mode: 'fixed', list };
+}
+
+/** One line per filled band, for reports and model cards. */
+export function describeFilled(filled: readonly FilledBand[], pack: string): string[] {
+  return filled.map((f) => `sensor ${f.sensor} lacks band ${f.name.replace(' (filled)', '')} (${f.wavelengthNm} nm); pack ${pack} filled it with its training mean (${f.value.toPrecision(4)} in the scene's units)`);
+}
+
+class FilledScene implements Scene {
+  readonly info: SceneInfo;
+
+  constructor(
+    private readonly inner: Scene,
+    readonly filled: FilledBand[],
+  ) {
+    const extra = (s: SensorInfo): BandInfo[] => filled.filter((f) => f.sensor === s.id).map((f) => ({ index: f.index, name: f.name, wavelengthNm: f.wavelengthNm, fill: f.value }));
+    this.info = { ...inner.info, sensors: inner.info.sensors.map((s) => (extra(s).length ? { ...s, bands: [...s.bands, ...extra(s)] } : s)) };
+  }
+
+  async readWindow(window: PixelWindow, options: ReadOptions = {}): Promise<Map<string, SensorBlock>> {
+    const ids = options.sensors ?? this.info.sensors.map((s) => s.id);
+    const fileBands = new Map<string, number[]>();
+    for (const id of ids) {
+      const info = this.inner.info.sensors.find((s) => s.id === id);
+      const asked = options.bands?.get(id) ?? this.info.sensors.find((s) => s.id === id)?.bands.map((b) => b.index);
+      if (!info || !asked) continue;
+      const own = asked.filter((b) => b < info.bands.length);
+      // a read of filled bands alone still needs one file band for the pixels' validity
+      fileBands.set(id, own.length ? own : [0]);
+    }
+    // the wrapped blocks differ in size from the inner ones: nothing to lend them
+    const blocks = await this.inner.readWindow(window, { sensors: ids, bands: fileBands, signal: options.signal });
+    const out = new Map<string, SensorBlock>();
+    for (const [id, block] of blocks) out.set(id, this.withFills(id, block, options.bands?.get(id)));
+    return out;
+  }
+
+  /** `block` (the file bands read) with the filled planes, in the order asked (default: every band). */
+  private withFills(id: string, block: SensorBlock, asked: readonly number[] | undefined): SensorBlock {
+    const fills = this.filled.filter((f) => f.sensor === id);
+    if (!fills.length) return block;
+    const order = asked ?? this.info.sensors.find((s) => s.id === id)!.bands.map((b) => b.index);
+    const n = block.width * block.height;
+    const data = new Float32Array(order.length * n);
+    const held = block.bandIndices ?? Array.from({ length: block.bands }, (_, i) => i);
+    order.forEach((band, k) => {
+      const fill = fills.find((f) => f.index === band);
+      if (fill) data.fill(fill.value, k * n, (k + 1) * n);
+      else data.set(block.data.subarray(held.indexOf(band) * n, (held.indexOf(band) + 1) * n), k * n);
+    });
+    return { ...block, bands: order.length, data, bandIndices: asked ? [...asked] : undefined };
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
