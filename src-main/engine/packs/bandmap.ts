@@ -104,7 +104,13 @@ function matchBands(input: PackInput, sensor: SensorInfo, bands: readonly BandIn
   if (positionalFallback(spec.list, bands)) return { indices: bands.map((b) => b.index), wavelengths: bands.map(() => NaN) };
   const { indices, unmatched } = matchList(spec.list, bands);
   if (unmatched.length) {
-    const hint = unmatched.some((r) => r.wavelengthNm !== undefined) && bands.every((b) => b.wavelengthNm === undefined) ? ` (no wavelengths: give them with --wavelengths ${sensor.id}=nm,nm,...)` : '';
+    const noWavelengths = unmatched.some((r) => r.wavelengthNm !== undefined) && bands.every((b) => b.wavelengthNm === undefined);
+    // with fills, more than half of the bands were missing (fillBands.ts fills the rest)
+    const hint = noWavelengths
+      ? ` (no wavelengths: give them with --wavelengths ${sensor.id}=nm,nm,...)`
+      : unmatched.every((r) => r.fill !== undefined)
+        ? ` (a pack fills at most half of an input's bands; a wavelength-conditioned pack such as default-spectralmoe takes any band set)`
+        : '';
     return `scene sensor ${sensor.id} (${sensor.kind}) lacks ${unmatched.map(describeRequirement).join(', ')}; it has ${describeBands(bands)}${hint}`;
   }
   return { indices, wavelengths: indices.map((i) => bands.find((b) => b.index === i)?.wavelengthNm ?? NaN) };
@@ -112,12 +118,13 @@ function matchBands(input: PackInput, sensor: SensorInfo, bands: readonly BandIn
 
 /**
  * A list of a training sensor's bands (each with its `fill`, training/train.ts) takes a sensor
- * whose file carries no wavelength at all band for band in file order when the counts agree: what
- * the `any` input of that count it replaced did (a 13-band Sentinel-2 GeoTIFF without band
- * metadata keeps working with the MaMOL pack). Hand-written lists keep asking for wavelengths.
+ * none of whose bands it recognises (no wavelengths, other names) band for band in file order
+ * when the counts agree: what the `any` input of that count it replaced did (a 13-band
+ * Sentinel-2 GeoTIFF without band metadata keeps working with the MaMOL pack). Hand-written
+ * lists keep asking for wavelengths.
  */
 function positionalFallback(list: readonly BandRequirement[], bands: readonly BandInfo[]): boolean {
-  return bands.length === list.length && list.every((r) => r.wavelengthNm !== undefined && r.fill !== undefined) && bands.every((b) => b.wavelengthNm === undefined);
+  return bands.length === list.length && list.every((r) => r.fill !== undefined) && matchList(list, bands).unmatched.length === list.length;
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * Bands a pack can do without. A pack trained on one band set (MaMOL's optical input: the 13
- * bands of Sentinel-2 Level-1C) lists its bands by wavelength; a requirement with `fill` may be
- * absent from the scene's sensor, as Level-2A products drop B10 (cirrus, 1375 nm). The scene is
+ * bands of Sentinel-2 Level-1C; its SAR input: VV and VH) lists its bands by wavelength or name;
+ * a requirement with `fill` may be absent from the scene's sensor, as Level-2A products drop B10
+ * (cirrus, 1375 nm) and some Sentinel-1 products carry VV alone. The scene is
  * then wrapped so that the sensor has that band as a constant plane at the pack's training mean:
  * band mapping, reads, fine-tuning and classification see an ordinary band, and the model an
  * input at its typical value rather than an out-of-range one. The fill is in normalised units
@@ -22,7 +23,8 @@ export interface FilledBand {
   /** Index of the band on the wrapped sensor (after the file's bands). */
   index: number;
   name: string;
-  wavelengthNm: number;
+  /** What the band is matched by: its wavelength, else its name (a SAR polarisation). */
+  wavelengthNm?: number;
   /** The plane's value, in the scene's units. */
   value: number;
 }
@@ -51,7 +53,8 @@ export function withFilledBands(scene: Scene, manifest: PackManifest, options: F
       const bands = bandsOf.get(sensor.id)!;
       const { unmatched } = matchList(list, bands);
       if (!unmatched.length) break;
-      if (!unmatched.every(fillable) || unmatched.length * 2 > list.length || bands.every((b) => b.wavelengthNm === undefined)) continue;
+      // nothing matched at all: a file without wavelengths or names is taken band for band (bandmap), or refused
+      if (!unmatched.every(fillable) || unmatched.length * 2 > list.length) continue;
       taken.add(sensor.id);
       const norm = input.normalization;
       unmatched.filter(fillable).forEach((r, k) => {
@@ -65,10 +68,15 @@ export function withFilledBands(scene: Scene, manifest: PackManifest, options: F
   return filled.length ? { scene: new FilledScene(scene, filled), filled } : { scene, filled };
 }
 
-type Fillable = Extract<BandRequirement, { toleranceNm: number }> & { fill: number };
+type Fillable = Exclude<BandRequirement, { index: number }> & { fill: number };
 
 function fillable(r: BandRequirement): r is Fillable {
-  return r.wavelengthNm !== undefined && r.fill !== undefined;
+  return r.fill !== undefined;
+}
+
+/** Whether filled band `f` stands for requirement `r`. */
+function fills(f: FilledBand, r: Fillable): boolean {
+  return r.wavelengthNm !== undefined ? f.wavelengthNm === r.wavelengthNm : f.wavelengthNm === undefined && f.name === `${r.name} (filled)`;
 }
 
 /**
@@ -111,8 +119,9 @@ async function fileBandScale(scene: Scene, sensor: string, signal?: AbortSignal)
  */
 export function fillsFor(spec: BandSpec, filled: readonly FilledBand[], scale: FillScale): BandSpec {
   if (spec.mode !== 'fixed' || !filled.length) return spec;
-  const list = spec.list.map((r) => {
-    const f = fillable(r) ? filled.find((x) => x.wavelengthNm === r.wavelengthNm) : undefined;
+  const list = spec.list.map((r): BandRequirement => {
+    if (!fillable(r)) return r;
+    const f = filled.find((x) => fills(x, r));
     return f ? { ...r, fill: (f.value - scale.mean) / scale.std } : r;
   });
   return { mode: 'fixed', list };
@@ -120,7 +129,7 @@ export function fillsFor(spec: BandSpec, filled: readonly FilledBand[], scale: F
 
 /** One line per filled band, for reports and model cards. */
 export function describeFilled(filled: readonly FilledBand[], pack: string): string[] {
-  return filled.map((f) => `sensor ${f.sensor} lacks band ${f.name.replace(' (filled)', '')} (${f.wavelengthNm} nm); pack ${pack} filled it with its training mean (${f.value.toPrecision(4)} in the scene's units)`);
+  return filled.map((f) => `sensor ${f.sensor} lacks band ${f.name.replace(' (filled)', '')}${f.wavelengthNm !== undefined ? ` (${f.wavelengthNm} nm)` : ''}; pack ${pack} filled it with its training mean (${f.value.toPrecision(4)} in the scene's units)`);
 }
 
 class FilledScene implements Scene {

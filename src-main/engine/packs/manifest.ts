@@ -10,15 +10,15 @@ import { FieldMoeError } from '../util/errors';
 export const MANIFEST_FORMAT = 'fieldmoe-pack/1';
 
 /**
- * One band a fixed-band input needs, matched by wavelength, by name, or by position. `fill`: a
- * band the model can do without; where the sensor lacks it, the channel holds this constant in
+ * One band a fixed-band input needs, matched by wavelength, by name, or by position. `fill` (on
+ * a wavelength or a name): a band the model can do without; where the sensor lacks it, the channel holds this constant in
  * normalised units (the band's mean over the pack's training scenes after their normalisation;
  * packs/fillBands.ts).
  */
 export type BandRequirement =
   | { wavelengthNm: number; toleranceNm: number; name?: string; fill?: number }
-  | { name: string; wavelengthNm?: undefined }
-  | { index: number; name?: string; wavelengthNm?: undefined };
+  | { name: string; wavelengthNm?: undefined; fill?: number }
+  | { index: number; name?: string; wavelengthNm?: undefined; fill?: undefined };
 
 /**
  * `fixed`: exactly these bands, in this order (the tensor has `list.length` channels).
@@ -207,15 +207,18 @@ function readBands(v: FieldReader, raw: unknown, at: string): BandSpec {
     if (bo.wavelengthNm !== undefined) {
       const wavelengthNm = v.number(bo, 'wavelengthNm', `${q}.`);
       const toleranceNm = bo.toleranceNm === undefined ? 30 : v.number(bo, 'toleranceNm', `${q}.`);
-      const fill = bo.fill === undefined ? undefined : v.number(bo, 'fill', `${q}.`);
-      return { wavelengthNm, toleranceNm, name, ...(fill === undefined ? {} : { fill }) };
+      return { wavelengthNm, toleranceNm, name, ...optionalFill(v, bo, q) };
     }
     if (bo.index !== undefined) return { index: v.integer(bo, 'index', `${q}.`, 0), name };
     if (name === undefined) v.fail(q, 'needs a wavelengthNm, a name or an index');
-    return { name: name! };
+    return { name: name!, ...optionalFill(v, bo, q) };
   });
   if (list.length === 0) v.fail(`${p}list`, 'must list at least one band');
   return { mode: 'fixed', list };
+}
+
+function optionalFill(v: FieldReader, o: Json, at: string): { fill?: number } {
+  return o.fill === undefined ? {} : { fill: v.number(o, 'fill', `${at}.`) };
 }
 
 function readNormalization(v: FieldReader, raw: unknown, at: string): Normalization {

@@ -9,7 +9,7 @@
 import type { SensorBlock, SensorInfo, SensorKind, Scene } from '../scene/types';
 import type { LabelSet } from '../labels/types';
 import { loadLabels, normalizeClassName, generatedColor, type LabelClass } from '../labels/index';
-import type { BandSpec, PackClass, PackInput } from '../packs/manifest';
+import type { BandRequirement, BandSpec, PackClass, PackInput } from '../packs/manifest';
 import { SEG_PRESETS, MAMOL_PRESETS, MAMOL_PAPER_EXPERTS, SPECTRALMOE_PAPER_DEFAULTS, defaultLevels, type ModelConfig } from '../ml/models/index';
 import { vitConfig, type VitConfig } from '../ml/models/vit';
 import type { WeightMap } from '../ml/models/init';
@@ -123,26 +123,31 @@ export const SPECTRAL_EMBEDDING_NM = { kind: 'spectral', minPeriodUm: 20, maxPer
 
 /**
  * A MaMOL input's bands listed by wavelength, when every scene's sensor of its family has the
- * same wavelengths (within 1 nm): a scene can then bind them by wavelength, and lack some
+ * same wavelengths (within 1 nm), else by name, when they have the same two or more distinct
+ * names (SAR's VV and VH): a scene can then bind them so, in its own order, and lack some
  * (fillBands.ts; the fill values come from the training scenes, trainingFills). Each band's
  * tolerance is half the gap to its nearest neighbour, at most 30 nm, so that Sentinel-2's B08
  * (842 nm) never takes B8A (865 nm). Undefined (bands by count) otherwise.
  */
-export function bandsByWavelength(sensors: readonly (SensorInfo | undefined)[]): BandSpec | undefined {
+export function listedBands(sensors: readonly (SensorInfo | undefined)[]): BandSpec | undefined {
   const present = sensors.filter((s): s is SensorInfo => !!s);
-  const nm = present.map((s) => s.bands.map((b) => b.wavelengthNm));
-  const first = nm[0];
-  if (!first?.length || first.some((w) => w === undefined)) return undefined;
-  if (nm.some((w) => w.length !== first.length || w.some((x, i) => x === undefined || Math.abs(x - first[i]!) > 1))) return undefined;
-  const list = first.map((w, i) => {
-    const gap = Math.min(...first.filter((_, j) => j !== i).map((x) => Math.abs(x! - w!)));
-    return { wavelengthNm: w!, toleranceNm: Math.min(30, gap / 2), name: present[0].bands[i].name };
-  });
-  return { mode: 'fixed', list };
+  const first = present[0]?.bands;
+  if (!first?.length || present.some((s) => s.bands.length !== first.length)) return undefined;
+  const nm = first.map((b) => b.wavelengthNm);
+  if (nm.every((w) => w !== undefined) && present.every((s) => s.bands.every((b, i) => b.wavelengthNm !== undefined && Math.abs(b.wavelengthNm - nm[i]!) <= 1))) {
+    const list = first.map((b, i) => {
+      const gap = Math.min(...nm.filter((_, j) => j !== i).map((x) => Math.abs(x! - nm[i]!)));
+      return { wavelengthNm: nm[i]!, toleranceNm: Math.min(30, gap / 2), name: b.name };
+    });
+    return { mode: 'fixed', list };
+  }
+  const names = first.map((b) => b.name.toLowerCase());
+  if (names.length < 2 || new Set(names).size < names.length || !present.every((s) => s.bands.every((b, i) => b.name.toLowerCase() === names[i]))) return undefined;
+  return { mode: 'fixed', list: first.map((b) => ({ name: b.name })) };
 }
 
 /**
- * `inputs` with each wavelength-listed band's fill (fillBands.ts): its mean in normalised units
+ * `inputs` with each listed band's fill (fillBands.ts): its mean in normalised units
  * (after the scene's uniform normalisation over the input's bands, as the model sees it),
  * averaged over the training scenes, so that it holds for a scene of any scale (eolearn's
  * reflectance 0..1 and sen1floods11's x 10000 give the same figures). Sampled on a stride.
@@ -150,7 +155,7 @@ export function bandsByWavelength(sensors: readonly (SensorInfo | undefined)[]):
 export async function trainingFills(inputs: readonly PackInput[], scenes: readonly Scene[], wavelengths: readonly (BandMapOptions['wavelengths'] | undefined)[], signal?: AbortSignal): Promise<PackInput[]> {
   const out: PackInput[] = [];
   for (const input of inputs) {
-    if (input.bands.mode !== 'fixed' || !input.bands.list.every((r) => r.wavelengthNm !== undefined)) {
+    if (input.bands.mode !== 'fixed' || input.bands.list.some((r) => 'index' in r)) {
       out.push(input);
       continue;
     }
@@ -158,6 +163,7 @@ export async function trainingFills(inputs: readonly PackInput[], scenes: readon
     const z = new Float64Array(C);
     let counted = 0;
     for (const [k, scene] of scenes.entries()) {
+      if (!scene.info.sensors.some((x) => input.sensorKinds.includes(x.kind))) continue;
       const b = mapBands(scene.info, mappingManifest([{ ...input, optional: true }]), { wavelengths: wavelengths[k] }).bindings[0];
       if (!b.sensor) continue;
       const { width, height } = scene.info;
@@ -167,7 +173,7 @@ export async function trainingFills(inputs: readonly PackInput[], scenes: readon
       means.perBand.forEach((m, c) => (z[c] += (m - means.mean) / means.std));
       counted++;
     }
-    const list = input.bands.list.map((r, c) => (counted ? { ...r, fill: z[c] / counted } : r));
+    const list = input.bands.list.map((r, c): BandRequirement => ('index' in r || !counted ? r : { ...r, fill: z[c] / counted }));
     out.push({ ...input, bands: { mode: 'fixed', list } });
   }
   return out;
@@ -241,7 +247,7 @@ export function designModel(arch: Arch, scenes: readonly Scene[], classes: numbe
   const inputs: PackInput[] = families.map((f, i) => ({
     name: f.name,
     sensorKinds: [...f.kinds],
-    bands: bandsByWavelength(infos.map((info) => firstOf(info.sensors, f.kinds))) ?? { mode: 'any', minBands: modalities[i].bands, maxBands: modalities[i].bands },
+    bands: listedBands(infos.map((info) => firstOf(info.sensors, f.kinds))) ?? { mode: 'any', minBands: modalities[i].bands, maxBands: modalities[i].bands },
     normalization: UNIFORM,
     optional: true,
     description: f.description,

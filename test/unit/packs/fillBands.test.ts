@@ -1,14 +1,14 @@
 /**
  * Bands a pack fills in (packs/fillBands.ts): a Sentinel-2 Level-2A sensor (no B10) feeds the
- * MaMOL pack's 13-band optical input, the filled plane is read like a file band, and what cannot
- * be filled is refused with a message.
+ * MaMOL pack's 13-band optical input and a VV-only SAR its VV + VH input, the filled plane is read
+ * like a file band, and what cannot be filled is refused with a message.
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../helpers/paths';
 import { loadPack, mapBands, type PackManifest, type PackInput } from '../../../src-main/engine/packs';
 import { withFilledBands, withFilledBandsAtSceneScale } from '../../../src-main/engine/packs/fillBands';
-import { bandsByWavelength, trainingFills } from '../../../src-main/engine/training/train';
+import { listedBands, trainingFills } from '../../../src-main/engine/training/train';
 import { FakeScene, type FakeSensor } from '../classify/fakeScene';
 
 const S2 = [443, 490, 560, 665, 705, 740, 783, 842, 865, 945, 1375, 1610, 2190];
@@ -61,7 +61,7 @@ describe('filled bands', () => {
     const rgbn = new FakeScene(W, H, [s2([1, 2, 3, 7])]);
     const { scene, filled } = withFilledBands(rgbn, manifest());
     expect(filled).toEqual([]);
-    expect(() => mapBands(scene.info, manifest())).toThrow(/scene sensor s2 \(multispectral\) lacks 443 nm \(±10\), 705 nm/);
+    expect(() => mapBands(scene.info, manifest())).toThrow(/scene sensor s2 \(multispectral\) lacks 443 nm \(±10\), 705 nm.*\(a pack fills at most half of an input's bands; .* default-spectralmoe takes any band set\)$/);
   });
 
   it('binds a 13-band file without wavelengths band for band; 12 without wavelengths ask for them', () => {
@@ -76,6 +76,19 @@ describe('filled bands', () => {
     expect(mapBands(scene.info, manifest(), { wavelengths }).bindings[0].bandIndices[10]).toBe(12);
   });
 
+  it('binds SAR by polarisation name, fills a missing VH, and takes unnamed bands in file order', () => {
+    const sar = (names: string[]): FakeSensor => ({ id: 's1', kind: 'sar', bands: names.map((name) => ({ name })), data: new Float32Array(names.length * W * H) });
+    const pack = { name: 'test-pack', inputs: [{ name: 'sar', sensorKinds: ['sar'], bands: { mode: 'fixed', list: [{ name: 'VV', fill: 0.5 }, { name: 'VH', fill: -0.5 }] }, normalization: { type: 'uniform', mean: -15, std: 6 }, optional: false }] } as unknown as PackManifest;
+    const bound = (names: string[]) => {
+      const { scene, filled } = withFilledBands(new FakeScene(W, H, [sar(names)]), pack);
+      return { indices: mapBands(scene.info, pack).bindings[0].bandIndices, filled: filled.map((f) => [f.name, f.value]) };
+    };
+    expect(bound(['VH', 'VV'])).toEqual({ indices: [1, 0], filled: [] });
+    expect(bound(['VV'])).toEqual({ indices: [0, 1], filled: [['VH (filled)', -18]] });
+    expect(bound(['band 1', 'band 2'])).toEqual({ indices: [0, 1], filled: [] });
+    expect(() => bound(['band 1'])).toThrow('lacks "VV", "VH"');
+  });
+
   it('at the scene\'s scale for fine-tuning: the fill goes through the mean and std of the file\'s bands', async () => {
     const { filled } = await withFilledBandsAtSceneScale(new FakeScene(W, H, [s2(allBut(10))]), manifest(), {});
     const values = allBut(10).flatMap((b) => [0, 1, 2, 3, 4, 5].map((p) => 100 * b + p));
@@ -88,20 +101,24 @@ describe('filled bands', () => {
 describe('training fills', () => {
   it('lists bands by wavelength with half the gap to the nearest as tolerance (B08 never takes B8A)', () => {
     const info = new FakeScene(W, H, [s2(allBut())]).info.sensors[0];
-    const spec = bandsByWavelength([info, info])!;
+    const spec = listedBands([info, info])!;
     expect(spec.mode).toBe('fixed');
     const list = (spec as { list: { wavelengthNm: number; toleranceNm: number; name?: string }[] }).list;
     expect(list.map((r) => r.wavelengthNm)).toEqual(S2);
     expect(list[7]).toEqual({ wavelengthNm: 842, toleranceNm: 11.5, name: 'B08' });
     expect(list[2].toleranceNm).toBe(30);
     // scenes whose sensors disagree, or without wavelengths, keep bands by count
-    expect(bandsByWavelength([info, new FakeScene(W, H, [s2(allBut(10))]).info.sensors[0]])).toBeUndefined();
-    expect(bandsByWavelength([new FakeScene(W, H, [s2(allBut(), 1, false)]).info.sensors[0]])).toBeUndefined();
+    expect(listedBands([info, new FakeScene(W, H, [s2(allBut(10))]).info.sensors[0]])).toBeUndefined();
+    // without wavelengths: by name when the scenes agree on two or more distinct names
+    const named = (names: string[]) => new FakeScene(W, H, [{ id: 's1', kind: 'sar', bands: names.map((name) => ({ name })), data: new Float32Array(names.length * W * H) }]).info.sensors[0];
+    expect(listedBands([named(['VV', 'VH']), named(['vv', 'vh'])])).toEqual({ mode: 'fixed', list: [{ name: 'VV' }, { name: 'VH' }] });
+    expect(listedBands([named(['VV', 'VH']), named(['VH', 'VV'])])).toBeUndefined();
+    expect(listedBands([named(['elevation'])])).toBeUndefined();
   });
 
   it('are band means in normalised units, the same for a scene at any scale', async () => {
     const info = new FakeScene(W, H, [s2(allBut())]).info.sensors[0];
-    const input = { name: 'optical', sensorKinds: ['multispectral'], bands: bandsByWavelength([info])!, normalization: { type: 'uniform', mean: 0, std: 1 }, optional: true } as PackInput;
+    const input = { name: 'optical', sensorKinds: ['multispectral'], bands: listedBands([info])!, normalization: { type: 'uniform', mean: 0, std: 1 }, optional: true } as PackInput;
     const fillsOf = async (scales: number[]) => {
       const [out] = await trainingFills([input], scales.map((k) => new FakeScene(W, H, [s2(allBut(), k)])), scales.map(() => undefined));
       return (out.bands as { list: { fill?: number }[] }).list.map((r) => r.fill!);
@@ -117,12 +134,16 @@ describe('training fills', () => {
     mixed.forEach((f, b) => expect(f).toBeCloseTo(one[b], 4));
   });
 
-  it('the default MaMOL pack lists Sentinel-2 by wavelength with a fill for every band', async () => {
+  it('the default MaMOL pack lists Sentinel-2 by wavelength and Sentinel-1 by polarisation, with a fill for every band', async () => {
     const pack = await loadPack(path.join(REPO_ROOT, 'models', 'default-mamol'));
     const optical = pack.manifest.inputs.find((i) => i.name === 'optical')!;
     expect(optical.bands.mode).toBe('fixed');
     const list = (optical.bands as { list: { wavelengthNm?: number; fill?: number }[] }).list;
     expect(list.map((r) => r.wavelengthNm)).toEqual(S2);
     expect(list.every((r) => Number.isFinite(r.fill))).toBe(true);
+    const sar = pack.manifest.inputs.find((i) => i.name === 'sar')!.bands as { list: { name?: string; fill?: number }[] };
+    expect(sar.list.map((r) => r.name)).toEqual(['VV', 'VH']);
+    // VV is the brighter polarisation (dB): above the mean of the two
+    expect(sar.list[0].fill!).toBeGreaterThan(0);
   });
 });
