@@ -54,13 +54,22 @@ export interface Case {
    * Sentinel-2 Level-2A has no B10. The scene is rewritten without them (gdal_translate).
    */
   dropBands?: Record<string, string[]>;
+  /**
+   * Scenes of the same sensor elsewhere, with labels of the same classes: the model and the
+   * forest, both from the few labels of the case's scene, also score there.
+   */
+  otherRegions?: { scene: string; labels: string }[];
 }
 
 export const CASES: Case[] = [
   { name: 'nc-landsat7 20/class', pack: 'default-spectralmoe', dataset: 'nc-landsat7', labels: 'labels.tif', pixelsPerClass: 20, missing: [[]], epochs: 30 },
   { name: 'nc-landsat7 100/class', pack: 'default-spectralmoe', dataset: 'nc-landsat7', labels: 'labels.tif', pixelsPerClass: 100, missing: [[]], epochs: 30 },
   { name: 'salinas-a (unseen hyperspectral sensor) 20/class', pack: 'default-spectralmoe', dataset: 'salinas-a', labels: 'labels.tif', pixelsPerClass: 20, missing: [[]], epochs: 30 },
-  { name: 'chesapeake-naip (unseen aerial sensor, new classes) 20/class', pack: 'default-spectralmoe', dataset: 'chesapeake-naip', scene: 'id_000051_naip.tif', labels: 'id_000051_labels.tif', pixelsPerClass: 20, missing: [[]], epochs: 30 },
+  {
+    name: 'chesapeake-naip (unseen aerial sensor, new classes) 20/class', pack: 'default-spectralmoe', dataset: 'chesapeake-naip', scene: 'id_000051_naip.tif', labels: 'id_000051_labels.tif', pixelsPerClass: 20, missing: [[]], epochs: 30,
+    // the NAIP tiles sharing most of tile 51's classes (138 and 181 are mostly one class each)
+    otherRegions: [{ scene: 'id_000367_naip.tif', labels: 'id_000367_labels.tif' }, { scene: 'id_000184_naip.tif', labels: 'id_000184_labels.tif' }],
+  },
   { name: 'eolearn-slovenia 50/class', pack: 'default-spectralmoe', dataset: 'eolearn-slovenia', labels: 'lulc.tif', pixelsPerClass: 50, missing: [[]], epochs: 30 },
   { name: 'eolearn-slovenia DEM only (an elevation-only scene) MaMOL 50/class', pack: 'default-mamol', dataset: 'eolearn-slovenia', labels: 'lulc.tif', pixelsPerClass: 50, missing: [[]], absent: ['s2'], epochs: 30 },
   { name: 'sen1floods11 S2+S1 MaMOL 50/class', pack: 'default-mamol', dataset: 'sen1floods11-spain', labels: 'labels.tif', pixelsPerClass: 50, missing: [[], ['s1'], ['s2']], missingRate: 0.5, epochs: 20 },
@@ -105,6 +114,8 @@ export interface Row {
   seed: number;
   pixelsPerClass: number;
   missing: string[];
+  /** The other region scored (Case.otherRegions); absent: the held-out side of the case's scene. */
+  region?: string;
   trainPixels: number;
   testPixels: number;
   nodataPixels: number;
@@ -167,22 +178,38 @@ export async function runCase(c: Case, opts: { seed: number; pixelsPerClass?: nu
     const seconds = (performance.now() - t0) / 1000;
     if (train.length > pixelsPerClass * labels.classes.length) throw new Error(`${c.name}: ${train.length} labelled pixels for ${pixelsPerClass} per class`);
     const pack = await loadPack(out);
+    /** Both scored on `candidates` of `testLabels` that have sensor data in `sub` (the map is nodata elsewhere). */
+    const score = async (sub: Scene, testLabels: LabelSet, candidates: Uint32Array, missing: string[], region?: string) => {
+      const { classes } = await classMap(sub, pack);
+      const ours = scoreClassMap(classes, pack, testLabels, candidates);
+      const test = withData(classes, testLabels, candidates);
+      // the same sensors in both scenes, named by their files in another region's
+      const present = (sc: Scene) => sc.info.sensors.filter((_, i) => !sub.info.sensors[i].failed).map((s) => s.id);
+      const rf = await randomForestBaseline(await pixels(scene, labels, train, present(scene)), await pixels(sub, testLabels, test, present(sub)), labels.classes, { seed });
+      const row: Row = {
+        case: c.name, seed, pixelsPerClass, missing, ...(region ? { region } : {}), trainPixels: train.length, testPixels: test.length, nodataPixels: ours.nodata_pixels, finetuneSeconds: seconds, epochs: ft.fit.history.length,
+        ours: { oa: ours.oa, kappa: ours.kappa, miou: ours.miou, macc: ours.macc },
+        rf: { oa: rf.metrics.oa, kappa: rf.metrics.kappa, miou: rf.metrics.miou, macc: rf.metrics.macc },
+      };
+      rows.push(row);
+      opts.onRow?.(row);
+    };
     for (const missing of c.missing) {
       const sub = await openScene(dir, { missing: [...absent, ...missing] });
       try {
-        const { classes } = await classMap(sub, pack);
-        const ours = scoreClassMap(classes, pack, labels, split.val);
-        // Both are scored on the held-out pixels that have sensor data (the map is nodata elsewhere).
-        const test = withData(classes, labels, split.val);
-        const sensors = sub.info.sensors.filter((s) => !s.failed).map((s) => s.id);
-        const rf = await randomForestBaseline(await pixels(sub, labels, train, sensors), await pixels(sub, labels, test, sensors), labels.classes, { seed });
-        const row: Row = {
-          case: c.name, seed, pixelsPerClass, missing, trainPixels: train.length, testPixels: test.length, nodataPixels: ours.nodata_pixels, finetuneSeconds: seconds, epochs: ft.fit.history.length,
-          ours: { oa: ours.oa, kappa: ours.kappa, miou: ours.miou, macc: ours.macc },
-          rf: { oa: rf.metrics.oa, kappa: rf.metrics.kappa, miou: rf.metrics.miou, macc: rf.metrics.macc },
-        };
-        rows.push(row);
-        opts.onRow?.(row);
+        await score(sub, labels, split.val, missing);
+      } finally {
+        await sub.close();
+      }
+    }
+    // Other regions: every labelled pixel there of a class the few labels had (neither model can name another).
+    const trained = new Set(Array.from(train, (i) => labels.classIndex[i]));
+    for (const region of c.otherRegions ?? []) {
+      const sub = await openScene(path.join(DATA, c.dataset, region.scene), { missing: absent });
+      try {
+        const there = await loadLabels(path.join(DATA, c.dataset, region.labels), sub.info);
+        if (there.classes.map((k) => k.name).join() !== labels.classes.map((k) => k.name).join()) throw new Error(`${region.labels}: other classes than ${c.labels}`);
+        await score(sub, there, Uint32Array.from(there.classIndex.keys()).filter((i) => trained.has(there.classIndex[i])), [], region.scene);
       } finally {
         await sub.close();
       }
@@ -197,7 +224,7 @@ export async function runCase(c: Case, opts: { seed: number; pixelsPerClass?: nu
 export function margins(rows: readonly Row[]): { key: string; seeds: number[]; margins: number[]; mean: number; min: number; oursMean: number; rfMean: number }[] {
   const groups = new Map<string, Row[]>();
   for (const r of rows) {
-    const key = `${r.case.replace(/ \d+\/class$/, '')} | ${r.pixelsPerClass}/class | missing [${r.missing.join(',')}]`;
+    const key = `${r.case.replace(/ \d+\/class$/, '')} | ${r.pixelsPerClass}/class | ${r.region ? `other region ${r.region}` : `missing [${r.missing.join(',')}]`}`;
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   return [...groups].map(([key, rs]) => {
@@ -231,7 +258,7 @@ export async function main(argv: string[]): Promise<number> {
             seed, pixelsPerClass: n, outDir,
             onRow: (r) => {
               rows.push(r);
-              console.error(`${r.case} | ${r.pixelsPerClass}/class seed ${r.seed} missing [${r.missing}]: ours ${r.ours.oa.toFixed(4)} RF ${r.rf.oa.toFixed(4)} (${r.finetuneSeconds.toFixed(1)} s, ${r.epochs} epochs)`);
+              console.error(`${r.case} | ${r.pixelsPerClass}/class seed ${r.seed} ${r.region ? `in ${r.region}` : `missing [${r.missing}]`}: ours ${r.ours.oa.toFixed(4)} RF ${r.rf.oa.toFixed(4)} (${r.finetuneSeconds.toFixed(1)} s, ${r.epochs} epochs)`);
             },
           });
   } finally {

@@ -53,7 +53,7 @@ export function withFilledBands(scene: Scene, manifest: PackManifest, options: F
       const bands = bandsOf.get(sensor.id)!;
       const { unmatched } = matchList(list, bands);
       if (!unmatched.length) break;
-      // nothing matched at all: a file without wavelengths or names is taken band for band (bandmap), or refused
+      // missing more than half: not filled (bandmap takes it band for band when it matched nothing, else refuses it)
       if (!unmatched.every(fillable) || unmatched.length * 2 > list.length) continue;
       taken.add(sensor.id);
       const norm = input.normalization;
