@@ -13,8 +13,10 @@
  * its logits are confidently right where the labels are, which makes fine-tuning look worse
  * than it is and tunes it for the wrong case). MaMOL: one fine-tuned model evaluated with each
  * sensor missing in turn against one forest per sensor subset. A seed sets the split, the
- * few-shot draw, the training and the forest. Prints each case's OA margin (ours - RF) per seed
- * and its mean and minimum. `--cases` picks cases whose name contains one of the words.
+ * few-shot draw, the training and the forest. Some cases also score in other scenes of the same
+ * sensor (another region, `otherRegions`) or rewrite a sensor without some bands, as another
+ * product of it has them (`dropBands`). Prints each case's OA margin (ours - RF) per seed and its
+ * mean and minimum. `--cases` picks cases whose name contains one of the words.
  * test/slow/finetune-vs-rf.test.ts runs the same cases (seed 0 unless FIELDMOE_RF_SEEDS says).
  */
 import { execFileSync } from 'node:child_process';
