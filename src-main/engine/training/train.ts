@@ -115,6 +115,13 @@ function firstOf(sensors: readonly SensorInfo[], kinds: readonly SensorKind[]): 
 const UNIFORM = { type: 'uniform' as const, mean: 0, std: 1 };
 
 /**
+ * Elevation inputs read band 1 of a DEM or LiDAR raster (a DSM comes first by convention), so
+ * that a LiDAR raster with more bands (intensity, return counts) feeds them rather than being
+ * refused, or left unbound where the input is optional; its other bands are not read.
+ */
+const FIRST_BAND: BandSpec = { mode: 'fixed', list: [{ index: 0 }] };
+
+/**
  * The spectral embedding with its sin-cos periods given in nanometres (embed.ts's defaults
  * 0.02..50 um times 1000): the classify pipeline feeds band wavelengths in nm, so the encoding
  * is the one the embedding defines for micrometres.
@@ -220,7 +227,7 @@ export function designModel(arch: Arch, scenes: readonly Scene[], classes: numbe
     const inputs: PackInput[] = [
       { name: 'image', sensorKinds: [...OPTICAL], bands: { mode: 'any', minBands: 1, maxBands: 1000, wavelengthsInput: 'wavelengths' }, normalization: UNIFORM, optional: false, description: 'optical bands with known wavelengths' },
     ];
-    if (depth) inputs.push({ name: 'depth', sensorKinds: [...ELEVATION], bands: { mode: 'any', minBands: 1, maxBands: 1 }, normalization: UNIFORM, optional: optional, description: optional ? 'elevation for the depth branch (optional: without it the model runs as w/o depth)' : 'elevation for the depth branch' });
+    if (depth) inputs.push({ name: 'depth', sensorKinds: [...ELEVATION], bands: FIRST_BAND, normalization: UNIFORM, optional: optional, description: optional ? 'elevation for the depth branch (optional: without it the model runs as w/o depth)' : 'elevation for the depth branch' });
     const model: ModelConfig = {
       architecture: 'spectralmoe',
       config: {
@@ -247,7 +254,7 @@ export function designModel(arch: Arch, scenes: readonly Scene[], classes: numbe
   const inputs: PackInput[] = families.map((f, i) => ({
     name: f.name,
     sensorKinds: [...f.kinds],
-    bands: listedBands(infos.map((info) => firstOf(info.sensors, f.kinds))) ?? { mode: 'any', minBands: modalities[i].bands, maxBands: modalities[i].bands },
+    bands: f.kinds === ELEVATION && modalities[i].bands === 1 ? FIRST_BAND : (listedBands(infos.map((info) => firstOf(info.sensors, f.kinds))) ?? { mode: 'any', minBands: modalities[i].bands, maxBands: modalities[i].bands }),
     normalization: UNIFORM,
     optional: true,
     description: f.description,

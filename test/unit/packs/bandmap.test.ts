@@ -45,6 +45,16 @@ describe('band mapping', () => {
     expect(() => mapBands(scene.info, pack.manifest)).toThrow('fake-scene.json: every sensor model pack tiny-landsat7 needs is marked missing or failed (l7); nothing to classify');
   });
 
+  it('the default packs read band 1 of a LiDAR raster with more bands, where they took exactly one', async () => {
+    const lidar = { id: 'lidar', kind: 'lidar' as const, bands: [{ name: 'dsm' }, { name: 'intensity' }], data: new Float32Array(8) };
+    const s2 = sensor('s2', 'multispectral', S2.map((w, i) => ({ name: `b${i}`, wavelengthNm: w })));
+    for (const [name, input] of [['default-mamol', 'elevation'], ['default-spectralmoe', 'depth']]) {
+      const pack = await loadPack(path.join(REPO_ROOT, 'models', name));
+      const b = mapBands(new FakeScene(2, 2, [s2, lidar]).info, pack.manifest).bindings.find((x) => x.input.name === input)!;
+      expect([b.sensor?.id, b.bandIndices]).toEqual(['lidar', [0]]);
+    }
+  });
+
   it('checks --wavelengths overrides', async () => {
     const pack = await loadPack(path.join(REPO_ROOT, 'models', 'tiny-landsat7'));
     const scene = new FakeScene(2, 2, [sensor('x', 'multispectral', Array.from({ length: 6 }, (_, i) => ({ name: `b${i}` })))]);
