@@ -314,6 +314,18 @@ export function pixelHeadHidden(inputs: readonly Pick<PixelHeadInputSpec, 'bands
  *   starts fitted: better at 20/class (chesapeake +8.5 / +2.4; sen1floods11 S2 alone +1.6 / -0.8),
  *   worse minima at 50/class (chesapeake -0.9, sen1floods11 all sensors and S2 alone -1.1 and
  *   -1.2 at seed 1).
+ *
+ * Kept since: an epoch replaces the start only if its per-pixel validation losses are lower than
+ * the start's by one standard error of their paired difference (TrainLoop `beatsStart`, fit.ts
+ * `clearlyLower`: far tighter than the unpaired margin above, which blocked sen1floods11).
+ * chesapeake 20/class +6.7 / -0.9 -> +8.1 / -0.9, 50/class +7.3 / -0.7 -> +8.0 / -0.7;
+ * sen1floods11 within 0.3 of before; nc-landsat7 50/class +30.5 / +22.0 -> +33.4 / +30.2.
+ * Not kept: the midpoint between the start and the trained weights (WiSE-FT, Wortsman et al.
+ * 2022, a=0.5, whenever an epoch beat the start). It helps where the classes are new and the
+ * region moves (chesapeake 20/class +8.1 / -0.9 -> +8.5 / +2.0; in tile 367 +3.4 / -3.9 ->
+ * +4.4 / -2.6, in tile 184 +1.1 / -9.0 -> +2.0 / -5.8) and costs where training carries the
+ * model (Salinas 50/class +1.5 / +1.3 -> 0.0 / -2.6; eolearn 20/class +6.4 / -4.5 -> +3.0 /
+ * -11.4; sen1floods11 50/class all sensors seed 1 -0.1 -> -1.8).
  */
 
 /**

@@ -534,7 +534,8 @@ export async function fit(opts: FitOptions, job: JobContext = {}): Promise<FitRe
       validation: hasVal ? valData : undefined,
       validationBatchSize: 1,
       // epoch 0 (the start: the pack and the linear path's regression) counts too: with a few
-      // labels, training can make the model worse than that start, and early stopping keeps it then
+      // labels, training can make the model worse than that start, and early stopping keeps it
+      // unless an epoch's losses at the validation pixels are clearly lower, pixel by pixel
       earlyStopping: hasVal && (opts.patience ?? 5) > 0 ? { patience: opts.patience ?? 5, includeStart: true, beatsStart: (epoch, start) => clearlyLower(epoch, start, valData.pixelGroups()) } : undefined,
       sampleLosses: (r, indices, batch) => valData.centreLosses(indices[0], r.outputs.logits, batch[LABELS_INPUT]),
       averaging,

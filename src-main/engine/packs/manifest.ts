@@ -11,9 +11,9 @@ export const MANIFEST_FORMAT = 'fieldmoe-pack/1';
 
 /**
  * One band a fixed-band input needs, matched by wavelength, by name, or by position. `fill` (on
- * a wavelength or a name): a band the model can do without; where the sensor lacks it, the channel holds this constant in
- * normalised units (the band's mean over the pack's training scenes after their normalisation;
- * packs/fillBands.ts).
+ * a wavelength or a name): a band the model can do without; where the sensor lacks it, the
+ * channel holds this constant in normalised units (the band's mean over the pack's training
+ * scenes after their normalisation; packs/fillBands.ts).
  */
 export type BandRequirement =
   | { wavelengthNm: number; toleranceNm: number; name?: string; fill?: number }

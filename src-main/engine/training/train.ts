@@ -254,7 +254,7 @@ export function designModel(arch: Arch, scenes: readonly Scene[], classes: numbe
   const inputs: PackInput[] = families.map((f, i) => ({
     name: f.name,
     sensorKinds: [...f.kinds],
-    bands: f.kinds === ELEVATION && modalities[i].bands === 1 ? FIRST_BAND : (listedBands(infos.map((info) => firstOf(info.sensors, f.kinds))) ?? { mode: 'any', minBands: modalities[i].bands, maxBands: modalities[i].bands }),
+    bands: f.name === 'elevation' && modalities[i].bands === 1 ? FIRST_BAND : (listedBands(infos.map((info) => firstOf(info.sensors, f.kinds))) ?? { mode: 'any', minBands: modalities[i].bands, maxBands: modalities[i].bands }),
     normalization: UNIFORM,
     optional: true,
     description: f.description,
