@@ -29,6 +29,7 @@ import {
   type WeightAveraging,
 } from '../../../src-main/engine/ml/index';
 import { CancelledError } from '../../../src-main/engine/util/errors';
+import { copyParameters, keepMidpoint } from '../../../src-main/engine/finetune/fit';
 import type { Progress } from '../../../src-main/engine/jobs/job';
 
 const F = 5;
@@ -224,6 +225,31 @@ describe('TrainLoop', () => {
     expect(late.report.bestEpoch).toBe(lateLosses.indexOf(lowestLate) + 1);
     expect(late.report.bestValLoss).toBe(lowestLate);
     expect(late.after).not.toEqual(late.start);
+  });
+
+  it('keepMidpoint (fine-tuning) keeps the midpoint of start and trained weights unless the trained ones are clearly better on validation', async () => {
+    const run = async (validation: Dataset) => {
+      const t = await open(0);
+      const start = copyParameters(t);
+      // the graph takes batches of B: each sample gets its batch's loss, and a batch is one group
+      const withPixels = { size: validation.size, batch: validation.batch, pixelGroups: () => [...Array(validation.size).keys()].map((i) => Math.floor(i / B)) };
+      const loop = new TrainLoop(t, train, { epochs: 4, batchSize: B, lr: 0.02, validation, sampleLosses: (r, indices) => indices.map(() => r.loss) });
+      await loop.run();
+      const trained = weightsOf(t);
+      const result = await keepMidpoint(loop, withPixels, start);
+      return { result, start, trained, after: weightsOf(t), loss: (await loop.evaluate(validation)).loss };
+    };
+    // the training rule: the trained weights beat their midpoint with the random start pixel by pixel
+    const same = await run(dataset(64, 3));
+    expect(same.result).toEqual({ kept: false, loss: same.loss });
+    expect(same.after).toEqual(same.trained);
+    // permuted labels: training made validation worse, so the midpoint stays, exactly halfway
+    const flipped = await run(dataset(64, 3, true));
+    expect(flipped.result).toEqual({ kept: true, loss: flipped.loss });
+    for (const [name, w] of flipped.after) {
+      const a = flipped.start.get(name)!.data as Float32Array;
+      expect(w).toEqual(Array.from(Float32Array.from(flipped.trained.get(name)!, (v, i) => (a[i] + v) / 2)));
+    }
   });
 
   it('averages the weights: a bias-corrected EMA of the weights after each step, without changing the training path', async () => {

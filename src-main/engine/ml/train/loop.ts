@@ -161,7 +161,7 @@ export class TrainLoop {
 
     let startSamples: number[] | undefined;
     if (earlyStopping?.includeStart && this.options.validation) {
-      const start = await this.score(this.options.validation, job);
+      const start = await this.evaluateSamples(this.options.validation, job);
       startSamples = start.samples;
       best = { loss: start.loss, epoch: 0, snapshot: this.trainer.snapshot() };
     }
@@ -188,7 +188,7 @@ export class TrainLoop {
       const live = average?.install();
       let samples: number[] = [];
       if (this.options.validation) {
-        const scored = await this.score(this.options.validation, job);
+        const scored = await this.evaluateSamples(this.options.validation, job);
         samples = scored.samples;
         record.val = { loss: scored.loss, metrics: scored.metrics };
         current = { ...current, val: record.val };
@@ -236,12 +236,12 @@ export class TrainLoop {
 
   /** Loss and summed metrics of the eval graph over `data`, in order, in batches (at the trainer's current weights). */
   async evaluate(data: Dataset, job: JobContext = {}): Promise<Evaluation> {
-    const { loss, metrics } = await this.score(data, job);
+    const { loss, metrics } = await this.evaluateSamples(data, job);
     return { loss, metrics };
   }
 
   /** evaluate(), with the per-sample losses of TrainLoopOptions.sampleLosses (empty without). */
-  private async score(data: Dataset, job: JobContext): Promise<Evaluation & { samples: number[] }> {
+  async evaluateSamples(data: Dataset, job: JobContext = {}): Promise<Evaluation & { samples: number[] }> {
     const size = this.options.validationBatchSize ?? this.options.batchSize;
     const { sampleLosses } = this.options;
     let lossSum = 0;
