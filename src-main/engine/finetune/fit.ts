@@ -601,13 +601,13 @@ export function copyParameters(trainer: Trainer): Map<string, StoredTensor> {
  * the trainer's weights in place and keeps it unless the trained weights' losses at the
  * validation pixels are clearly lower, pixel by pixel (clearlyLower). With 4 to 10 validation
  * pixels per class, an epoch can beat the start on them and still generalise worse; the midpoint
- * keeps what both say. Harness (ours - forest, seeds 0-5,
- * mean / min), without -> with: chesapeake NAIP 20/class +8.1 / -0.9 -> +9.0 / +4.6, 50/class
- * +8.0 / -0.7 -> +7.4 / -0.2; in two other NAIP tiles (another region) the minima rise (-3.9 ->
- * -2.1 and -5.5 -> -1.7 in tile 367, unchanged in tile 184); sen1floods11 and nc-landsat7
- * unchanged (validation kept the trained weights), Salinas within 0.2; eolearn 20/class falls,
- * +6.4 / -4.5 -> +3.0 / -11.4 (seeds 0-2; its held-back side is two 32-pixel blocks), 50/class
- * -4.1 -> -2.6. Returns whether the midpoint stayed, and its validation loss.
+ * keeps what both say. Returns whether the midpoint stayed and the kept weights' validation loss.
+ * Harness (ours - forest, seeds 0-5, mean / min), without -> with: chesapeake NAIP 20/class
+ * +8.1 / -0.9 -> +9.0 / +4.6, 50/class +8.0 / -0.7 -> +7.4 / -0.2; in two other NAIP tiles
+ * (another region) the minima rise (-3.9 -> -2.1 and -5.5 -> -1.7 in tile 367, unchanged in tile
+ * 184); sen1floods11 and nc-landsat7 unchanged (validation kept the trained weights), Salinas
+ * within 0.2; eolearn 20/class falls, +6.4 / -4.5 -> +3.0 / -11.4 (seeds 0-2; its held-back side
+ * is two 32-pixel blocks), 50/class -4.1 -> -2.6.
  */
 export async function keepMidpoint(loop: TrainLoop, valData: Dataset & Pick<TileBatches, 'pixelGroups'>, start: ReadonlyMap<string, StoredTensor>, signal?: AbortSignal): Promise<{ kept: boolean; loss: number }> {
   const trainer = loop.trainer;

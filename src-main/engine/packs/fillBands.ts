@@ -2,10 +2,10 @@
  * Bands a pack can do without. A pack trained on one band set (MaMOL's optical input: the 13
  * bands of Sentinel-2 Level-1C; its SAR input: VV and VH) lists its bands by wavelength or name;
  * a requirement with `fill` may be absent from the scene's sensor, as Level-2A products drop B10
- * (cirrus, 1375 nm) and some Sentinel-1 products carry VV alone. The scene is
- * then wrapped so that the sensor has that band as a constant plane at the pack's training mean:
- * band mapping, reads, fine-tuning and classification see an ordinary band, and the model an
- * input at its typical value rather than an out-of-range one. The fill is in normalised units
+ * (cirrus, 1375 nm) and some Sentinel-1 products carry VV alone. The scene is then wrapped so
+ * that the sensor has that band as a constant plane at the pack's training mean: band mapping,
+ * reads, fine-tuning and classification see an ordinary band, and the model an input at its
+ * typical value rather than an out-of-range one. The fill is in normalised units
  * (scenes come in any scale: reflectance 0..1 or x 10000); the plane holds it in the scene's
  * units, through the input's normalisation (classify: the manifest's; fine-tuning: the scene's
  * own, which it recomputes: withFilledBandsAtSceneScale).
@@ -144,18 +144,18 @@ class FilledScene implements Scene {
   }
 
   async readWindow(window: PixelWindow, options: ReadOptions = {}): Promise<Map<string, SensorBlock>> {
-    const ids = options.sensors ?? this.info.sensors.map((s) => s.id);
-    const fileBands = new Map<string, number[]>();
-    for (const id of ids) {
-      const info = this.inner.info.sensors.find((s) => s.id === id);
-      const asked = options.bands?.get(id) ?? this.info.sensors.find((s) => s.id === id)?.bands.map((b) => b.index);
-      if (!info || !asked) continue;
-      const own = asked.filter((b) => b < info.bands.length);
+    const fileBands = new Map(options.bands ?? []);
+    const reuse = new Map(options.reuse ?? []);
+    for (const id of new Set(this.filled.map((f) => f.sensor))) {
+      const fileCount = this.inner.info.sensors.find((s) => s.id === id)!.bands.length;
+      const asked = options.bands?.get(id) ?? this.info.sensors.find((s) => s.id === id)!.bands.map((b) => b.index);
+      const own = asked.filter((b) => b < fileCount);
       // a read of filled bands alone still needs one file band for the pixels' validity
       fileBands.set(id, own.length ? own : [0]);
+      // its blocks here hold more bands than the inner ones: nothing to lend them
+      reuse.delete(id);
     }
-    // the wrapped blocks differ in size from the inner ones: nothing to lend them
-    const blocks = await this.inner.readWindow(window, { sensors: ids, bands: fileBands, signal: options.signal });
+    const blocks = await this.inner.readWindow(window, { ...options, bands: fileBands, reuse });
     const out = new Map<string, SensorBlock>();
     for (const [id, block] of blocks) out.set(id, this.withFills(id, block, options.bands?.get(id)));
     return out;
