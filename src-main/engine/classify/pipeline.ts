@@ -11,6 +11,7 @@
 import type { PackManifest } from '../packs/manifest';
 import { mapBands, type BandMapping, type InputBinding } from '../packs/bandmap';
 import { describeFilled, withFilledBands } from '../packs/fillBands';
+import { describeConverted, withPackUnits } from '../packs/units';
 import type { PixelWindow, Scene, SensorBlock, SensorInfo } from '../scene/types';
 import { bandsWithoutData } from '../scene/emptyBands';
 import { ProgressMeter, throwIfCancelled, type JobContext } from '../jobs/job';
@@ -57,6 +58,8 @@ export interface ClassifyReport {
   /** True when the pack has no availability input and some sensor data was masked. */
   degraded: boolean;
   degradedReasons: string[];
+  /** Sensors read in other units than their files hold, as the pack was trained (packs/units.ts). */
+  conversions: string[];
   /** Pixels written as nodata (no valid sensor). */
   nodataPixels: number;
   /** Pixel count per class id. */
@@ -87,8 +90,10 @@ export function resolveTiling(manifest: PackManifest, options: Pick<PipelineOpti
  * still be opening: the first band of tiles is read meanwhile.
  */
 export async function runPipeline(scene: Scene, manifest: PackManifest, engine: InferenceEngine | PromiseLike<InferenceEngine>, sink: ResultSink, options: PipelineOptions = {}, ctx: JobContext = {}): Promise<ClassifyReport> {
-  const { scene: withFills, filled } = withFilledBands(scene, manifest, { wavelengths: options.wavelengths });
-  return new ClassifyRun(withFills, manifest, engine, sink, options, ctx, describeFilled(filled, manifest.name)).run();
+  const units = await withPackUnits(scene, manifest, ctx.signal);
+  const { scene: adapted, filled } = withFilledBands(units.scene, manifest, { wavelengths: options.wavelengths });
+  const known = { degradation: describeFilled(filled, manifest.name), conversions: describeConverted(units.converted, manifest.name) };
+  return new ClassifyRun(adapted, manifest, engine, sink, options, ctx, known).run();
 }
 
 /** Lap times of the pipeline's stages (ms). */
@@ -150,8 +155,8 @@ class ClassifyRun {
     private readonly sink: ResultSink,
     private readonly options: PipelineOptions,
     private readonly ctx: JobContext,
-    /** Why the result is degraded before it runs (bands the pack filled in). */
-    private readonly knownDegradation: string[] = [],
+    /** Known before the run: why the result is degraded (bands the pack filled in), and the sensors converted. */
+    private readonly known: { degradation: string[]; conversions: string[] } = { degradation: [], conversions: [] },
   ) {
     ({ tile: this.T, overlap: this.overlap, batch: this.B } = resolveTiling(manifest, options));
     this.mapping = mapBands(scene.info, manifest, { wavelengths: options.wavelengths });
@@ -289,13 +294,15 @@ class ClassifyRun {
       batches: this.runner.runs,
       provider: this.provider,
       inputs: this.mapping.bindings.map((b) => ({ input: b.input.name, sensor: b.sensor?.id ?? null, available: b.available, bands: b.bandIndices })),
-      ...stats.degradation(this.knownDegradation),
+      ...stats.degradation(this.known.degradation),
+      conversions: this.known.conversions,
       nodataPixels: stats.nodataPixels,
       classCounts: Object.fromEntries(manifest.classes.map((c, k) => [c.id, stats.classCounts[k]])),
       sessionRunMs: this.runner.runMs,
       totalMs: performance.now() - this.started,
       timings: this.watch.timings,
     };
+    for (const line of report.conversions) this.options.log?.(line);
     if (report.degraded) this.options.log?.(`degraded result: ${report.degradedReasons.join('; ')}`);
     return report;
   }

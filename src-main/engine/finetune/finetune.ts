@@ -7,6 +7,7 @@ import path from 'node:path';
 import { loadModelPack } from '../ml/models/export';
 import { contextIntoHidden, getArchitecture, type ModelConfig, type PixelHeadInputSpec } from '../ml/models/index';
 import { describeFilled, fillsFor, withFilledBandsAtSceneScale } from '../packs/fillBands';
+import { describeConverted, withPackUnits } from '../packs/units';
 import { mapBands, type InputBinding } from '../packs/bandmap';
 import { packSearchPath, resolvePack } from '../packs/registry';
 import type { PackClass, PackInput } from '../packs/manifest';
@@ -59,7 +60,8 @@ export async function finetune(req: FinetuneRequest, job: JobContext = {}): Prom
   const base = await loadModelPack(pack.dir);
   const arch = architectureAdapters(base.model.architecture);
   const { preset, choice } = presetFor(base.model.architecture, req.adapter ?? arch.defaultChoice);
-  const { scene, filled } = await withFilledBandsAtSceneScale(req.scene, base.pack.manifest, { wavelengths: req.wavelengths }, job.signal);
+  const units = await withPackUnits(req.scene, base.pack.manifest, job.signal);
+  const { scene, filled } = await withFilledBandsAtSceneScale(units.scene, base.pack.manifest, { wavelengths: req.wavelengths }, job.signal);
   const labels = typeof req.labels === 'string' ? await loadLabels(req.labels, scene.info, { signal: job.signal }) : req.labels;
 
   const mapping = mapToPackClasses(labels.classes, base.pack.manifest.classes);
@@ -155,7 +157,7 @@ export async function finetune(req: FinetuneRequest, job: JobContext = {}): Prom
       result.averaging ? `Weights averaged over the steps (moving average, decay ${result.averaging.decay}): the scene's sensors are elevation only.` : '',
       v ? `Validation (held-out pixels): OA ${v.oa.toFixed(3)}, kappa ${v.kappa.toFixed(3)}, mIoU ${v.miou.toFixed(3)}, mAcc ${v.macc.toFixed(3)}.` : 'No validation pixels.',
       `Input normalisation recomputed from this scene (uniform mean/std per input).`,
-      ...describeFilled(filled, base.pack.manifest.name).map((line) => `${line[0].toUpperCase()}${line.slice(1)}.`),
+      ...[...describeConverted(units.converted, base.pack.manifest.name), ...describeFilled(filled, base.pack.manifest.name)].map((line) => `${line[0].toUpperCase()}${line.slice(1)}.`),
       req.missing ? `Missing-sensor simulation: rate ${req.missing.rate}, mode ${req.missing.mode}.` : '',
     ].filter(Boolean).join('\n'),
   });

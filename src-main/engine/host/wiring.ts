@@ -101,6 +101,7 @@ export async function realServices(): Promise<EngineServices> {
       const notes = [
         ...(report.fallbacks.length ? [`Not available here: ${report.fallbacks.map((f) => f.provider).join(', ')}.`] : []),
         ...report.degradedReasons,
+        ...report.conversions,
         `${report.tiles} tiles, ${report.nodataPixels} nodata pixels`,
       ];
       return { provider: report.provider, degraded: report.degraded, notes, classes: packSummary(pack).classes };

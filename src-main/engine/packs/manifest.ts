@@ -51,6 +51,11 @@ export interface PackInput {
   optional: boolean;
   /** Human-readable description used in error messages ("Sentinel-1 VV/VH backscatter"). */
   description?: string;
+  /**
+   * `dB`: the model was trained on decibels (SAR backscatter); a sensor whose values are linear
+   * power (none negative) is converted on reading (packs/units.ts).
+   */
+  units?: 'dB';
 }
 
 export interface PackClass {
@@ -187,7 +192,14 @@ function readInput(v: FieldReader, raw: unknown, at: string): PackInput {
     normalization,
     optional: v.optionalBoolean(o, 'optional', p) ?? false,
     description: v.optionalString(o, 'description', p),
+    ...readUnits(v, o, p),
   };
+}
+
+function readUnits(v: FieldReader, o: Json, at: string): { units?: 'dB' } {
+  const units = v.optionalString(o, 'units', at);
+  if (units !== undefined && units !== 'dB') v.fail(`${at}units`, `"${units}" must be "dB" (or absent)`);
+  return units === undefined ? {} : { units: 'dB' };
 }
 
 function readBands(v: FieldReader, raw: unknown, at: string): BandSpec {

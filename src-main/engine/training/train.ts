@@ -17,6 +17,7 @@ import type { JobContext } from '../jobs/job';
 import { FieldMoeError } from '../util/errors';
 import { fit, mappingManifest, type FitResult, type MissingSimulation } from '../finetune/fit';
 import { mapBands, type BandMapOptions } from '../packs/bandmap';
+import { looksLinear } from '../packs/units';
 import { compatibleWeights, hexColor, shortPath, writeTrainedPack } from '../finetune/packio';
 
 export const ARCHES = ['spectralmoe', 'mamol'] as const;
@@ -186,6 +187,21 @@ export async function trainingFills(inputs: readonly PackInput[], scenes: readon
   return out;
 }
 
+/**
+ * `inputs` with `units: 'dB'` on the SAR ones whose training sensors all hold decibels (some
+ * negative values): a scene in linear power is then converted for them (packs/units.ts).
+ */
+export async function trainingUnits(inputs: readonly PackInput[], scenes: readonly Scene[], signal?: AbortSignal): Promise<PackInput[]> {
+  const out: PackInput[] = [];
+  for (const input of inputs) {
+    const sensors = scenes.flatMap((scene) => scene.info.sensors.filter((s) => s.kind === 'sar' && input.sensorKinds.includes(s.kind)).map((s) => ({ scene, id: s.id })));
+    let decibels = sensors.length > 0;
+    for (const { scene, id } of sensors) if (await looksLinear(scene, id, signal)) decibels = false;
+    out.push(decibels ? { ...input, units: 'dB' } : input);
+  }
+  return out;
+}
+
 /** Per-band means of a block's C bands and the mean and std over all of them, on a stride of the valid pixels. */
 function bandMeans(block: SensorBlock, C: number): { perBand: number[]; mean: number; std: number } | undefined {
   const n = block.width * block.height;
@@ -309,7 +325,8 @@ export async function train(req: TrainRequest, job: JobContext = {}): Promise<Tr
   );
   // Each input records the normalisation of the first scene that has its sensor (the scene
   // family the pack's classify figures refer to).
-  const withFills = await trainingFills(inputs, req.sources.map((s) => s.scene), req.sources.map((s) => s.wavelengths), job.signal);
+  const scenes = req.sources.map((s) => s.scene);
+  const withFills = await trainingFills(await trainingUnits(inputs, scenes, job.signal), scenes, req.sources.map((s) => s.wavelengths), job.signal);
   const packInputs = withFills.map((input, i) => {
     const s = Math.max(0, result.inputPresent.findIndex((present) => present[i]));
     return { ...input, normalization: { type: 'uniform' as const, ...result.normalization[s][i] } };
