@@ -14,8 +14,8 @@
  * than it is and tunes it for the wrong case). MaMOL: one fine-tuned model evaluated with each
  * sensor missing in turn against one forest per sensor subset. A seed sets the split, the
  * few-shot draw, the training and the forest. Some cases also score in other scenes of the same
- * sensor (another region, `otherRegions`) or rewrite a sensor without some bands, as another
- * product of it has them (`dropBands`). Prints each case's OA margin (ours - RF) per seed and its
+ * sensor (another region, `otherRegions`), or serve a sensor as another product of it does:
+ * without some bands (`dropBands`), SAR in linear power (`sarLinear`). Prints each case's OA margin (ours - RF) per seed and its
  * mean and minimum. `--cases` picks cases whose name contains one of the words.
  * test/slow/finetune-vs-rf.test.ts runs the same cases (seed 0 unless FIELDMOE_RF_SEEDS says).
  */
@@ -61,6 +61,8 @@ export interface Case {
    * forest, both from the few labels of the case's scene, also score there.
    */
   otherRegions?: { scene: string; labels: string }[];
+  /** Serve the SAR sensor's dB values as linear power (10^(dB/10)), as other products hold them. */
+  sarLinear?: boolean;
 }
 
 export const CASES: Case[] = [
@@ -76,8 +78,23 @@ export const CASES: Case[] = [
   { name: 'eolearn-slovenia DEM only (an elevation-only scene) MaMOL 50/class', pack: 'default-mamol', dataset: 'eolearn-slovenia', labels: 'lulc.tif', pixelsPerClass: 50, missing: [[]], absent: ['s2'], epochs: 30 },
   { name: 'sen1floods11 S2+S1 MaMOL 50/class', pack: 'default-mamol', dataset: 'sen1floods11-spain', labels: 'labels.tif', pixelsPerClass: 50, missing: [[], ['s1'], ['s2']], missingRate: 0.5, epochs: 20 },
   { name: 'sen1floods11 with S1 as VV alone MaMOL 50/class', pack: 'default-mamol', dataset: 'sen1floods11-spain', labels: 'labels.tif', pixelsPerClass: 50, missing: [[], ['s2']], missingRate: 0.5, epochs: 20, dropBands: { s1: ['VH'] } },
+  { name: 'sen1floods11 with S1 in linear power MaMOL 50/class', pack: 'default-mamol', dataset: 'sen1floods11-spain', labels: 'labels.tif', pixelsPerClass: 50, missing: [[], ['s2']], missingRate: 0.5, epochs: 20, sarLinear: true },
   { name: 'sen1floods11 with S2 as Level-2A bands (no B10) MaMOL 50/class', pack: 'default-mamol', dataset: 'sen1floods11-spain', labels: 'labels.tif', pixelsPerClass: 50, missing: [[], ['s1']], missingRate: 0.5, epochs: 20, dropBands: { s2: ['B10'] } },
 ];
+
+/** `scene` with its SAR sensors' values in linear power (the file holds dB). */
+function withLinearSar(scene: Scene): Scene {
+  const sar = new Set(scene.info.sensors.filter((s) => s.kind === 'sar').map((s) => s.id));
+  return {
+    info: scene.info,
+    close: () => scene.close(),
+    async readWindow(window, options) {
+      const blocks = await scene.readWindow(window, options);
+      for (const [id, block] of blocks) if (sar.has(id)) block.data = block.data.map((v) => 10 ** (v / 10));
+      return blocks;
+    },
+  };
+}
 
 /** The case's scene: the dataset's, or a copy under `outDir` without the bands of `dropBands`. */
 async function sceneOf(c: Case, outDir: string): Promise<string> {
@@ -159,7 +176,11 @@ export async function runCase(c: Case, opts: { seed: number; pixelsPerClass?: nu
   const absent = c.absent ?? [];
   const pixelsPerClass = opts.pixelsPerClass ?? c.pixelsPerClass;
   const { seed } = opts;
-  const scene = await openScene(dir, { missing: absent });
+  const open = async (missing: string[]) => {
+    const opened = await openScene(dir, { missing });
+    return c.sarLinear ? withLinearSar(opened) : opened;
+  };
+  const scene = await open(absent);
   const rows: Row[] = [];
   try {
     const all = await loadLabels(labelsFile, scene.info);
@@ -197,7 +218,7 @@ export async function runCase(c: Case, opts: { seed: number; pixelsPerClass?: nu
       opts.onRow?.(row);
     };
     for (const missing of c.missing) {
-      const sub = await openScene(dir, { missing: [...absent, ...missing] });
+      const sub = await open([...absent, ...missing]);
       try {
         await score(sub, labels, split.val, missing);
       } finally {

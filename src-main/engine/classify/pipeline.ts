@@ -156,7 +156,7 @@ class ClassifyRun {
     private readonly options: PipelineOptions,
     private readonly ctx: JobContext,
     /** Known before the run: why the result is degraded (bands the pack filled in), and the sensors converted. */
-    private readonly known: { degradation: string[]; conversions: string[] } = { degradation: [], conversions: [] },
+    private readonly known: { degradation: string[]; conversions: string[] },
   ) {
     ({ tile: this.T, overlap: this.overlap, batch: this.B } = resolveTiling(manifest, options));
     this.mapping = mapBands(scene.info, manifest, { wavelengths: options.wavelengths });
