@@ -9,6 +9,7 @@
  * invalid). Power, not amplitude, is assumed: amplitude would want 20 log10.
  */
 import { throwIfCancelled } from '../jobs/job';
+import { spreadWindows } from '../scene/emptyBands';
 import type { PixelWindow, ReadOptions, Scene, SensorBlock } from '../scene/types';
 import type { PackManifest } from './manifest';
 
@@ -33,24 +34,19 @@ export function describeConverted(converted: readonly string[], pack: string): s
 
 /** Whether the sensor's valid values in windows spread over the scene include positives and no negative. */
 export async function looksLinear(scene: Scene, sensor: string, signal?: AbortSignal): Promise<boolean> {
-  const { width: W, height: H } = scene.info;
   let positive = false;
-  for (let gy = 0; gy < SAMPLE_GRID; gy++)
-    for (let gx = 0; gx < SAMPLE_GRID; gx++) {
-      throwIfCancelled(signal);
-      const w = Math.min(SAMPLE_SIDE, W);
-      const h = Math.min(SAMPLE_SIDE, H);
-      const window = { x: Math.floor(((W - w) * gx) / Math.max(1, SAMPLE_GRID - 1)), y: Math.floor(((H - h) * gy) / Math.max(1, SAMPLE_GRID - 1)), width: w, height: h };
-      const block = (await scene.readWindow(window, { sensors: [sensor], signal })).get(sensor)!;
-      const n = w * h;
-      for (let c = 0; c < block.bands; c++)
-        for (let p = 0; p < n; p++) {
-          const v = block.data[c * n + p];
-          if (!block.valid[p] || v !== v) continue;
-          if (v < 0) return false;
-          if (v > 0) positive = true;
-        }
-    }
+  for (const window of spreadWindows(scene.info.width, scene.info.height, SAMPLE_GRID, SAMPLE_SIDE)) {
+    throwIfCancelled(signal);
+    const block = (await scene.readWindow(window, { sensors: [sensor], signal })).get(sensor)!;
+    const n = window.width * window.height;
+    for (let c = 0; c < block.bands; c++)
+      for (let p = 0; p < n; p++) {
+        const v = block.data[c * n + p];
+        if (!block.valid[p] || v !== v) continue;
+        if (v < 0) return false;
+        if (v > 0) positive = true;
+      }
+  }
   return positive;
 }
 

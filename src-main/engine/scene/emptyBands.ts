@@ -24,20 +24,8 @@ export async function bandsWithoutData(scene: Scene, sensor: string, bands: read
   const info = scene.info.sensors.find((s) => s.id === sensor);
   if (!info || bands.length === 0 || SAMPLE_TYPE_SPECS[info.raster.sampleType].isInteger) return [];
   const { width: W, height: H } = scene.info;
-  const grid = options.grid ?? 4;
-  const size = options.sampleSize ?? 32;
   let suspects = [...new Set(bands)];
-  const windows: PixelWindow[] = [];
-  for (let gy = 0; gy < grid; gy++) {
-    for (let gx = 0; gx < grid; gx++) {
-      const w = Math.min(size, W);
-      const h = Math.min(size, H);
-      const x = Math.min(W - w, Math.max(0, Math.floor(((gx + 0.5) * W) / grid - w / 2)));
-      const y = Math.min(H - h, Math.max(0, Math.floor(((gy + 0.5) * H) / grid - h / 2)));
-      windows.push({ x, y, width: w, height: h });
-    }
-  }
-  for (const window of windows) {
+  for (const window of spreadWindows(W, H, options.grid ?? 4, options.sampleSize ?? 32)) {
     suspects = await withoutFiniteValue(scene, sensor, suspects, window, options.signal);
     if (suspects.length === 0) return [];
   }
@@ -46,6 +34,20 @@ export async function bandsWithoutData(scene: Scene, sensor: string, bands: read
     suspects = await withoutFiniteValue(scene, sensor, suspects, { x: 0, y, width: W, height: Math.min(rows, H - y) }, options.signal);
   }
   return suspects;
+}
+
+/** grid x grid windows of side `size` (clipped to the scene), centred on the cells of a grid over a W x H scene: a cheap look at the whole of it. */
+export function spreadWindows(W: number, H: number, grid: number, size: number): PixelWindow[] {
+  const windows: PixelWindow[] = [];
+  const w = Math.min(size, W);
+  const h = Math.min(size, H);
+  for (let gy = 0; gy < grid; gy++)
+    for (let gx = 0; gx < grid; gx++) {
+      const x = Math.min(W - w, Math.max(0, Math.floor(((gx + 0.5) * W) / grid - w / 2)));
+      const y = Math.min(H - h, Math.max(0, Math.floor(((gy + 0.5) * H) / grid - h / 2)));
+      windows.push({ x, y, width: w, height: h });
+    }
+  return windows;
 }
 
 /** The bands among `bands` with no finite value in `window`. */
