@@ -95,21 +95,31 @@ export async function withFilledBandsAtSceneScale(scene: Scene, manifest: PackMa
 async function fileBandScale(scene: Scene, sensor: string, signal?: AbortSignal): Promise<FillScale> {
   const { width, height } = scene.info;
   const block = (await scene.readWindow({ x: 0, y: 0, width, height }, { sensors: [sensor], signal })).get(sensor)!;
-  const n = width * height;
+  return sampledBandMeans(block, block.bands) ?? { mean: 0, std: 1 };
+}
+
+/**
+ * Per-band means of a block's first C bands and the mean and std over all of them, at valid
+ * pixels where every one is finite, on a stride (about 100k pixels); undefined without any.
+ */
+export function sampledBandMeans(block: SensorBlock, C: number): { perBand: number[]; mean: number; std: number } | undefined {
+  const n = block.width * block.height;
   const stride = Math.max(1, Math.floor(n / 100_000));
-  let sum = 0;
-  let sumSq = 0;
+  const sum = new Float64Array(C);
+  let all = 0;
+  let allSq = 0;
   let count = 0;
-  for (let c = 0; c < block.bands; c++)
-    for (let p = 0; p < n; p += stride) {
-      const v = block.data[c * n + p];
-      if (!block.valid[p] || v !== v) continue;
-      sum += v;
-      sumSq += v * v;
-      count++;
-    }
-  const mean = count ? sum / count : 0;
-  return { mean, std: Math.sqrt(Math.max(sumSq / Math.max(count, 1) - mean * mean, 0)) || 1 };
+  for (let p = 0; p < n; p += stride) {
+    if (!block.valid[p]) continue;
+    const v = Array.from({ length: C }, (_, c) => block.data[c * n + p]);
+    if (!v.every((x) => x === x)) continue;
+    v.forEach((x, c) => ((sum[c] += x), (all += x), (allSq += x * x)));
+    count++;
+  }
+  if (!count) return undefined;
+  const mean = all / (count * C);
+  const std = Math.sqrt(Math.max(allSq / (count * C) - mean * mean, 0)) || 1;
+  return { perBand: Array.from(sum, (x) => x / count), mean, std };
 }
 
 /**

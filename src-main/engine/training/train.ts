@@ -6,7 +6,7 @@
  * branch when every scene has it); MaMOL takes one optional input per sensor family with an
  * availability vector, so any of them may be missing.
  */
-import type { SensorBlock, SensorInfo, SensorKind, Scene } from '../scene/types';
+import type { SensorInfo, SensorKind, Scene } from '../scene/types';
 import type { LabelSet } from '../labels/types';
 import { loadLabels, normalizeClassName, generatedColor, type LabelClass } from '../labels/index';
 import type { BandRequirement, BandSpec, PackClass, PackInput } from '../packs/manifest';
@@ -18,6 +18,7 @@ import { FieldMoeError } from '../util/errors';
 import { fit, mappingManifest, type FitResult, type MissingSimulation } from '../finetune/fit';
 import { mapBands, type BandMapOptions } from '../packs/bandmap';
 import { looksLinear } from '../packs/units';
+import { sampledBandMeans } from '../packs/fillBands';
 import { compatibleWeights, hexColor, shortPath, writeTrainedPack } from '../finetune/packio';
 
 export const ARCHES = ['spectralmoe', 'mamol'] as const;
@@ -176,7 +177,7 @@ export async function trainingFills(inputs: readonly PackInput[], scenes: readon
       if (!b.sensor) continue;
       const { width, height } = scene.info;
       const block = (await scene.readWindow({ x: 0, y: 0, width, height }, { sensors: [b.sensor.id], bands: new Map([[b.sensor.id, b.bandIndices]]), signal })).get(b.sensor.id)!;
-      const means = bandMeans(block, C);
+      const means = sampledBandMeans(block, C);
       if (!means) continue;
       means.perBand.forEach((m, c) => (z[c] += (m - means.mean) / means.std));
       counted++;
@@ -200,27 +201,6 @@ export async function trainingUnits(inputs: readonly PackInput[], scenes: readon
     out.push(decibels ? { ...input, units: 'dB' } : input);
   }
   return out;
-}
-
-/** Per-band means of a block's C bands and the mean and std over all of them, on a stride of the valid pixels. */
-function bandMeans(block: SensorBlock, C: number): { perBand: number[]; mean: number; std: number } | undefined {
-  const n = block.width * block.height;
-  const stride = Math.max(1, Math.floor(n / 100_000));
-  const sum = new Float64Array(C);
-  let all = 0;
-  let allSq = 0;
-  let count = 0;
-  for (let p = 0; p < n; p += stride) {
-    if (!block.valid[p]) continue;
-    const v = Array.from({ length: C }, (_, c) => block.data[c * n + p]);
-    if (!v.every((x) => x === x)) continue;
-    v.forEach((x, c) => ((sum[c] += x), (all += x), (allSq += x * x)));
-    count++;
-  }
-  if (!count) return undefined;
-  const mean = all / (count * C);
-  const std = Math.sqrt(Math.max(allSq / (count * C) - mean * mean, 0)) || 1;
-  return { perBand: Array.from(sum, (x) => x / count), mean, std };
 }
 
 /** Pack inputs and model config for `arch` on these scenes. */
