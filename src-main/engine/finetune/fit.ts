@@ -18,7 +18,7 @@ import { Rng } from '../ml/train/rng';
 import { buildModel, getArchitecture, pixelHeadStatNames, type ModelConfig, type ModelSources } from '../ml/models/index';
 import { CONTEXT_VARIANCE_EPS, linearReadsContext, PIXEL_HEAD_SCOPE } from '../ml/models/pixelhead';
 import type { StoredTensor } from '../ml/io/safetensors';
-import { crossValidatedL2, fitLogReg, type LogRegProblem } from './logreg';
+import { crossValidatedL2, fitLogReg, softmaxCrossEntropy, type LogRegProblem } from './logreg';
 import { ParamSource, type WeightMap } from '../ml/models/init';
 import { openSession } from '../runtime/session';
 import { mapBands } from '../packs/bandmap';
@@ -355,13 +355,7 @@ class TileBatches implements Dataset {
     return tiles.map((t, j) => {
       const centre = plane === 1 ? 0 : (src.labels.y[t.index] - t.y0) * T + (src.labels.x[t.index] - t.x0);
       const label = Number(y[j * plane + centre]);
-      if (label < 0) return NaN;
-      const at = (k: number) => L[(j * K + k) * plane + centre];
-      let max = -Infinity;
-      for (let k = 0; k < K; k++) max = Math.max(max, at(k));
-      let sum = 0;
-      for (let k = 0; k < K; k++) sum += Math.exp(at(k) - max);
-      return max + Math.log(sum) - at(label);
+      return label < 0 ? NaN : softmaxCrossEntropy(Array.from({ length: K }, (_, k) => L[(j * K + k) * plane + centre]), label);
     });
   }
 
@@ -519,6 +513,7 @@ export async function fit(opts: FitOptions, job: JobContext = {}): Promise<FitRe
     const trainData = new TileBatches(fitting, 'train', batchSize, seed);
     const valData = new TileBatches(fitting, 'val', 32, seed);
     const hasVal = valData.size > 0;
+    const valPixels = valData.pixelGroups();
     const epochs = opts.epochs ?? 30;
     const base = opts.lr ?? 1e-3;
     const total = epochs * trainData.size;
@@ -545,7 +540,7 @@ export async function fit(opts: FitOptions, job: JobContext = {}): Promise<FitRe
       // epoch 0 (the start: the pack and the linear path's regression) counts too: with a few
       // labels, training can make the model worse than that start, and early stopping keeps it
       // unless an epoch's losses at the validation pixels are clearly lower, pixel by pixel
-      earlyStopping: hasVal && (opts.patience ?? 5) > 0 ? { patience: opts.patience ?? 5, includeStart: true, beatsStart: (epoch, start) => clearlyLower(epoch, start, valData.pixelGroups()) } : undefined,
+      earlyStopping: hasVal && (opts.patience ?? 5) > 0 ? { patience: opts.patience ?? 5, includeStart: true, beatsStart: (epoch, start) => clearlyLower(epoch, start, valPixels) } : undefined,
       sampleLosses: (r, indices, batch) => valData.centreLosses(indices[0], r.outputs.logits, batch[LABELS_INPUT]),
       averaging,
     });
@@ -558,7 +553,7 @@ export async function fit(opts: FitOptions, job: JobContext = {}): Promise<FitRe
         job.onProgress?.({ ...tp, message: `${tp.message ?? ''}${acc}` });
       },
     });
-    const midpoint = start && report.bestEpoch ? await keepMidpoint(loop, valData, start, job.signal) : undefined;
+    const midpoint = start && report.bestEpoch ? await keepMidpoint(loop, valData, valPixels, start, job.signal) : undefined;
     const bestValLoss = midpoint?.kept ? midpoint.loss : report.bestValLoss;
     const trainMs = performance.now() - t0;
     const validation = await scoreValidation(trainer, valData, prepared, classes, opts.classNames, job.signal);
@@ -599,9 +594,10 @@ export function copyParameters(trainer: Trainer): Map<string, StoredTensor> {
 /**
  * Weight-space ensembling (WiSE-FT, Wortsman et al. 2022): puts the midpoint between `start` and
  * the trainer's weights in place and keeps it unless the trained weights' losses at the
- * validation pixels are clearly lower, pixel by pixel (clearlyLower). With 4 to 10 validation
- * pixels per class, an epoch can beat the start on them and still generalise worse; the midpoint
- * keeps what both say. Returns whether the midpoint stayed and the kept weights' validation loss.
+ * validation pixels are clearly lower, pixel by pixel (clearlyLower; `pixels`: each validation
+ * sample's pixel, as TileBatches.pixelGroups gives them). With 4 to 10 validation pixels per
+ * class, an epoch can beat the start on them and still generalise worse; the midpoint keeps what
+ * both say. Returns whether the midpoint stayed and the kept weights' validation loss.
  * Harness (ours - forest, seeds 0-5, mean / min), without -> with: chesapeake NAIP 20/class
  * +8.1 / -0.9 -> +9.0 / +4.6, 50/class +8.0 / -0.7 -> +7.4 / -0.2; in two other NAIP tiles
  * (another region) the minima rise (-3.9 -> -2.1 and -5.5 -> -1.7 in tile 367, unchanged in tile
@@ -609,7 +605,7 @@ export function copyParameters(trainer: Trainer): Map<string, StoredTensor> {
  * within 0.2; eolearn 20/class falls, +6.4 / -4.5 -> +3.0 / -11.4 (seeds 0-2; its held-back side
  * is two 32-pixel blocks), 50/class -4.1 -> -2.6.
  */
-export async function keepMidpoint(loop: TrainLoop, valData: Dataset & Pick<TileBatches, 'pixelGroups'>, start: ReadonlyMap<string, StoredTensor>, signal?: AbortSignal): Promise<{ kept: boolean; loss: number }> {
+export async function keepMidpoint(loop: TrainLoop, valData: Dataset, pixels: readonly number[], start: ReadonlyMap<string, StoredTensor>, signal?: AbortSignal): Promise<{ kept: boolean; loss: number }> {
   const trainer = loop.trainer;
   const trained = copyParameters(trainer);
   const full = await loop.evaluateSamples(valData, { signal });
@@ -619,7 +615,7 @@ export async function keepMidpoint(loop: TrainLoop, valData: Dataset & Pick<Tile
   }));
   trainer.setParameters(mid);
   const halfway = await loop.evaluateSamples(valData, { signal });
-  if (!clearlyLower(full.samples, halfway.samples, valData.pixelGroups())) return { kept: true, loss: halfway.loss };
+  if (!clearlyLower(full.samples, halfway.samples, pixels)) return { kept: true, loss: halfway.loss };
   trainer.setParameters(trained);
   return { kept: false, loss: full.loss };
 }

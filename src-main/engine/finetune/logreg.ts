@@ -301,14 +301,23 @@ export function logRegSubset(p: LogRegProblem, rows: readonly number[]): LogRegP
 /** Gradient tolerance of cross-validation's fits: their out-of-fold losses are compared to a few digits, not their weights. */
 export const CV_TOLERANCE = 1e-5;
 
+/** Softmax cross-entropy of logits `z` for class `y`: log sum exp z - z_y. */
+export function softmaxCrossEntropy(z: ArrayLike<number>, y: number): number {
+  let max = -Infinity;
+  for (let c = 0; c < z.length; c++) max = Math.max(max, z[c]);
+  let sum = 0;
+  for (let c = 0; c < z.length; c++) sum += Math.exp(z[c] - max);
+  return max + Math.log(sum) - z[y];
+}
+
 /** Each sample's cross-entropy under (w, b) (no penalty). */
 export function sampleCrossEntropy(p: LogRegProblem, w: Float64Array, b: Float64Array): Float64Array {
   const { n, k, y } = p;
   const out = new Float64Array(n);
   const z = new Float64Array(k);
   for (let i = 0; i < n; i++) {
-    const max = sampleLogits(p, w, b, i, z);
-    out[i] = max + Math.log(z.reduce((a, v) => a + Math.exp(v - max), 0)) - z[y[i]];
+    sampleLogits(p, w, b, i, z);
+    out[i] = softmaxCrossEntropy(z, y[i]);
   }
   return out;
 }

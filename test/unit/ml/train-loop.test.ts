@@ -232,11 +232,11 @@ describe('TrainLoop', () => {
       const t = await open(0);
       const start = copyParameters(t);
       // the graph takes batches of B: each sample gets its batch's loss, and a batch is one group
-      const withPixels = { size: validation.size, batch: validation.batch, pixelGroups: () => [...Array(validation.size).keys()].map((i) => Math.floor(i / B)) };
+      const pixels = [...Array(validation.size).keys()].map((i) => Math.floor(i / B));
       const loop = new TrainLoop(t, train, { epochs: 4, batchSize: B, lr: 0.02, validation, sampleLosses: (r, indices) => indices.map(() => r.loss) });
       await loop.run();
       const trained = weightsOf(t);
-      const result = await keepMidpoint(loop, withPixels, start);
+      const result = await keepMidpoint(loop, validation, pixels, start);
       return { result, start, trained, after: weightsOf(t), loss: (await loop.evaluate(validation)).loss };
     };
     // the training rule: the trained weights beat their midpoint with the random start pixel by pixel
