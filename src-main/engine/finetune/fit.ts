@@ -32,7 +32,7 @@ import { throwIfCancelled, type JobContext } from '../jobs/job';
 import { FieldMoeError } from '../util/errors';
 import { copyCut, NOISE_PREFIX, planCut, type Cut } from './cut';
 import { PIXEL_HEAD_PREFIX } from './adapters';
-import { bandSums, contextSums, fillInput, fillTarget, LabelLookup, readSceneBlocks, tileAround, uniformStats, type SceneSource, type TileSample } from './samples';
+import { anyValidMask, bandSums, contextSums, fillInput, fillTarget, LabelLookup, readSceneBlocks, tileAround, uniformStats, type SceneSource, type TileSample } from './samples';
 
 export const LABELS_INPUT = 'labels';
 const IGNORE = -1;
@@ -186,6 +186,7 @@ async function prepareSource(spec: FitSourceSpec, index: number, opts: FitOption
     blocks,
     classMap: spec.classMap,
     normalization,
+    anyValid: anyValidMask(blocks),
     train: Array.from(centres, (i) => jittered(tileAround(labels, index, i, tile), tile, jitter)),
     val: withMissingVariants(Array.from(valIdx, (i) => tileAround(labels, index, i, tile)), droppable),
     trainLookup: new LabelLookup(labels, trainIdx),

@@ -25,6 +25,8 @@ export interface SceneSource {
   classMap: Int32Array;
   /** Uniform normalisation per binding, from the scene's valid values. */
   normalization: { mean: number; std: number }[];
+  /** Pixels where any bound sensor is valid (anyValidMask); undefined with a single sensor. */
+  anyValid?: Uint8Array;
 }
 
 /** Reads every bound sensor of `scene` whole. */
@@ -32,6 +34,18 @@ export async function readSceneBlocks(scene: Scene, bindings: readonly InputBind
   const ids = bindings.filter((b) => b.available).map((b) => b.sensor!.id);
   const blocks = await scene.readWindow({ x: 0, y: 0, width: scene.info.width, height: scene.info.height }, { sensors: ids, signal });
   return bindings.map((b) => (b.available ? blocks.get(b.sensor!.id) : undefined));
+}
+
+/**
+ * Where any of `blocks` is valid, for the pipeline's presence rule (fillInput); undefined with
+ * fewer than two: the pipeline counts a scene's only sensor present in every tile.
+ */
+export function anyValidMask(blocks: readonly (SensorBlock | undefined)[]): Uint8Array | undefined {
+  const present = blocks.filter((b): b is SensorBlock => !!b);
+  if (present.length < 2) return undefined;
+  const mask = new Uint8Array(present[0].valid.length);
+  for (const b of present) for (let p = 0; p < mask.length; p++) mask[p] |= b.valid[p];
+  return mask;
 }
 
 /**
@@ -187,8 +201,10 @@ export function tileAround(labels: LabelSet, source: number, index: number, size
 
 /**
  * Writes binding `b`'s normalised channels of `tile` into `dst` at offset `base` (C x T x T);
- * returns whether the sensor counts as present (covers at least half of the tile's data pixels,
- * the pipeline's rule).
+ * returns whether the sensor counts as present by the pipeline's rule: the scene's only sensor
+ * always, else where it covers at least half of the tile's data pixels (where any sensor is
+ * valid). Half of the tile's pixels instead marked a LiDAR scene's sensor missing in most
+ * training tiles that the pipeline then classified with it present.
  */
 export function fillInput(src: SceneSource, bi: number, tile: TileSample, T: number, width: number, height: number, dst: Float32Array, base: number): boolean {
   const b = src.bindings[bi];
@@ -198,8 +214,9 @@ export function fillInput(src: SceneSource, bi: number, tile: TileSample, T: num
   const { mean, std } = src.normalization[bi];
   const inv = 1 / std;
   const n = width * height;
+  const { anyValid } = src;
   let validPx = 0;
-  let inside = 0;
+  let dataPx = 0;
   for (let i = 0; i < T; i++) {
     const y = tile.y0 + i;
     if (y < 0 || y >= height) continue;
@@ -207,7 +224,7 @@ export function fillInput(src: SceneSource, bi: number, tile: TileSample, T: num
       const x = tile.x0 + k;
       if (x < 0 || x >= width) continue;
       const p = y * width + x;
-      inside++;
+      if (anyValid) dataPx += anyValid[p];
       if (!block.valid[p]) continue;
       validPx++;
       for (let c = 0; c < b.channels; c++) {
@@ -216,7 +233,7 @@ export function fillInput(src: SceneSource, bi: number, tile: TileSample, T: num
       }
     }
   }
-  return inside === 0 || validPx * 2 >= inside;
+  return !anyValid || dataPx === 0 || validPx * 2 >= dataPx;
 }
 
 /** Per-pixel targets of `tile`: model class index where `lookup` has a label, else -1. */
