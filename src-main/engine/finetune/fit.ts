@@ -692,7 +692,8 @@ async function linearPathStart(
         const tiles = src.train.slice(s, s + 32).map((t) => (drop === undefined ? t : { ...t, drop }));
         const feeds = { ...(await fitting.feeds(si, tiles, 'train', undefined, cache)), ...fitting.zeroNoise(tiles.length) };
         // the head's inputs are live (pixelhead.ts): read here as the graph reads them
-        if (head.inputs.some((i) => !feeds[i.name])) return undefined;
+        const cached = head.inputs.find((i) => !feeds[i.name]);
+        if (cached) throw new Error(`fine-tune: the pixel head's input ${cached.name} is cached, not fed live, so the linear path's start cannot read it`);
         const logits = (await trainer.evaluate(feeds)).outputs.logits.data as Float32Array;
         const labels = feeds[LABELS_INPUT].data as BigInt64Array;
         const avail = fitting.opts.availabilityInput ? (feeds[fitting.opts.availabilityInput]?.data as Float32Array | undefined) : undefined;

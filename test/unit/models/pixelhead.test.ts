@@ -13,6 +13,7 @@ import { providerGaps } from '../../../src-main/engine/ml/models/export';
 import { gradCheck, relError, type GradInput } from '../../helpers/gradcheck';
 import { InputParams, RandomParams, trainableInputs } from '../../fixtures/models/moe-params';
 import { runGraph } from './vit-run';
+import { BATCH_DIM, findFrontier } from '../../../src-main/engine/finetune/cut';
 
 const B = 2;
 const H = 3;
@@ -152,6 +153,15 @@ describe('pixel head', () => {
       expect(out.logits.dims).toEqual([B, CLASSES, H, W]);
       expect(relError(out.logits.data, reference(params, cfg, data, AVAILABLE))).toBeLessThan(1e-9);
     });
+
+  it('leaves nothing of itself for fine-tuning to cache, a relative input included (its first operation on each input is trainable)', () => {
+    const g = new Graph('cut');
+    // inputs always present: the availability's own frozen reshaping is not what this checks
+    const inputs = context.inputs.map((s) => ({ x: g.input(s.name, 'float64', [BATCH_DIM, s.bands, H, W]) }));
+    const logits = pixelHead(g, new RandomParams(2, true), context, inputs, CLASSES);
+    // the tile less its mean, taken before the trainable standardisation, was cached in the relative input's place
+    expect(findFrontier(g, [logits]).map((v) => `${v.producer?.opType} ${v.producer?.inputs.map((i) => i?.name)}`)).toEqual([]);
+  });
 
   // sample 1 lacks input b, so the weights for b's absence get gradients (a's would not: a is never missing)
   for (const cfg of [CFG, context, { ...CFG, linear: true }, { ...CFG, linear: true, linearWithout: ['b'] }, { ...linearContext, linearWithout: ['b'] }])

@@ -102,7 +102,7 @@ export function pixelHead(g: Graph, src: ParamSource, cfg: PixelHeadConfig, inpu
     const linearOnly = cfg.hidden === 0;
     const width = linearOnly ? classes : cfg.hidden;
     const projections = cfg.inputs.map((spec, i) =>
-      g.scope(spec.name, () => bandProjection(g, src, spec.relative ? { ...inputs[i], x: sub(inputs[i].x, reduceMean(inputs[i].x, [2, 3], true)) } : inputs[i], spec, width, [h, w], linearOnly)),
+      g.scope(spec.name, () => bandProjection(g, src, inputs[i], spec, width, [h, w], linearOnly)),
     );
     const hidden = projections.map((p) => p.hidden).reduce((a, b) => add(a, b));
     const bias = src.param(g, linearOnly ? 'out.bias' : 'hidden.bias', [width, 1], init.zeros);
@@ -166,7 +166,7 @@ function bandProjection(g: Graph, src: ParamSource, inp: PixelHeadInput, spec: P
   const pixels = h * w;
   const shift = src.param(g, 'norm.shift', [1, bands, 1, 1], init.zeros);
   const scale = src.param(g, 'norm.scale', [1, bands, 1, 1], init.ones);
-  const standardised = mul(sub(inp.x, shift), scale);
+  const standardised = spec.relative ? relativeStandardised(inp.x, shift, scale) : mul(sub(inp.x, shift), scale);
   const weight = src.param(g, 'weight', [hidden, bands], zeroInit ? init.zeros : init.kaimingUniform);
   const flat = reshape(standardised, [0, bands, pixels]);
   let projected = matmul(weight, flat);
@@ -181,6 +181,17 @@ function bandProjection(g: Graph, src: ParamSource, inp: PixelHeadInput, spec: P
     if (linearReadsContext(spec)) linear.context = context;
   }
   return { hidden: inp.available ? mul(projected, unsqueeze(inp.available, [2])) : projected, linear };
+}
+
+/**
+ * ((x - mean x) - shift) scale, the mean over the tile per band, written so that the first
+ * operation on the input is trainable: the tile less its mean, computed first, would be frozen
+ * and fine-tuning's cache would hold it in the input's place, which the linear path's start
+ * reads (a DEM-only fine-tune then started without it).
+ */
+function relativeStandardised(x: Value, shift: Value, scale: Value): Value {
+  const scaled = mul(x, scale);
+  return sub(sub(scaled, reduceMean(scaled, [2, 3], true)), mul(shift, scale));
 }
 
 /**
