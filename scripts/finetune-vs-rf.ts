@@ -15,8 +15,10 @@
  * sensor missing in turn against one forest per sensor subset. A seed sets the split, the
  * few-shot draw, the training and the forest. Some cases also score in other scenes of the same
  * sensor (another region, `otherRegions`), or serve a sensor as another product of it does:
- * without some bands (`dropBands`), SAR in linear power (`sarLinear`). Prints each case's OA margin (ours - RF) per seed and its
- * mean and minimum. `--cases` picks cases whose name contains one of the words.
+ * without some bands (`dropBands`), SAR in linear power (`sarLinear`); or build their scene from
+ * a dataset's files (`build`: the Houston 2013 LiDAR DSM, scripts/houston-lidar-scene.ts).
+ * Prints each case's OA margin (ours - RF) per seed and its mean and minimum. `--cases` picks
+ * cases whose name contains one of the words.
  * test/slow/finetune-vs-rf.test.ts runs the same cases (seed 0 unless FIELDMOE_RF_SEEDS says).
  */
 import { execFileSync } from 'node:child_process';
@@ -33,6 +35,7 @@ import { randomForestBaseline } from '../src-main/engine/eval/index';
 import { finetune } from '../src-main/engine/finetune/finetune';
 import { classMap, scoreClassMap, withData } from '../src-main/engine/finetune/evaluate';
 import { DEFAULT_TRAINING_SCENES, heldOutIndices } from '../src-main/engine/training/defaults';
+import { CELL as HOUSTON_CELL, houstonLidarScene } from './houston-lidar-scene';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DATA = path.resolve(ROOT, '../shared/data');
@@ -63,6 +66,10 @@ export interface Case {
   otherRegions?: { scene: string; labels: string }[];
   /** Serve the SAR sensor's dB values as linear power (10^(dB/10)), as other products hold them. */
   sarLinear?: boolean;
+  /** A scene built from the dataset's files into a new folder under `outDir` (holding `labels`), instead of the dataset folder. */
+  build?: (dataDir: string, outDir: string) => Promise<string>;
+  /** Block side (pixels) of the split by seed (default: splitLabels', or SEEN_SPLIT_BLOCK on a scene the packs trained on). */
+  splitBlock?: number;
 }
 
 export const CASES: Case[] = [
@@ -76,6 +83,11 @@ export const CASES: Case[] = [
   },
   { name: 'eolearn-slovenia 50/class', pack: 'default-spectralmoe', dataset: 'eolearn-slovenia', labels: 'lulc.tif', pixelsPerClass: 50, missing: [[]], epochs: 30 },
   { name: 'eolearn-slovenia DEM only (an elevation-only scene) MaMOL 50/class', pack: 'default-mamol', dataset: 'eolearn-slovenia', labels: 'lulc.tif', pixelsPerClass: 50, missing: [[]], absent: ['s2'], epochs: 30 },
+  {
+    name: 'houston2013 LiDAR DSM only (urban, new classes) MaMOL 20/class', pack: 'default-mamol', dataset: 'houston2013-pixels', labels: 'labels.tif', pixelsPerClass: 20, missing: [[]], epochs: 30,
+    // one DSM fragment per cell: a split by cell is a split by fragment
+    build: houstonLidarScene, splitBlock: HOUSTON_CELL,
+  },
   { name: 'sen1floods11 S2+S1 MaMOL 50/class', pack: 'default-mamol', dataset: 'sen1floods11-spain', labels: 'labels.tif', pixelsPerClass: 50, missing: [[], ['s1'], ['s2']], missingRate: 0.5, epochs: 20 },
   { name: 'sen1floods11 with S1 as VV alone MaMOL 50/class', pack: 'default-mamol', dataset: 'sen1floods11-spain', labels: 'labels.tif', pixelsPerClass: 50, missing: [[], ['s2']], missingRate: 0.5, epochs: 20, dropBands: { s1: ['VH'] } },
   { name: 'sen1floods11 with S1 in linear power MaMOL 50/class', pack: 'default-mamol', dataset: 'sen1floods11-spain', labels: 'labels.tif', pixelsPerClass: 50, missing: [[], ['s2']], missingRate: 0.5, epochs: 20, sarLinear: true },
@@ -96,9 +108,9 @@ function withLinearSar(scene: Scene): Scene {
   };
 }
 
-/** The case's scene: the dataset's, or a copy under `outDir` without the bands of `dropBands`. */
+/** The case's scene: the dataset's, one built from it, or a copy under `outDir` without the bands of `dropBands`. */
 async function sceneOf(c: Case, outDir: string): Promise<string> {
-  const dir = path.join(DATA, c.dataset, c.scene ?? '');
+  const dir = c.build ? await c.build(path.join(DATA, c.dataset), outDir) : path.join(DATA, c.dataset, c.scene ?? '');
   return c.dropBands ? sceneWithoutBands(dir, c.dropBands, outDir) : dir;
 }
 
@@ -172,7 +184,7 @@ function onlyThese(labels: LabelSet, indices: Uint32Array): LabelSet {
  */
 export async function runCase(c: Case, opts: { seed: number; pixelsPerClass?: number; outDir: string; onRow?: (row: Row) => void }): Promise<Row[]> {
   const dir = await sceneOf(c, opts.outDir);
-  const labelsFile = path.join(DATA, c.dataset, c.labels);
+  const labelsFile = path.join(c.build ? dir : path.join(DATA, c.dataset), c.labels);
   const absent = c.absent ?? [];
   const pixelsPerClass = opts.pixelsPerClass ?? c.pixelsPerClass;
   const { seed } = opts;
@@ -190,7 +202,8 @@ export async function runCase(c: Case, opts: { seed: number; pixelsPerClass?: nu
     // blocks of SEEN_SPLIT_BLOCK there (eolearn's held-out side is about two of the default blocks).
     const seen = DEFAULT_TRAINING_SCENES.some((s) => s.dataset === c.dataset);
     const labels = seen ? onlyThese(all, heldOutIndices(all)) : all;
-    const split = splitLabels(labels, { valFraction: 0.2, seed, ...(seen ? { blockSize: SEEN_SPLIT_BLOCK } : {}) });
+    const blockSize = c.splitBlock ?? (seen ? SEEN_SPLIT_BLOCK : undefined);
+    const split = splitLabels(labels, { valFraction: 0.2, seed, ...(blockSize ? { blockSize } : {}) });
     const train = await drawFewShot(scene, labels, split.train, pixelsPerClass, seed);
     const out = path.join(opts.outDir, `${c.name.replace(/[^a-z0-9]+/gi, '-')}-${pixelsPerClass}-s${seed}`);
     const t0 = performance.now();

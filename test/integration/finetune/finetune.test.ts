@@ -12,12 +12,14 @@ import { main } from '../../../src-main/engine/cli/main';
 import { loadPack } from '../../../src-main/engine/packs/index';
 import { loadModelPack } from '../../../src-main/engine/ml/models/export';
 import { readSafetensors } from '../../../src-main/engine/ml/io/safetensors';
-import { readClassesJson } from '../../../src-main/engine/labels/index';
+import { loadLabels, readClassesJson, readLabelledPixels } from '../../../src-main/engine/labels/index';
 import { openScene } from '../../../src-main/engine/scene/index';
 import { finetune, PIXEL_HEAD_CONTEXT, pixelHeadHidden } from '../../../src-main/engine/finetune/finetune';
 import { isCancelled } from '../../../src-main/engine/util/errors';
 import { artifactDir, REPO_ROOT, sharedData } from '../../helpers/paths';
 import { sceneWithoutBands } from '../../../scripts/finetune-vs-rf';
+import { houstonLidarScene } from '../../../scripts/houston-lidar-scene';
+import { readNpy } from '../../../src-main/engine/eval/npy';
 import { withFilledBands, withFilledBandsAtSceneScale } from '../../../src-main/engine/packs/fillBands';
 
 const OUT = artifactDir('finetune');
@@ -179,6 +181,29 @@ describe('fieldmoe finetune', () => {
     const both = await run([], 'eolearn-both');
     expect(both.fit.averaging).toBeUndefined();
     expect((await loadPack(path.join(OUT, 'eolearn-both'))).manifest.card).not.toContain('Weights averaged');
+  }, 300_000);
+
+  it('MaMOL fine-tunes on a LiDAR-only scene that is mostly nodata: its only sensor counts as present in every tile, and the linear path starts from its regression', async () => {
+    const data = sharedData('houston2013-pixels');
+    const dir = await houstonLidarScene(data, OUT);
+    // the DSM put back together holds each training pixel's own height (lidar_f21) under its class
+    const scene = await openScene(dir);
+    const labels = await loadLabels(path.join(dir, 'labels.tif'), scene.info);
+    const read = await readLabelledPixels(scene, labels, Uint32Array.from(labels.classIndex.keys()), { sensors: ['lidar'] });
+    await scene.close();
+    const [features, classes] = [await readNpy(path.join(data, 'lidar_train.npy')), await readNpy(path.join(data, 'y_train.npy'))];
+    const pairs = (n: number, at: (i: number) => [number, number]) => Array.from({ length: n }, (_, i) => at(i).join()).sort();
+    expect(pairs(read.labels.length, (i) => [labels.classes[read.labels[i]].id, read.features[i]])).toEqual(pairs(classes.data.length, (i) => [classes.data[i], features.data[i * 21 + 20]]));
+
+    const out = path.join(OUT, 'houston-lidar');
+    const r = await cli(['finetune', '--model', MAMOL, '--scene', dir, '--labels', path.join(dir, 'labels.tif'), '--out', out, '--epochs', '2', '--pixels-per-class', '20', '--tiles-per-class', '12']);
+    expect(r.code).toBe(0);
+    const adapter = await readSafetensors(path.join(out, 'adapter.safetensors'));
+    expect(Array.from(adapter.tensors.get('pixel_head.elevation.linear.weight')!.data as Float32Array).some((v) => v !== 0)).toBe(true);
+    // one class everywhere (the pack's start alone: elevation missing in most training tiles) scores 1/15
+    const e = await cli(['eval', '--model', out, '--scene', dir, '--labels', path.join(dir, 'labels.tif')]);
+    expect(e.code).toBe(0);
+    expect(JSON.parse(e.out).oa).toBeGreaterThan(0.2);
   }, 300_000);
 
   it('gives one-line errors for options the pack cannot take', async () => {
