@@ -23,8 +23,6 @@ export interface ClassifyRequest extends ClassifyFilesOptions {
   /** Sensor ids to treat as failed (`--missing`). */
   missing?: readonly string[];
   referenceSensor?: string;
-  /** Extra pack folders to search (the app's user pack folder). */
-  packDirs?: readonly string[];
 }
 
 export async function classify(request: ClassifyRequest, ctx: JobContext = {}): Promise<ClassifyFilesReport> {

@@ -14,6 +14,7 @@ import type { MetadataItem } from '../raster/gdalMetadata';
 import { runPipeline, resolveTiling, type ClassifyReport, type PipelineOptions, type ResultSink } from './pipeline';
 import { withFilledBands } from '../packs/fillBands';
 import { mapBands } from '../packs/bandmap';
+import { packSearchPath, withPacksTaking } from '../packs/registry';
 
 export interface ClassifyFilesOptions extends PipelineOptions {
   /** Class map path (.tif). */
@@ -29,6 +30,8 @@ export interface ClassifyFilesOptions extends PipelineOptions {
    * writing on the main thread; 'main' keeps everything on one thread.
    */
   inference?: 'worker' | 'main';
+  /** Extra pack folders to search (the app's user pack folder): for the packs an error suggests. */
+  packDirs?: readonly string[];
 }
 
 export interface ClassifyFilesReport extends ClassifyReport {
@@ -43,7 +46,11 @@ export async function classifyToFiles(scene: Scene, pack: ModelPack, options: Cl
   const { manifest } = pack;
   // Bad input is reported before the model loads or any file is created.
   resolveTiling(manifest, options);
-  mapBands(withFilledBands(scene, manifest, { wavelengths: options.wavelengths }).scene.info, manifest, { wavelengths: options.wavelengths });
+  try {
+    mapBands(withFilledBands(scene, manifest, { wavelengths: options.wavelengths }).scene.info, manifest, { wavelengths: options.wavelengths });
+  } catch (err) {
+    throw await withPacksTaking(err, scene, packSearchPath(options.packDirs), manifest.name);
+  }
   // The model opens (in a worker, usually) while the output files are created and the first
   // band of tiles is read.
   const opening = openEngine(pack, options).then((opened) => {

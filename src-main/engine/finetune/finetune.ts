@@ -9,7 +9,8 @@ import { contextIntoHidden, getArchitecture, type ModelConfig, type PixelHeadInp
 import { describeFilled, fillsFor, withFilledBandsAtSceneScale } from '../packs/fillBands';
 import { describeConverted, withPackUnits } from '../packs/units';
 import { mapBands, type InputBinding } from '../packs/bandmap';
-import { packSearchPath, resolvePack } from '../packs/registry';
+import { packSearchPath, resolvePack, withPacksTaking } from '../packs/registry';
+import type { ModelPack } from '../packs/pack';
 import type { PackClass, PackInput } from '../packs/manifest';
 import { loadLabels, mapToPackClasses } from '../labels/index';
 import type { LabelSet } from '../labels/types';
@@ -57,6 +58,14 @@ export interface FinetuneResult {
 
 export async function finetune(req: FinetuneRequest, job: JobContext = {}): Promise<FinetuneResult> {
   const pack = await resolvePack(req.model, packSearchPath());
+  try {
+    return await finetunePack(pack, req, job);
+  } catch (err) {
+    throw await withPacksTaking(err, req.scene, packSearchPath(), pack.manifest.name);
+  }
+}
+
+async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobContext): Promise<FinetuneResult> {
   const base = await loadModelPack(pack.dir);
   const arch = architectureAdapters(base.model.architecture);
   const { preset, choice } = presetFor(base.model.architecture, req.adapter ?? arch.defaultChoice);

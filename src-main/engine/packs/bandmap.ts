@@ -66,12 +66,15 @@ export function mapBands(info: SceneInfo, manifest: PackManifest, options: BandM
       return binding(input, index, sensor, match.indices, match.wavelengths);
     }
     if (input.optional) return binding(input, index, undefined, [], []);
-    throw new FieldMoeError(info.source, `model pack ${manifest.name} ${describeNeed(input)}; ${problems.length ? problems.join('; ') : `the scene has ${describeSensors(info.sensors)}`}`);
+    throw new PackBindingError(info.source, `model pack ${manifest.name} ${describeNeed(input)}; ${problems.length ? problems.join('; ') : `the scene has ${describeSensors(info.sensors)}`}`);
   });
   if (bindings.every((b) => !b.available))
     throw new FieldMoeError(info.source, `every sensor model pack ${manifest.name} needs is marked missing or failed (${bindings.map((b) => b.sensor?.id ?? b.input.name).join(', ')}); nothing to classify`);
   return { bindings, sensorIds: bindings.filter((b) => b.sensor).map((b) => b.sensor!.id) };
 }
+
+/** The scene lacks a sensor (or bands) an input of the pack requires; registry.ts withPacksTaking names packs that take it. */
+export class PackBindingError extends FieldMoeError {}
 
 function binding(input: PackInput, index: number, sensor: SensorInfo | undefined, bandIndices: number[], wavelengths: number[]): InputBinding {
   // An optional `any` input with no sensor still gets a tensor: minBands zero channels.

@@ -2,6 +2,10 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FieldMoeError, errorMessage } from '../util/errors';
+import type { Scene } from '../scene/types';
+import { mapBands, PackBindingError } from './bandmap';
+import { withFilledBands } from './fillBands';
+import type { PackManifest } from './manifest';
 import { loadPack, MANIFEST_FILE, type ModelPack } from './pack';
 
 /** The packs that ship with FieldMoE (`models/` at the repository root). */
@@ -50,4 +54,26 @@ export async function resolvePack(ref: string, searchDirs: readonly string[] = p
   if (hit?.error) throw new FieldMoeError(ref, hit.error);
   const names = listing.filter((l) => l.pack).map((l) => path.basename(l.dir));
   throw new FieldMoeError(ref, `no such model pack (not a folder, and not among: ${names.join(', ') || 'none'})`);
+}
+
+/**
+ * `err` as it is, or, where the scene lacks what pack `packName` needs (PackBindingError), the
+ * same error naming the packs on the search path that do take the scene: an analyst who opened
+ * a LiDAR-only scene with an optical pack learns which pack to pick.
+ */
+export async function withPacksTaking(err: unknown, scene: Scene, searchDirs: readonly string[], packName: string): Promise<unknown> {
+  if (!(err instanceof PackBindingError)) return err;
+  const names = (await listPacks(searchDirs)).flatMap((l) => (l.pack && l.pack.manifest.name !== packName && takes(l.pack.manifest, scene) ? [l.pack.manifest.name] : []));
+  const taking = [...new Set(names)];
+  return taking.length ? new PackBindingError(err.subject, `${err.problem} (packs that take this scene: ${taking.join(', ')})`, { cause: err }) : err;
+}
+
+/** Whether `manifest` binds every input it requires to the scene, with the bands it can fill. */
+function takes(manifest: PackManifest, scene: Scene): boolean {
+  try {
+    mapBands(withFilledBands(scene, manifest, {}).scene.info, manifest);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -148,10 +148,10 @@ describe('fieldmoe classify on bad input', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   }
 
-  it('names what a pack needs when the bands do not fit', async () => {
+  it('names what a pack needs when the bands do not fit, and the packs that take the scene', async () => {
     const s1 = path.join(sharedData('sen1floods11-spain'), 'S1Hand.tif');
     const r = await runCli(['classify', '--model', model('tiny-landsat7'), '--sensor', `s1=${s1}:sar`, '--out', path.join(out, 'x.tif')]);
-    expectOneLineError(r, /needs a multispectral sensor with bands near 485 nm, 560 nm, 660 nm, 835 nm, 1650 nm and 2220 nm; the scene has s1 \(sar\)/);
+    expectOneLineError(r, /needs a multispectral sensor with bands near 485 nm, 560 nm, 660 nm, 835 nm, 1650 nm and 2220 nm; the scene has s1 \(sar\) \(packs that take this scene: default-mamol(, [\w-]+)*\)$/);
   });
 
   it('names the bands a sensor lacks when its wavelengths do not fit', async () => {
