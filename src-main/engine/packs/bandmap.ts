@@ -68,6 +68,9 @@ export function mapBands(info: SceneInfo, manifest: PackManifest, options: BandM
     if (input.optional) return binding(input, index, undefined, [], []);
     throw new PackBindingError(info.source, `model pack ${manifest.name} ${describeNeed(input)}; ${problems.length ? problems.join('; ') : `the scene has ${describeSensors(info.sensors)}`}`);
   });
+  // every input optional and none bound: the scene's sensors are of kinds the pack does not take
+  if (bindings.every((b) => !b.sensor))
+    throw new PackBindingError(info.source, `model pack ${manifest.name} takes ${manifest.inputs.map((i) => `${i.name} (${i.sensorKinds.join(', ')})`).join(', ')} sensors; the scene has ${describeSensors(info.sensors)} (give a sensor's kind in sensors.json, or as --sensor id=file:kind)`);
   if (bindings.every((b) => !b.available))
     throw new FieldMoeError(info.source, `every sensor model pack ${manifest.name} needs is marked missing or failed (${bindings.map((b) => b.sensor?.id ?? b.input.name).join(', ')}); nothing to classify`);
   return { bindings, sensorIds: bindings.filter((b) => b.sensor).map((b) => b.sensor!.id) };

@@ -45,6 +45,14 @@ describe('band mapping', () => {
     expect(() => mapBands(scene.info, pack.manifest)).toThrow('fake-scene.json: every sensor model pack tiny-landsat7 needs is marked missing or failed (l7); nothing to classify');
   });
 
+  it('names the sensor kinds a pack of optional inputs takes when the scene has none of them', async () => {
+    const pack = await loadPack(path.join(REPO_ROOT, 'models', 'default-mamol'));
+    const scene = new FakeScene(2, 2, [{ id: 'x', kind: 'other', bands: [{ name: 'band1' }], data: new Float32Array(4) }]);
+    expect(() => mapBands(scene.info, pack.manifest)).toThrow(
+      "fake-scene.json: model pack default-mamol takes optical (multispectral, hyperspectral, rgb), sar (sar), elevation (dem, lidar) sensors; the scene has x (other) (give a sensor's kind in sensors.json, or as --sensor id=file:kind)",
+    );
+  });
+
   it('the default packs read band 1 of a LiDAR raster with more bands, where they took exactly one', async () => {
     const lidar = { id: 'lidar', kind: 'lidar' as const, bands: [{ name: 'dsm' }, { name: 'intensity' }], data: new Float32Array(8) };
     const s2 = sensor('s2', 'multispectral', S2.map((w, i) => ({ name: `b${i}`, wavelengthNm: w })));
