@@ -9,7 +9,7 @@
  * hand the rows no later tile can touch to the sink. Nothing is proportional to the scene height.
  */
 import type { PackManifest } from '../packs/manifest';
-import { mapBands, type BandMapping, type InputBinding } from '../packs/bandmap';
+import { describeUnread, mapBands, type BandMapping, type InputBinding } from '../packs/bandmap';
 import { describeFilled, withFilledBands } from '../packs/fillBands';
 import { describeConverted, withPackUnits } from '../packs/units';
 import type { PixelWindow, Scene, SensorBlock, SensorInfo } from '../scene/types';
@@ -60,6 +60,8 @@ export interface ClassifyReport {
   degradedReasons: string[];
   /** Sensors read in other units than their files hold, as the pack was trained (packs/units.ts). */
   conversions: string[];
+  /** Bands and sensors of the scene the pack does not read (bandmap.ts describeUnread). */
+  unread: string[];
   /** Pixels written as nodata (no valid sensor). */
   nodataPixels: number;
   /** Pixel count per class id. */
@@ -296,13 +298,14 @@ class ClassifyRun {
       inputs: this.mapping.bindings.map((b) => ({ input: b.input.name, sensor: b.sensor?.id ?? null, available: b.available, bands: b.bandIndices })),
       ...stats.degradation(this.known.degradation),
       conversions: this.known.conversions,
+      unread: describeUnread(this.scene.info, this.mapping, manifest.name),
       nodataPixels: stats.nodataPixels,
       classCounts: Object.fromEntries(manifest.classes.map((c, k) => [c.id, stats.classCounts[k]])),
       sessionRunMs: this.runner.runMs,
       totalMs: performance.now() - this.started,
       timings: this.watch.timings,
     };
-    for (const line of report.conversions) this.options.log?.(line);
+    for (const line of [...report.conversions, ...report.unread]) this.options.log?.(line);
     if (report.degraded) this.options.log?.(`degraded result: ${report.degradedReasons.join('; ')}`);
     return report;
   }

@@ -8,7 +8,7 @@ import { loadModelPack } from '../ml/models/export';
 import { contextIntoHidden, getArchitecture, type ModelConfig, type PixelHeadInputSpec } from '../ml/models/index';
 import { describeFilled, fillsFor, withFilledBandsAtSceneScale } from '../packs/fillBands';
 import { describeConverted, withPackUnits } from '../packs/units';
-import { mapBands, type InputBinding } from '../packs/bandmap';
+import { describeUnread, mapBands, type InputBinding } from '../packs/bandmap';
 import { packSearchPath, resolvePack, withPacksTaking } from '../packs/registry';
 import type { ModelPack } from '../packs/pack';
 import type { PackClass, PackInput } from '../packs/manifest';
@@ -166,7 +166,7 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
       result.averaging ? `Weights averaged over the steps (moving average, decay ${result.averaging.decay}): the scene's sensors are elevation only.` : '',
       v ? `Validation (held-out pixels): OA ${v.oa.toFixed(3)}, kappa ${v.kappa.toFixed(3)}, mIoU ${v.miou.toFixed(3)}, mAcc ${v.macc.toFixed(3)}.` : 'No validation pixels.',
       `Input normalisation recomputed from this scene (uniform mean/std per input).`,
-      ...[...describeConverted(units.converted, base.pack.manifest.name), ...describeFilled(filled, base.pack.manifest.name)].map((line) => `${line[0].toUpperCase()}${line.slice(1)}.`),
+      ...[...describeConverted(units.converted, base.pack.manifest.name), ...describeFilled(filled, base.pack.manifest.name), ...describeUnread(scene.info, { bindings }, base.pack.manifest.name)].map((line) => `${line[0].toUpperCase()}${line.slice(1)}.`),
       req.missing ? `Missing-sensor simulation: rate ${req.missing.rate}, mode ${req.missing.mode}.` : '',
     ].filter(Boolean).join('\n'),
   });

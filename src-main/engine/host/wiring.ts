@@ -102,6 +102,7 @@ export async function realServices(): Promise<EngineServices> {
         ...(report.fallbacks.length ? [`Not available here: ${report.fallbacks.map((f) => f.provider).join(', ')}.`] : []),
         ...report.degradedReasons,
         ...report.conversions,
+        ...report.unread,
         `${report.tiles} tiles, ${report.nodataPixels} nodata pixels`,
       ];
       return { provider: report.provider, degraded: report.degraded, notes, classes: packSummary(pack).classes };

@@ -76,6 +76,24 @@ export function mapBands(info: SceneInfo, manifest: PackManifest, options: BandM
   return { bindings, sensorIds: bindings.filter((b) => b.sensor).map((b) => b.sensor!.id) };
 }
 
+/**
+ * What of the scene the pack does not read, for the analyst: bands of a bound sensor its input
+ * does not take (a LiDAR raster whose band 1 is the elevation input), and sensors no input is
+ * bound to (a second LiDAR file). Failed sensors and filled bands are not listed.
+ */
+export function describeUnread(info: SceneInfo, mapping: Pick<BandMapping, 'bindings'>, pack: string): string[] {
+  return info.sensors.flatMap((s) => {
+    if (s.failed) return [];
+    const bound = mapping.bindings.find((b) => b.sensor?.id === s.id);
+    if (!bound) return [`sensor ${s.id} (${s.kind}) is not read: pack ${pack} has no input left for it`];
+    const fileBands = s.bands.filter((b) => b.fill === undefined);
+    const unread = fileBands.filter((b) => !bound.bandIndices.includes(b.index));
+    if (!unread.length) return [];
+    const names = unread.slice(0, 5).map((b) => `${b.index + 1}${b.name ? ` (${b.name})` : ''}`).join(', ') + (unread.length > 5 ? ', ...' : '');
+    return [`pack ${pack} reads ${fileBands.length - unread.length} of sensor ${s.id}'s ${fileBands.length} bands (input ${bound.input.name}); band${unread.length > 1 ? 's' : ''} ${names} not read`];
+  });
+}
+
 /** The scene lacks a sensor (or bands) an input of the pack requires; registry.ts withPacksTaking names packs that take it. */
 export class PackBindingError extends FieldMoeError {}
 

@@ -113,6 +113,8 @@ describe('tiled pipeline', () => {
     expect(bandReads.length).toBeGreaterThan(1);
     for (const o of bandReads) expect(o.bands?.get('l7')).toEqual([1, 2, 3, 4, 5, 6]);
     expect(a.report.inputs[0].bands).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(a.report.unread).toEqual([`pack ${pack.manifest.name} reads 6 of sensor l7's 8 bands (input ${pack.manifest.inputs[0].name}); bands 1 (PAN), 8 (TIR) not read`]);
+    expect(b.report.unread).toEqual([]);
     expect(new Set(a.sink.classes).size).toBeGreaterThan(1);
     expect(Buffer.compare(Buffer.from(a.sink.classes), Buffer.from(b.sink.classes))).toBe(0);
     expect(sameBits(a.sink.confidence, b.sink.confidence)).toBe(true);

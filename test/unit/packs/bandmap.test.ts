@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { REPO_ROOT } from '../../helpers/paths';
-import { loadPack, mapBands } from '../../../src-main/engine/packs';
+import { describeUnread, loadPack, mapBands } from '../../../src-main/engine/packs';
 import { FakeScene } from '../classify/fakeScene';
 
 const S2 = [443, 490, 560, 665, 705, 740, 783, 842, 865, 945, 1375, 1610, 2190];
@@ -61,6 +61,20 @@ describe('band mapping', () => {
       const b = mapBands(new FakeScene(2, 2, [s2, lidar]).info, pack.manifest).bindings.find((x) => x.input.name === input)!;
       expect([b.sensor?.id, b.bandIndices]).toEqual(['lidar', [0]]);
     }
+  });
+
+  it('says which bands and sensors the pack leaves unread', async () => {
+    const lidar = { id: 'lidar', kind: 'lidar' as const, bands: [{ name: 'dsm' }, { name: 'intensity' }], data: new Float32Array(8) };
+    const dtm = { id: 'dtm', kind: 'dem' as const, bands: [{ name: 'dtm' }], data: new Float32Array(4) };
+    const failed = { ...dtm, id: 'old', failed: true };
+    const pack = await loadPack(path.join(REPO_ROOT, 'models', 'default-mamol'));
+    const info = new FakeScene(2, 2, [lidar, dtm, failed]).info;
+    expect(describeUnread(info, mapBands(info, pack.manifest), 'default-mamol')).toEqual([
+      "pack default-mamol reads 1 of sensor lidar's 2 bands (input elevation); band 2 (intensity) not read",
+      'sensor dtm (dem) is not read: pack default-mamol has no input left for it',
+    ]);
+    const s2 = sensor('s2', 'multispectral', S2.map((w, i) => ({ name: `b${i}`, wavelengthNm: w })));
+    expect(describeUnread(new FakeScene(2, 2, [s2]).info, mapBands(new FakeScene(2, 2, [s2]).info, pack.manifest), 'default-mamol')).toEqual([]);
   });
 
   it('checks --wavelengths overrides', async () => {
