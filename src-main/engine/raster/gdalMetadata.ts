@@ -68,11 +68,38 @@ function toNanometres(value: number, unit: string | undefined): number | undefin
   return value < 30 ? value * 1000 : value;
 }
 
-/** "B4 835nm" or "Band 2 (0.56 um)" style descriptions. */
-function wavelengthFromText(text: string): number | undefined {
+/**
+ * The wavelength a band description states ("B4 835nm", "Band 2 (0.56 um)"), else the centre
+ * its colour name stands for ("Blue", "NIR", "Red Edge 2", "SWIR1": BAND_NAME_WAVELENGTHS), so
+ * that a file whose bands are only named still feeds a wavelength-conditioned pack.
+ */
+export function wavelengthFromText(text: string): number | undefined {
   const m = /(\d+(?:\.\d+)?)\s*(nm|um|µm)\b/i.exec(text);
-  return m ? toNanometres(Number(m[1]), m[2]) : undefined;
+  if (m) return toNanometres(Number(m[1]), m[2]);
+  return BAND_NAME_WAVELENGTHS.find(([name]) => name.test(text))?.[1];
 }
+
+/**
+ * Colour names of optical bands and the centre each stands for (nm; Sentinel-2's where it has
+ * the band, PlanetScope's yellow), most specific first ("red edge" before "red", "nir narrow"
+ * before "nir"). Whole words only: "Bred" or "infrared" are not red.
+ */
+const BAND_NAME_WAVELENGTHS: [RegExp, number][] = [
+  [/\b(coastal|aerosol|ultra[ _-]?blue)\b/i, 443],
+  [/\bred[ _-]?edge[ _-]?2\b|\bre2\b/i, 740],
+  [/\bred[ _-]?edge[ _-]?3\b|\bre3\b/i, 783],
+  [/\bred[ _-]?edge[ _-]?1?\b|\bre1\b/i, 705],
+  [/\b(nir[ _-]?(narrow|08|2)|narrow[ _-]?nir)\b/i, 865],
+  [/\b(nir[ _-]?1?|near[ _-]?infra[ _-]?red)\b/i, 842],
+  [/\b(water[ _-]?vapou?r)\b/i, 945],
+  [/\bcirrus\b/i, 1375],
+  [/\bswir[ _-]?(1|16)\b/i, 1610],
+  [/\bswir[ _-]?(2|22)\b/i, 2190],
+  [/\bblue\b/i, 490],
+  [/\bgreen\b/i, 560],
+  [/\byellow\b/i, 610],
+  [/\bred\b/i, 665],
+];
 
 /** ENVI list syntax: "{ 400.0, 410.5 }". */
 function parseEnviList(value: string): string[] {

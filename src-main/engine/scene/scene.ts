@@ -1,5 +1,6 @@
 import { CancelledError, FieldMoeError } from '../util/errors';
 import { openRaster, type RasterSource } from '../raster/reader';
+import { wavelengthFromText } from '../raster/gdalMetadata';
 import { SAMPLE_TYPE_SPECS } from '../raster/sampleTypes';
 import { resolveSceneSpec, type ResolvedSceneSpec } from './manifest';
 import { guessSensorKind } from './kind';
@@ -61,7 +62,8 @@ function mergeBands(subject: string, spec: SensorSpec, raster: RasterSource): Ba
   return fileBands.map((fb, i) => {
     const sb = spec.bands![i];
     const band: BandInfo = { index: i, name: sb.name ?? fb.name };
-    const wl = sb.wavelengthNm ?? fb.wavelengthNm;
+    // a band named in the manifest ("NIR") without a wavelength: the one its name stands for
+    const wl = sb.wavelengthNm ?? fb.wavelengthNm ?? (sb.name === undefined ? undefined : wavelengthFromText(sb.name));
     if (wl !== undefined) band.wavelengthNm = wl;
     return band;
   });

@@ -85,6 +85,19 @@ describe('openScene: spec forms', () => {
     await scene.close();
   });
 
+  it('bands named by colour in the scene spec get the wavelengths those names stand for', async () => {
+    const bare = path.join(tmp.dir, 'four-bands.tif');
+    makeRaster(bare, { width: 4, height: 4, bands: 4, type: 'uint16' });
+    const named = [{ name: 'Red' }, { name: 'Green' }, { name: 'Blue' }, { name: 'NIR' }];
+    const scene = await openScene({ sensors: [{ id: 'cam', file: bare, bands: named }] });
+    expect(scene.info.sensors[0].bands.map((b) => [b.name, b.wavelengthNm])).toEqual([['Red', 665], ['Green', 560], ['Blue', 490], ['NIR', 842]]);
+    await scene.close();
+    // a wavelength the file states wins over the name (NAIP's descriptions say "NIR 876nm")
+    const naip = await openScene({ sensors: [{ id: 'naip', file: sharedData('chesapeake-naip', 'id_000051_naip.tif'), bands: named }] });
+    expect(naip.info.sensors[0].bands[3].wavelengthNm).toBe(876);
+    await naip.close();
+  });
+
   it('windows reaching outside the scene are invalid there', async () => {
     const scene = await openScene(sharedData('eolearn-slovenia'));
     const blocks = await scene.readWindow({ x: 90, y: 95, width: 20, height: 10 }, { sensors: ['dem'] });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bandMetadata, formatGdalMetadata, parseGdalMetadata } from '../../../src-main/engine/raster/gdalMetadata';
+import { bandMetadata, formatGdalMetadata, parseGdalMetadata, wavelengthFromText } from '../../../src-main/engine/raster/gdalMetadata';
 
 describe('GDAL_METADATA', () => {
   it('round-trips items with entities', () => {
@@ -22,6 +22,16 @@ describe('GDAL_METADATA', () => {
     const m = bandMetadata(parseGdalMetadata(xml), 4);
     expect(m.names).toEqual(['Blue 485nm', 'green', undefined, undefined]);
     expect(m.wavelengthsNm).toEqual([450, 550, 665, 842]);
+  });
+
+  it('takes the wavelength a band\'s colour name stands for when nothing states one', () => {
+    const names = ['Coastal aerosol', 'Blue', 'green', 'Yellow', 'Red', 'Red Edge 1', 'red_edge_2', 'RE3', 'NIR', 'NIR narrow', 'Water vapour', 'Cirrus', 'SWIR1', 'swir 2'];
+    const xml = `<GDALMetadata>${names.map((n, i) => `<Item name="DESCRIPTION" sample="${i}" role="description">${n}</Item>`).join('')}</GDALMetadata>`;
+    expect(bandMetadata(parseGdalMetadata(xml), names.length).wavelengthsNm).toEqual([443, 490, 560, 610, 665, 705, 740, 783, 842, 865, 945, 1375, 1610, 2190]);
+    // whole words only, and no guess for thermal, panchromatic or a bare "SWIR"
+    for (const name of ['infrared', 'Bred', 'band 1', 'Thermal', 'PAN', 'SWIR']) expect(wavelengthFromText(name), name).toBeUndefined();
+    // a stated wavelength wins over the name
+    expect(wavelengthFromText('Red 650nm')).toBe(650);
   });
 
   it('ignores items for samples beyond the band count and non-numeric wavelengths', () => {
