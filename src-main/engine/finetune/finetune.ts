@@ -364,7 +364,10 @@ export function withPixelHead(model: ModelConfig, bindings: readonly InputBindin
         : b.channels <= LINEAR_PATH_CONTEXT_MAX_BANDS
           ? { context: LINEAR_PATH_CONTEXT, contextInto: ['linear'] as const }
           : {};
-      // elevation enters relative to the tile's mean: height above the surroundings
+      // elevation enters relative to the tile's mean: height above the surroundings. Absolute
+      // instead, once the linear path's start could read it (seeds 0-2, mean / min, relative ->
+      // absolute): Houston LiDAR 20/class +5.1 / -2.3 -> +4.7 / -5.4, 50/class +9.8 / +7.9 ->
+      // +10.5 / +5.8; eolearn DEM 20/class -13.5 / -37.6 -> -8.6 / -37.6, 50/class about equal
       const relative = kind !== undefined && ELEVATION_KINDS.includes(kind);
       return { name: b.input.name, bands: b.channels, ...(relative ? { relative } : {}), ...context };
     });
