@@ -81,7 +81,8 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
   const classMap = head === 'keep' ? mapping.packIndex : Int32Array.from(labels.classes, (_, i) => i);
 
   // Inputs: the pack's, with band counts taken from the scene (a sensor the pack never saw).
-  const { bindings } = mapBands(scene.info, base.pack.manifest, { wavelengths: req.wavelengths });
+  const bandMapping = mapBands(scene.info, base.pack.manifest, { wavelengths: req.wavelengths });
+  const { bindings } = bandMapping;
   let model: ModelConfig = arch.apply(arch.withClasses(base.model, classes.length), preset);
   model = withSceneBands(model, bindings.map((b) => ({ name: b.input.name, channels: b.channels, available: b.available })));
   model = arch.withoutAbsent(model, (input) => bindings.some((b) => b.input.name === input && b.available));
@@ -166,7 +167,7 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
       result.averaging ? `Weights averaged over the steps (moving average, decay ${result.averaging.decay}): the scene's sensors are elevation only.` : '',
       v ? `Validation (held-out pixels): OA ${v.oa.toFixed(3)}, kappa ${v.kappa.toFixed(3)}, mIoU ${v.miou.toFixed(3)}, mAcc ${v.macc.toFixed(3)}.` : 'No validation pixels.',
       `Input normalisation recomputed from this scene (uniform mean/std per input).`,
-      ...[...describeConverted(units.converted, base.pack.manifest.name), ...describeFilled(filled, base.pack.manifest.name), ...describeUnread(scene.info, { bindings }, base.pack.manifest.name)].map((line) => `${line[0].toUpperCase()}${line.slice(1)}.`),
+      ...[...describeConverted(units.converted, base.pack.manifest.name), ...describeFilled(filled, base.pack.manifest.name), ...describeUnread(scene.info, bandMapping, base.pack.manifest.name)].map((line) => `${line[0].toUpperCase()}${line.slice(1)}.`),
       req.missing ? `Missing-sensor simulation: rate ${req.missing.rate}, mode ${req.missing.mode}.` : '',
     ].filter(Boolean).join('\n'),
   });

@@ -29,6 +29,8 @@ export interface BandMapping {
   bindings: InputBinding[];
   /** Sensors that must be read (bound ones). */
   sensorIds: string[];
+  /** Why sensors of a kind an optional input takes were left unbound (their bands did not fit). */
+  unmatched: { sensor: string; problem: string }[];
 }
 
 export interface BandMapOptions {
@@ -53,27 +55,36 @@ export function applyWavelengthOverrides(info: SceneInfo, overrides: ReadonlyMap
 export function mapBands(info: SceneInfo, manifest: PackManifest, options: BandMapOptions = {}): BandMapping {
   const bandsOf = applyWavelengthOverrides(info, options.wavelengths);
   const used = new Set<string>();
+  const misfits: { sensor: string; problem: string }[] = [];
   const bindings = manifest.inputs.map((input, index) => {
     const candidates = info.sensors.filter((s) => !used.has(s.id) && input.sensorKinds.includes(s.kind));
-    const problems: string[] = [];
+    const problems: { sensor: string; problem: string }[] = [];
     for (const sensor of candidates) {
       const match = matchBands(input, sensor, bandsOf.get(sensor.id)!);
       if (typeof match === 'string') {
-        problems.push(match);
+        problems.push({ sensor: sensor.id, problem: match });
         continue;
       }
       used.add(sensor.id);
       return binding(input, index, sensor, match.indices, match.wavelengths);
     }
+    misfits.push(...problems);
     if (input.optional) return binding(input, index, undefined, [], []);
-    throw new PackBindingError(info.source, `model pack ${manifest.name} ${describeNeed(input)}; ${problems.length ? problems.join('; ') : `the scene has ${describeSensors(info.sensors)}`}`);
+    throw new PackBindingError(info.source, `model pack ${manifest.name} ${describeNeed(input)}; ${problems.length ? problems.map((p) => p.problem).join('; ') : `the scene has ${describeSensors(info.sensors)}`}`);
   });
-  // every input optional and none bound: the scene's sensors are of kinds the pack does not take
+  // a sensor that fitted a later input is not unmatched
+  const unmatched = misfits.filter((m) => !used.has(m.sensor));
+  // every input optional and none bound: the sensors' bands did not fit, or they are of kinds the pack does not take
   if (bindings.every((b) => !b.sensor))
-    throw new PackBindingError(info.source, `model pack ${manifest.name} takes ${manifest.inputs.map((i) => `${i.name} (${i.sensorKinds.join(', ')})`).join(', ')} sensors; the scene has ${describeSensors(info.sensors)} (give a sensor's kind in sensors.json, or as --sensor id=file:kind)`);
+    throw new PackBindingError(
+      info.source,
+      unmatched.length
+        ? `model pack ${manifest.name} can read none of the scene's sensors: ${unmatched.map((m) => m.problem).join('; ')}`
+        : `model pack ${manifest.name} takes ${manifest.inputs.map((i) => `${i.name} (${i.sensorKinds.join(', ')})`).join(', ')} sensors; the scene has ${describeSensors(info.sensors)} (give a sensor's kind in sensors.json, or as --sensor id=file:kind)`,
+    );
   if (bindings.every((b) => !b.available))
     throw new FieldMoeError(info.source, `every sensor model pack ${manifest.name} needs is marked missing or failed (${bindings.map((b) => b.sensor?.id ?? b.input.name).join(', ')}); nothing to classify`);
-  return { bindings, sensorIds: bindings.filter((b) => b.sensor).map((b) => b.sensor!.id) };
+  return { bindings, sensorIds: bindings.filter((b) => b.sensor).map((b) => b.sensor!.id), unmatched };
 }
 
 /**
@@ -81,11 +92,12 @@ export function mapBands(info: SceneInfo, manifest: PackManifest, options: BandM
  * does not take (a LiDAR raster whose band 1 is the elevation input), and sensors no input is
  * bound to (a second LiDAR file). Failed sensors and filled bands are not listed.
  */
-export function describeUnread(info: SceneInfo, mapping: Pick<BandMapping, 'bindings'>, pack: string): string[] {
+export function describeUnread(info: SceneInfo, mapping: Pick<BandMapping, 'bindings' | 'unmatched'>, pack: string): string[] {
   return info.sensors.flatMap((s) => {
     if (s.failed) return [];
     const bound = mapping.bindings.find((b) => b.sensor?.id === s.id);
-    if (!bound) return [`sensor ${s.id} (${s.kind}) is not read: pack ${pack} has no input left for it`];
+    const misfit = mapping.unmatched.find((m) => m.sensor === s.id);
+    if (!bound) return [misfit ? `sensor ${s.id} is not read: ${misfit.problem.replace(/^scene sensor \S+ /, 'it ')}` : `sensor ${s.id} (${s.kind}) is not read: pack ${pack} has no input left for it`];
     const fileBands = s.bands.filter((b) => b.fill === undefined);
     const unread = fileBands.filter((b) => !bound.bandIndices.includes(b.index));
     if (!unread.length) return [];

@@ -53,6 +53,19 @@ describe('band mapping', () => {
     );
   });
 
+  it('says why an optional input left a sensor of its kind unbound', async () => {
+    const pack = await loadPack(path.join(REPO_ROOT, 'models', 'default-mamol'));
+    const camera = sensor('cam', 'multispectral', [490, 560, 665, 842].map((w) => ({ name: `${w}`, wavelengthNm: w })));
+    const sar = { id: 's1', kind: 'sar' as const, bands: [{ name: 'VV' }, { name: 'VH' }], data: new Float32Array(8) };
+    const both = new FakeScene(2, 2, [camera, sar]).info;
+    const m = mapBands(both, pack.manifest);
+    expect(m.sensorIds).toEqual(['s1']);
+    expect(m.unmatched.map((u) => u.sensor)).toEqual(['cam']);
+    expect(describeUnread(both, m, 'default-mamol')).toEqual([expect.stringMatching(/^sensor cam is not read: it \(multispectral\) lacks 443 nm \(±23\.5\), 705 nm/)]);
+    // with nothing else to read, the error gives that reason rather than advice on sensor kinds
+    expect(() => mapBands(new FakeScene(2, 2, [camera]).info, pack.manifest)).toThrow(/model pack default-mamol can read none of the scene's sensors: scene sensor cam \(multispectral\) lacks 443 nm/);
+  });
+
   it('the default packs read band 1 of a LiDAR raster with more bands, where they took exactly one', async () => {
     const lidar = { id: 'lidar', kind: 'lidar' as const, bands: [{ name: 'dsm' }, { name: 'intensity' }], data: new Float32Array(8) };
     const s2 = sensor('s2', 'multispectral', S2.map((w, i) => ({ name: `b${i}`, wavelengthNm: w })));
