@@ -91,6 +91,10 @@ export const CASES: Case[] = [
   { name: 'sen1floods11 S2+S1 MaMOL 50/class', pack: 'default-mamol', dataset: 'sen1floods11-spain', labels: 'labels.tif', pixelsPerClass: 50, missing: [[], ['s1'], ['s2']], missingRate: 0.5, epochs: 20 },
   { name: 'sen1floods11 with S1 as VV alone MaMOL 50/class', pack: 'default-mamol', dataset: 'sen1floods11-spain', labels: 'labels.tif', pixelsPerClass: 50, missing: [[], ['s2']], missingRate: 0.5, epochs: 20, dropBands: { s1: ['VH'] } },
   { name: 'sen1floods11 with S1 in linear power MaMOL 50/class', pack: 'default-mamol', dataset: 'sen1floods11-spain', labels: 'labels.tif', pixelsPerClass: 50, missing: [[], ['s2']], missingRate: 0.5, epochs: 20, sarLinear: true },
+  {
+    name: 'sen1floods11 with S2 as a 4-band camera (RGB + NIR, a sensor the pack never saw) MaMOL 50/class', pack: 'default-mamol', dataset: 'sen1floods11-spain', labels: 'labels.tif', pixelsPerClass: 50, missing: [[], ['s1'], ['s2']], missingRate: 0.5, epochs: 20,
+    dropBands: { s2: ['B01', 'B05', 'B06', 'B07', 'B8A', 'B09', 'B10', 'B11', 'B12'] },
+  },
   { name: 'sen1floods11 with S2 as Level-2A bands (no B10) MaMOL 50/class', pack: 'default-mamol', dataset: 'sen1floods11-spain', labels: 'labels.tif', pixelsPerClass: 50, missing: [[], ['s1']], missingRate: 0.5, epochs: 20, dropBands: { s2: ['B10'] } },
 ];
 

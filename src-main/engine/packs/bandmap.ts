@@ -23,6 +23,8 @@ export interface InputBinding {
   /** Whether the sensor is present and not marked failed for the whole scene. */
   available: boolean;
   channels: number;
+  /** The input took the sensor's own bands, its list not fitting them (BandMapOptions.openUnfitting). */
+  opened?: boolean;
 }
 
 export interface BandMapping {
@@ -36,6 +38,12 @@ export interface BandMapping {
 export interface BandMapOptions {
   /** Wavelengths (nm) per sensor id for sensors whose files carry none (`--wavelengths`). */
   wavelengths?: ReadonlyMap<string, readonly number[]>;
+  /**
+   * Fine-tuning: an optional input whose band list does not fit a sensor of its kind takes the
+   * sensor's own bands instead (the binding's input becomes an `any` input of that count, and
+   * `opened` says so), as a sensor the pack never saw: a 4-band camera for MaMOL's Sentinel-2.
+   */
+  openUnfitting?: boolean;
 }
 
 /** Applies `--wavelengths` overrides, checking that each names a sensor and gives every band. */
@@ -67,6 +75,13 @@ export function mapBands(info: SceneInfo, manifest: PackManifest, options: BandM
       }
       used.add(sensor.id);
       return binding(input, index, sensor, match.indices, match.wavelengths);
+    }
+    const unfitting = options.openUnfitting && input.optional && input.bands.mode === 'fixed' ? candidates.find((c) => problems.some((p) => p.sensor === c.id)) : undefined;
+    if (unfitting) {
+      used.add(unfitting.id);
+      const bands = bandsOf.get(unfitting.id)!.filter((b) => b.fill === undefined);
+      const opened = { ...input, bands: { mode: 'any' as const, minBands: bands.length, maxBands: bands.length } };
+      return { ...binding(opened, index, unfitting, bands.map((b) => b.index), bands.map((b) => b.wavelengthNm ?? NaN)), opened: true };
     }
     misfits.push(...problems);
     if (input.optional) return binding(input, index, undefined, [], []);

@@ -206,6 +206,24 @@ describe('fieldmoe finetune', () => {
     expect(JSON.parse(e.out).oa).toBeGreaterThan(0.2);
   }, 300_000);
 
+  it('MaMOL fine-tunes on an optical sensor its Sentinel-2 list cannot take (NAIP, 4 bands): the bands reach the model through the pixel head, and the new pack classifies NAIP', async () => {
+    const scene = sharedData('chesapeake-naip/id_000051_naip.tif');
+    const labels = sharedData('chesapeake-naip/id_000051_labels.tif');
+    const out = path.join(OUT, 'naip-mamol');
+    const r = await cli(['finetune', '--model', MAMOL, '--scene', scene, '--labels', labels, '--out', out, '--epochs', '1', '--pixels-per-class', '20', '--tiles-per-class', '8']);
+    expect(r.code).toBe(0);
+    const pack = await loadPack(out);
+    expect(pack.manifest.inputs.find((i) => i.name === 'optical')!.bands).toEqual({ mode: 'any', minBands: 4, maxBands: 4 });
+    expect(pack.manifest.card).toContain("Sensor id_000051_naip's 4 bands do not fit the 13 bands pack default-mamol's input optical lists: they reach the model through the pixel head alone");
+    const weights = await readSafetensors(path.join(out, 'weights.safetensors'));
+    expect(weights.tensors.get('embed.optical.fc1.weight')!.shape).toEqual([64, 4 * 4 * 4]);
+    expect(Array.from(weights.tensors.get('embed.optical.fc1.weight')!.data as Float32Array).every((v) => v === 0)).toBe(true);
+    const e = await cli(['eval', '--model', out, '--scene', scene, '--labels', labels]);
+    expect(e.code).toBe(0);
+    // five classes; one class everywhere would score at most 0.64 (the largest class's share)
+    expect(JSON.parse(e.out).oa).toBeGreaterThan(0.7);
+  }, 300_000);
+
   it('gives one-line errors for options the pack cannot take', async () => {
     const base = ['--scene', sharedData('nc-landsat7'), '--labels', sharedData('nc-landsat7/labels.tif'), '--out', path.join(OUT, 'never')];
     // head-only drops the pack's optional elevation and with it the availability input

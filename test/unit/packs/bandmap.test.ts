@@ -62,6 +62,11 @@ describe('band mapping', () => {
     expect(m.sensorIds).toEqual(['s1']);
     expect(m.unmatched.map((u) => u.sensor)).toEqual(['cam']);
     expect(describeUnread(both, m, 'default-mamol')).toEqual([expect.stringMatching(/^sensor cam is not read: it \(multispectral\) lacks 443 nm \(±23\.5\), 705 nm/)]);
+    // fine-tuning opens the input to the camera's own bands
+    const opened = mapBands(both, pack.manifest, { openUnfitting: true });
+    const optical = opened.bindings.find((b) => b.input.name === 'optical')!;
+    expect([optical.sensor?.id, optical.opened, optical.bandIndices, optical.channels, optical.input.bands]).toEqual(['cam', true, [0, 1, 2, 3], 4, { mode: 'any', minBands: 4, maxBands: 4 }]);
+    expect(opened.unmatched).toEqual([]);
     // with nothing else to read, the error gives that reason rather than advice on sensor kinds
     expect(() => mapBands(new FakeScene(2, 2, [camera]).info, pack.manifest)).toThrow(/model pack default-mamol can read none of the scene's sensors: scene sensor cam \(multispectral\) lacks 443 nm/);
   });
