@@ -81,7 +81,7 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
   const classMap = head === 'keep' ? mapping.packIndex : Int32Array.from(labels.classes, (_, i) => i);
 
   // Inputs: the pack's, with band counts taken from the scene (a sensor the pack never saw, also
-  // one whose bands do not fit an optional input's list: it gets an embedding of its own).
+  // one whose bands do not fit an optional input's list: the input takes them as they are).
   const bandMapping = mapBands(scene.info, base.pack.manifest, { wavelengths: req.wavelengths, openUnfitting: true });
   const { bindings } = bandMapping;
   let model: ModelConfig = arch.apply(arch.withClasses(base.model, classes.length), preset);
