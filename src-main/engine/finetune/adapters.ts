@@ -25,8 +25,11 @@ interface ArchitectureAdapters {
   trains(choice: AdapterChoice, name: string): boolean;
   /** Parameter-name prefix of the class head (replaced for a new class set). */
   headPrefix: string;
-  /** The weights that first read input `name` into the frozen backbone (zeroed for an input opened to a sensor's own bands). */
-  firstEmbeddingWeights(name: string): string[];
+  /**
+   * The weights that first read input `name` into the frozen backbone, zeroed for an input opened
+   * to a sensor's own bands (bandmap.ts openUnfitting); absent where inputs cannot open.
+   */
+  firstEmbeddingWeights?(name: string): string[];
   /** Sets the number of classes. */
   withClasses(model: ModelConfig, classes: number): ModelConfig;
   /** The default adapter. */
@@ -54,8 +57,6 @@ const REGISTRY: Record<string, ArchitectureAdapters> = {
     // also scoped under backbone.*, train).
     trains: (choice, name) => (choice === 'head-only' ? name.startsWith('decoder.') || name.startsWith(PIXEL_HEAD_PREFIX) : !name.startsWith('backbone.spectral_embed.')),
     headPrefix: 'decoder.classifier.',
-    // its image input takes any band set (the wavelength embedding), its depth input band 1: none opens
-    firstEmbeddingWeights: () => [],
     withClasses(model, classes) {
       if (model.architecture !== 'spectralmoe') throw new Error('unreachable');
       return { architecture: 'spectralmoe', config: { ...model.config, decoder: { ...model.config.decoder, classes } } };

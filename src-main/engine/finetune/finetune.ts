@@ -82,7 +82,8 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
 
   // Inputs: the pack's, with band counts taken from the scene (a sensor the pack never saw, also
   // one whose bands do not fit an optional input's list: the input takes them as they are).
-  const bandMapping = mapBands(scene.info, base.pack.manifest, { wavelengths: req.wavelengths, openUnfitting: true });
+  // (SpectralMoE's image input takes any band set already, and its depth encoder reads band 1)
+  const bandMapping = mapBands(scene.info, base.pack.manifest, { wavelengths: req.wavelengths, openUnfitting: !!arch.firstEmbeddingWeights });
   const { bindings } = bandMapping;
   let model: ModelConfig = arch.apply(arch.withClasses(base.model, classes.length), preset);
   model = withSceneBands(model, bindings.map((b) => ({ name: b.input.name, channels: b.channels, available: b.available })));
@@ -101,7 +102,7 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
   // backbone sees what it sees of a missing sensor, bias-only tokens. A random embedding trained
   // from the few labels did worse (sen1floods11 with S2 as a 4-band camera, seeds 0-2, 20/class,
   // camera alone: mean / min margin over the forest -0.3 / -5.1 against +0.3 / -0.3).
-  const zeroed = bindings.filter((b) => b.opened).flatMap((b) => arch.firstEmbeddingWeights(b.input.name));
+  const zeroed = bindings.filter((b) => b.opened).flatMap((b) => arch.firstEmbeddingWeights?.(b.input.name) ?? []);
   const weights = compatibleWeights(model, base.weights, (name) => (head === 'new' && name.startsWith(arch.headPrefix)) || zeroed.includes(name));
 
   const result = await fit(
