@@ -88,6 +88,10 @@ export const CASES: Case[] = [
     // one DSM fragment per cell: a split by cell is a split by fragment
     build: houstonLidarScene, splitBlock: HOUSTON_CELL,
   },
+  {
+    name: 'houston2013 LiDAR raster of 21 bands (DSM + 20 derived features) MaMOL 20/class', pack: 'default-mamol', dataset: 'houston2013-pixels', labels: 'labels.tif', pixelsPerClass: 20, missing: [[]], epochs: 30,
+    build: (dataDir, outDir) => houstonLidarScene(dataDir, outDir, 'all'), splitBlock: HOUSTON_CELL,
+  },
   { name: 'sen1floods11 S2+S1 MaMOL 50/class', pack: 'default-mamol', dataset: 'sen1floods11-spain', labels: 'labels.tif', pixelsPerClass: 50, missing: [[], ['s1'], ['s2']], missingRate: 0.5, epochs: 20 },
   { name: 'sen1floods11 with S1 as VV alone MaMOL 50/class', pack: 'default-mamol', dataset: 'sen1floods11-spain', labels: 'labels.tif', pixelsPerClass: 50, missing: [[], ['s2']], missingRate: 0.5, epochs: 20, dropBands: { s1: ['VH'] } },
   { name: 'sen1floods11 with S1 in linear power MaMOL 50/class', pack: 'default-mamol', dataset: 'sen1floods11-spain', labels: 'labels.tif', pixelsPerClass: 50, missing: [[], ['s2']], missingRate: 0.5, epochs: 20, sarLinear: true },

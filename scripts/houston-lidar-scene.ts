@@ -34,11 +34,11 @@ interface Fragment {
   width: number;
 }
 
-/** The DSM plane of patch i, row-major 7 x 7. */
-function dsmPatches(data: Float32Array, n: number): Float32Array[] {
+/** Feature `feature`'s plane of each patch, row-major 7 x 7. */
+function featurePatches(data: Float32Array, n: number, feature: number): Float32Array[] {
   return Array.from({ length: n }, (_, i) => {
     const p = new Float32Array(PATCH * PATCH);
-    for (let q = 0; q < PATCH * PATCH; q++) p[q] = data[(i * PATCH * PATCH + q) * FEATURES + DSM_FEATURE];
+    for (let q = 0; q < PATCH * PATCH; q++) p[q] = data[(i * PATCH * PATCH + q) * FEATURES + feature];
     return p;
   });
 }
@@ -108,21 +108,27 @@ function fragments(patches: Float32Array[]): Fragment[] {
 
 /**
  * Writes the scene into a new folder under `outDir` (dsm.tif, labels.tif, classes.json,
- * sensors.json) from `dataDir` (shared/data/houston2013-pixels); returns the folder.
+ * sensors.json) from `dataDir` (shared/data/houston2013-pixels); returns the folder. With
+ * `features` 'all', dsm.tif holds the DSM and then the set's other 20 LiDAR features, as a
+ * LiDAR raster with several bands.
  */
-export async function houstonLidarScene(dataDir: string, outDir: string): Promise<string> {
+export async function houstonLidarScene(dataDir: string, outDir: string, features: 'dsm' | 'all' = 'dsm'): Promise<string> {
   const npy = await readNpy(path.join(dataDir, 'lidar_patches_train.npy'));
   const classOf = (await readNpy(path.join(dataDir, 'y_train.npy'))).data;
   const n = npy.shape[0];
   if (npy.shape.join() !== [n, PATCH, PATCH, FEATURES].join()) throw new Error(`lidar_patches_train.npy: shape ${npy.shape}, expected [N, 7, 7, 21]`);
-  const patches = dsmPatches(npy.data as Float32Array, n);
+  const data = npy.data as Float32Array;
+  const patches = featurePatches(data, n, DSM_FEATURE);
   const frags = fragments(patches);
+  // the other features, each laid out as the DSM is ('all': the DSM first, then features 1-20)
+  const others = features === 'all' ? Array.from({ length: FEATURES - 1 }, (_, f) => featurePatches(data, n, f)) : [];
   const big = frags.find((f) => f.height > CELL || f.width > CELL);
   if (big) throw new Error(`houston2013 LiDAR: a fragment of ${big.height} x ${big.width} pixels does not fit a ${CELL}-pixel cell`);
   const columns = Math.ceil(Math.sqrt(frags.length));
   const [width, height] = [columns * CELL, Math.ceil(frags.length / columns) * CELL];
-  const dsm = new Float32Array(width * height).fill(NaN);
-  const labels = new Uint8Array(width * height);
+  const plane = width * height;
+  const dsm = new Float32Array(plane * (1 + others.length)).fill(NaN);
+  const labels = new Uint8Array(plane);
   frags.forEach((f, k) => {
     // centred in its cell, so that fragments keep a gap of nodata between them
     const top = Math.floor(k / columns) * CELL + ((CELL - f.height) >> 1);
@@ -131,16 +137,17 @@ export async function houstonLidarScene(dataDir: string, outDir: string): Promis
       for (let r = 0; r < PATCH; r++)
         for (let c = 0; c < PATCH; c++) {
           const q = (top + p.y + r) * width + left + p.x + c;
-          if (dsm[q] !== dsm[q]) dsm[q] = patches[p.index][r * PATCH + c];
+          if (dsm[q] !== dsm[q]) [patches, ...others].forEach((f, b) => (dsm[b * plane + q] = f[p.index][r * PATCH + c]));
         }
       labels[(top + p.y + 3) * width + left + p.x + 3] = classOf[p.index];
     }
   });
   const dir = await fs.mkdtemp(path.join(outDir, 'houston-lidar-'));
-  await writeGeoTiff(path.join(dir, 'dsm.tif'), { width, height, sampleType: 'float32', nodata: NaN, bandDescriptions: ['dsm'] }, dsm);
+  const names = ['dsm', ...others.map((_, f) => `lidar_f${String(f + 1).padStart(2, '0')}`)];
+  await writeGeoTiff(path.join(dir, 'dsm.tif'), { width, height, bands: names.length, sampleType: 'float32', nodata: NaN, bandDescriptions: names }, dsm);
   await writeGeoTiff(path.join(dir, 'labels.tif'), { width, height, sampleType: 'uint8', nodata: 0 }, labels);
   await fs.copyFile(path.join(dataDir, 'classes.json'), path.join(dir, 'classes.json'));
-  const sensors = [{ id: 'lidar', kind: 'lidar', file: 'dsm.tif', note: 'Houston 2013 DSM fragments (lidar_f21) around the training pixels', bands: [{ name: 'dsm' }] }];
+  const sensors = [{ id: 'lidar', kind: 'lidar', file: 'dsm.tif', note: `Houston 2013 DSM fragments (lidar_f21${others.length ? ', then the other 20 features' : ''}) around the training pixels`, bands: names.map((name) => ({ name })) }];
   await fs.writeFile(path.join(dir, 'sensors.json'), JSON.stringify(sensors, null, 1));
   return dir;
 }
