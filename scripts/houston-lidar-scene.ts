@@ -127,7 +127,7 @@ export async function houstonLidarScene(dataDir: string, outDir: string, feature
   const columns = Math.ceil(Math.sqrt(frags.length));
   const [width, height] = [columns * CELL, Math.ceil(frags.length / columns) * CELL];
   const plane = width * height;
-  const dsm = new Float32Array(plane * (1 + others.length)).fill(NaN);
+  const raster = new Float32Array(plane * (1 + others.length)).fill(NaN);
   const labels = new Uint8Array(plane);
   frags.forEach((f, k) => {
     // centred in its cell, so that fragments keep a gap of nodata between them
@@ -137,14 +137,14 @@ export async function houstonLidarScene(dataDir: string, outDir: string, feature
       for (let r = 0; r < PATCH; r++)
         for (let c = 0; c < PATCH; c++) {
           const q = (top + p.y + r) * width + left + p.x + c;
-          if (dsm[q] !== dsm[q]) [patches, ...others].forEach((f, b) => (dsm[b * plane + q] = f[p.index][r * PATCH + c]));
+          if (raster[q] !== raster[q]) [patches, ...others].forEach((feature, b) => (raster[b * plane + q] = feature[p.index][r * PATCH + c]));
         }
       labels[(top + p.y + 3) * width + left + p.x + 3] = classOf[p.index];
     }
   });
   const dir = await fs.mkdtemp(path.join(outDir, 'houston-lidar-'));
   const names = ['dsm', ...others.map((_, f) => `lidar_f${String(f + 1).padStart(2, '0')}`)];
-  await writeGeoTiff(path.join(dir, 'dsm.tif'), { width, height, bands: names.length, sampleType: 'float32', nodata: NaN, bandDescriptions: names }, dsm);
+  await writeGeoTiff(path.join(dir, 'dsm.tif'), { width, height, bands: names.length, sampleType: 'float32', nodata: NaN, bandDescriptions: names }, raster);
   await writeGeoTiff(path.join(dir, 'labels.tif'), { width, height, sampleType: 'uint8', nodata: 0 }, labels);
   await fs.copyFile(path.join(dataDir, 'classes.json'), path.join(dir, 'classes.json'));
   const sensors = [{ id: 'lidar', kind: 'lidar', file: 'dsm.tif', note: `Houston 2013 DSM fragments (lidar_f21${others.length ? ', then the other 20 features' : ''}) around the training pixels`, bands: names.map((name) => ({ name })) }];
