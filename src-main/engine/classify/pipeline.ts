@@ -16,7 +16,7 @@ import type { PixelWindow, Scene, SensorBlock, SensorInfo } from '../scene/types
 import { bandsWithoutData } from '../scene/emptyBands';
 import { ProgressMeter, throwIfCancelled, type JobContext } from '../jobs/job';
 import { FieldMoeError } from '../util/errors';
-import { blendWindow, tileOrigins } from './tiling';
+import { blendWindow, presentInTile, tileOrigins } from './tiling';
 import { Accumulator } from './blend';
 import type { BatchRunner, InferenceEngine, TileBatch } from './runner';
 
@@ -411,10 +411,7 @@ function copyNormalised(
   }
 }
 
-/**
- * A sensor counts as present for a tile when it covers at least half of the tile's data pixels
- * (pixels where any sensor is valid); its invalid pixels are zeros either way.
- */
+/** presentInTile over the tile's window of `valid` and `anyValid`; the sensor's invalid pixels are zeros either way. */
 function availableInTile(valid: Uint8Array, anyValid: Uint8Array, W: number, x0: number, tw: number, th: number): boolean {
   let validPx = 0;
   let dataPx = 0;
@@ -425,7 +422,7 @@ function availableInTile(valid: Uint8Array, anyValid: Uint8Array, W: number, x0:
       dataPx += anyValid[row + k];
     }
   }
-  return dataPx === 0 || validPx * 2 >= dataPx;
+  return presentInTile(validPx, dataPx);
 }
 
 /** Counts that decide nodata, degradation and the all-NaN band check. */

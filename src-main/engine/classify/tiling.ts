@@ -37,3 +37,13 @@ export function tileCoverage(length: number, origins: readonly number[], tile: n
   for (const o of origins) for (let i = o; i < Math.min(length, o + tile); i++) counts[i]++;
   return counts;
 }
+
+/**
+ * Whether a sensor counts as present in a tile: where it covers at least half of the tile's data
+ * pixels (pixels where any sensor is valid); a tile without data pixels counts it present. The
+ * pipeline feeds this to a pack's availability input, and fine-tuning's training tiles follow it
+ * (finetune/samples.ts fillInput); a scene's only sensor is present in every tile.
+ */
+export function presentInTile(validPixels: number, dataPixels: number): boolean {
+  return dataPixels === 0 || validPixels * 2 >= dataPixels;
+}

@@ -12,6 +12,7 @@ import type { Scene, SensorBlock } from '../scene/types';
 import type { LabelSet } from '../labels/types';
 import { LabelLookup } from '../labels/sampling';
 import { FieldMoeError } from '../util/errors';
+import { presentInTile } from '../classify/tiling';
 
 /** One scene + labels as a source of training tiles. */
 export interface SceneSource {
@@ -201,10 +202,10 @@ export function tileAround(labels: LabelSet, source: number, index: number, size
 
 /**
  * Writes binding `b`'s normalised channels of `tile` into `dst` at offset `base` (C x T x T);
- * returns whether the sensor counts as present by the pipeline's rule: the scene's only sensor
- * always, else where it covers at least half of the tile's data pixels (where any sensor is
- * valid). Half of the tile's pixels instead marked a LiDAR scene's sensor missing in most
- * training tiles that the pipeline then classified with it present.
+ * returns whether the sensor counts as present by the pipeline's rule (classify/tiling.ts
+ * presentInTile; the scene's only sensor always). Half of the tile's pixels instead marked a
+ * LiDAR scene's sensor missing in most training tiles that the pipeline then classified with it
+ * present.
  */
 export function fillInput(src: SceneSource, bi: number, tile: TileSample, T: number, width: number, height: number, dst: Float32Array, base: number): boolean {
   const b = src.bindings[bi];
@@ -233,7 +234,7 @@ export function fillInput(src: SceneSource, bi: number, tile: TileSample, T: num
       }
     }
   }
-  return !anyValid || dataPx === 0 || validPx * 2 >= dataPx;
+  return !anyValid || presentInTile(validPx, dataPx);
 }
 
 /** Per-pixel targets of `tile`: model class index where `lookup` has a label, else -1. */
