@@ -32,7 +32,7 @@ import { throwIfCancelled, type JobContext } from '../jobs/job';
 import { FieldMoeError } from '../util/errors';
 import { copyCut, NOISE_PREFIX, planCut, type Cut } from './cut';
 import { PIXEL_HEAD_PREFIX } from './adapters';
-import { anyValidMask, bandSums, contextSums, fillInput, fillTarget, LabelLookup, readSceneBlocks, tileAround, uniformStats, type SceneSource, type TileSample } from './samples';
+import { anyValidMask, bandSums, contextSums, fillInput, fillTarget, LabelLookup, labelledPixelInTile, readSceneBlocks, tileAround, uniformStats, type SceneSource, type TileSample } from './samples';
 
 export const LABELS_INPUT = 'labels';
 const IGNORE = -1;
@@ -354,7 +354,7 @@ class TileBatches implements Dataset {
     const L = logits.data as Float32Array;
     const y = labels.data as BigInt64Array;
     return tiles.map((t, j) => {
-      const centre = plane === 1 ? 0 : (src.labels.y[t.index] - t.y0) * T + (src.labels.x[t.index] - t.x0);
+      const centre = plane === 1 ? 0 : labelledPixelInTile(src.labels, t, T);
       const label = Number(y[j * plane + centre]);
       return label < 0 ? NaN : softmaxCrossEntropy(Array.from({ length: K }, (_, k) => L[(j * K + k) * plane + centre]), label);
     });
@@ -702,7 +702,7 @@ async function linearPathStart(
         const avail = fitting.opts.availabilityInput ? (feeds[fitting.opts.availabilityInput]?.data as Float32Array | undefined) : undefined;
         tiles.forEach((t, j) => {
           // the tile's own labelled pixel (training tiles are jittered around it)
-          const centre = (src.labels.y[t.index] - t.y0) * T + (src.labels.x[t.index] - t.x0);
+          const centre = labelledPixelInTile(src.labels, t, T);
           const y = Number(labels[j * plane + centre]);
           if (y < 0) return;
           const row: number[] = [];

@@ -200,6 +200,11 @@ export function tileAround(labels: LabelSet, source: number, index: number, size
   return { source, index, x0: labels.x[index] - half, y0: labels.y[index] - half };
 }
 
+/** Where in `tile` (row-major, side T) its own labelled pixel sits: the centre, less the jitter. */
+export function labelledPixelInTile(labels: LabelSet, tile: TileSample, T: number): number {
+  return (labels.y[tile.index] - tile.y0) * T + (labels.x[tile.index] - tile.x0);
+}
+
 /**
  * Writes binding `b`'s normalised channels of `tile` into `dst` at offset `base` (C x T x T);
  * returns whether the sensor counts as present by the pipeline's rule (classify/tiling.ts
