@@ -12,8 +12,7 @@ import { sessionEngine, workerEngine, type InferenceEngine } from './runner';
 import { GeoTiffWriter, type GeoTiffWriteOptions, type RgbColor } from '../raster/writer';
 import type { MetadataItem } from '../raster/gdalMetadata';
 import { runPipeline, resolveTiling, type ClassifyReport, type PipelineOptions, type ResultSink } from './pipeline';
-import { withFilledBands } from '../packs/fillBands';
-import { mapBands } from '../packs/bandmap';
+import { mapBandsWithFills } from '../packs/fillBands';
 import { packSearchPath, withPacksTaking } from '../packs/registry';
 
 export interface ClassifyFilesOptions extends PipelineOptions {
@@ -47,7 +46,7 @@ export async function classifyToFiles(scene: Scene, pack: ModelPack, options: Cl
   // Bad input is reported before the model loads or any file is created.
   resolveTiling(manifest, options);
   try {
-    mapBands(withFilledBands(scene, manifest, { wavelengths: options.wavelengths }).scene.info, manifest, { wavelengths: options.wavelengths });
+    mapBandsWithFills(scene, manifest, { wavelengths: options.wavelengths });
   } catch (err) {
     throw await withPacksTaking(err, scene, packSearchPath(options.packDirs), manifest.name);
   }

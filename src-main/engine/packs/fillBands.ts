@@ -15,7 +15,7 @@
  * one to use.
  */
 import type { BandInfo, PixelWindow, ReadOptions, Scene, SceneInfo, SensorBlock, SensorInfo } from '../scene/types';
-import { applyWavelengthOverrides, matchList, type BandMapOptions } from './bandmap';
+import { applyWavelengthOverrides, mapBands, matchList, type BandMapOptions, type BandMapping } from './bandmap';
 import type { BandRequirement, BandSpec, PackManifest } from './manifest';
 
 export interface FilledBand {
@@ -66,6 +66,11 @@ export function withFilledBands(scene: Scene, manifest: PackManifest, options: F
     }
   }
   return filled.length ? { scene: new FilledScene(scene, filled), filled } : { scene, filled };
+}
+
+/** The scene's band mapping for `manifest` with the bands the pack fills in (mapBands' errors when it cannot bind the scene). */
+export function mapBandsWithFills(scene: Scene, manifest: PackManifest, options: BandMapOptions = {}): BandMapping {
+  return mapBands(withFilledBands(scene, manifest, options).scene.info, manifest, options);
 }
 
 type Fillable = Exclude<BandRequirement, { index: number }> & { fill: number };

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FieldMoeError, errorMessage } from '../util/errors';
 import type { Scene } from '../scene/types';
-import { mapBands, PackBindingError } from './bandmap';
-import { withFilledBands } from './fillBands';
+import { PackBindingError } from './bandmap';
+import { mapBandsWithFills } from './fillBands';
 import type { PackManifest } from './manifest';
 import { loadPack, MANIFEST_FILE, type ModelPack } from './pack';
 
@@ -71,7 +71,7 @@ export async function withPacksTaking(err: unknown, scene: Scene, searchDirs: re
 /** Whether `manifest` binds every input it requires to the scene, with the bands it can fill. */
 function takes(manifest: PackManifest, scene: Scene): boolean {
   try {
-    mapBands(withFilledBands(scene, manifest, {}).scene.info, manifest);
+    mapBandsWithFills(scene, manifest);
     return true;
   } catch {
     return false;
