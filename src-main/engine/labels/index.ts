@@ -2,6 +2,6 @@
 export type { LabelGrid, LabelSet, LabelClass, LabelSourceKind, Rgb } from './types';
 export { loadLabels, type LoadLabelsOptions } from './load';
 export { mapToPackClasses, normalizeClassName, generatedColor, readClassesJson, classesFileFor, type PackClassMapping, type DeclaredClass } from './classes';
-export { splitGroupOf, splitLabels, type SplitOptions, type LabelSplit, type SplitUnit } from './split';
+export { splitLabels, type SplitOptions, type LabelSplit, type SplitUnit } from './split';
 export { samplePatches, patchAround, subsamplePerClass, LabelLookup, type PatchSamplingOptions, type PatchSample } from './sampling';
 export { readLabelledPixels, type LabelledPixels } from './pixels';

@@ -87,16 +87,6 @@ export function splitLabels(set: LabelSet, options: SplitOptions = {}): LabelSpl
   return split;
 }
 
-/**
- * Each labelled pixel's group under `options` (its feature, or its block, as splitLabels chooses):
- * for cross-validation that keeps neighbouring pixels in one fold, as the split keeps them on one side.
- */
-export function splitGroupOf(set: LabelSet, options: Pick<SplitOptions, 'by' | 'blockSize'> = {}): Int32Array {
-  const group = new Int32Array(set.x.length);
-  splitGroups(set, options.by ?? 'auto', options.blockSize ?? 32).groups.forEach((g, k) => g.pixels.forEach((i) => (group[i] = k)));
-  return group;
-}
-
 /** The split unit and its groups; 'auto' looks at the feature groups before falling back to blocks. */
 function splitGroups(set: LabelSet, by: SplitUnit | 'auto', blockSize: number): { by: SplitUnit; groups: Group[] } {
   const hasFeatures = set.featureCount > 0 && set.featureId.every((f) => f >= 0);

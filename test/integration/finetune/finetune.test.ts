@@ -220,11 +220,8 @@ describe('fieldmoe finetune', () => {
     expect(Array.from(weights.tensors.get('embed.optical.fc1.weight')!.data as Float32Array).every((v) => v === 0)).toBe(true);
     const e = await cli(['eval', '--model', out, '--scene', scene, '--labels', labels]);
     expect(e.code).toBe(0);
-    // five classes: better than one class everywhere (the largest class's share, 0.64), and more than two classes mapped right somewhere
-    const scored = JSON.parse(e.out) as { oa: number; confusion: number[][] };
-    const truth = scored.confusion.map((row) => row.reduce((a, v) => a + v, 0));
-    expect(scored.oa).toBeGreaterThan(Math.max(...truth) / truth.reduce((a, v) => a + v, 0) + 0.02);
-    expect(scored.confusion.filter((row, k) => row[k] > 0).length).toBeGreaterThan(2);
+    // five classes; one class everywhere would score at most 0.64 (the largest class's share)
+    expect(JSON.parse(e.out).oa).toBeGreaterThan(0.7);
   }, 300_000);
 
   it('gives one-line errors for options the pack cannot take', async () => {

@@ -2,9 +2,8 @@
  * The start of the pixel head's linear path when it may read context features (fit.ts): the
  * window statistics it computes at a tile's pixel against the head's own graph (windowStats),
  * the one-standard-error rule that compares two feature sets sample by sample, and the choice
- * of feature set: context kept where it carries the class, left out where it is noise or only
- * tells labelled patches apart (folds of whole patches), and the model config without the
- * context the start left out.
+ * of feature set: context kept where it carries the class, left out where it is noise, and the
+ * model config without the context the start left out.
  */
 import { describe, expect, it } from 'vitest';
 import { seededRng } from '../../../src-main/engine/util/random';
@@ -85,37 +84,6 @@ describe('linear path start', () => {
       // the bands alone: each row's first two features
       expect(Array.from(spectra.problem.x.subarray(2, 4))).toEqual(Array.from(problem(false, seed).x.subarray(4, 6)));
     }
-  });
-
-  it('cross-validates in folds of whole split groups: a feature that only tells labelled patches apart is not kept', () => {
-    // 14 patches of 10 pixels, each patch one class (labels drawn as patches); the bands carry the
-    // class weakly, the context names the patch (a random vector per patch, as a patch's own
-    // texture or height would): within a patch it predicts its class, in a new patch nothing.
-    const columns = [
-      { input: 'a', context: false, width: 1 },
-      { input: 'a', context: true, width: 6 },
-    ];
-    const [patches, size] = [14, 10];
-    const n = patches * size;
-    const kept: string[] = [];
-    for (const seed of [1, 2, 3]) {
-      const r = noise(seed);
-      const patchVector = Array.from({ length: patches }, () => Array.from({ length: 6 }, () => 2 * r()));
-      const y = Int32Array.from({ length: n }, (_, i) => Math.floor(i / size) % 2);
-      const x = new Float64Array(n * 7);
-      for (let i = 0; i < n; i++) {
-        x[i * 7] = (y[i] ? 0.4 : -0.4) + r();
-        for (let j = 0; j < 6; j++) x[i * 7 + 1 + j] = patchVector[Math.floor(i / size)][j] + 0.05 * r();
-      }
-      const problem = { x, n, d: 7, k: 2, y };
-      const pixels = Array.from({ length: n }, (_, i) => i);
-      const byPixel = linearPathFeatures(problem, columns, pixels);
-      // folds by patch, the losses still paired pixel by pixel
-      const byPatch = linearPathFeatures(problem, columns, Array.from({ length: n }, (_, i) => Math.floor(i / size)), pixels);
-      kept.push(`${byPixel.kept.length} ${byPatch.kept.length}`);
-    }
-    // folds by pixel put a patch's other pixels in training, and the patch's vector looks like signal
-    expect(kept).toEqual(['2 1', '2 1', '2 1']);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { splitGroupOf, splitLabels } from '../../../src-main/engine/labels';
+import { splitLabels } from '../../../src-main/engine/labels';
 import type { LabelSet } from '../../../src-main/engine/labels';
 import { syntheticSet } from './helpers';
 
@@ -95,16 +95,6 @@ describe('spatial validation split', () => {
     expect(s.missingInTrain).toEqual([]);
     expect(s.missingInVal).toEqual([]);
     expect(splitLabels(polygons, { seed: 2 }).by).toBe('feature');
-  });
-
-  it("gives each labelled pixel its split group: its block for rasters, its polygon for polygons", () => {
-    const blocks = splitGroupOf(raster, { blockSize: 16 });
-    const blockOf = (i: number) => Math.floor(raster.y[i] / 16) * 6 + Math.floor(raster.x[i] / 16);
-    for (let i = 0; i < raster.x.length; i++)
-      for (const j of [i + 1, i + 37]) if (j < raster.x.length) expect(blocks[i] === blocks[j], `${i} ${j}`).toBe(blockOf(i) === blockOf(j));
-    const features = splitGroupOf(polygons);
-    for (let i = 1; i < polygons.x.length; i++) expect(features[i] === features[i - 1]).toBe(polygons.featureId[i] === polygons.featureId[i - 1]);
-    expect(new Set(features).size).toBe(24);
   });
 
   it('is deterministic for a seed and differs between seeds', () => {
