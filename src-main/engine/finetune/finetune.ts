@@ -363,8 +363,9 @@ export function pixelHeadHidden(inputs: readonly Pick<PixelHeadInputSpec, 'bands
  * kept by cross-validation like the context. On Houston 2013's 21-band LiDAR raster (sklearn on
  * the harness's pixels, seeds 0-2, 20/class) a regression on them scored 0.57 on average against
  * 0.35 on the standardised bands, and the forest 0.59; in the head, Houston's DSM alone fell
- * (20/class, per seed, without -> with: -1.9 / +20.8 / +24.0 -> +0.9 / +3.7 / +14.8) and so did
- * sen1floods11's camera alone at seed 1 (-3.1 -> -5.5).
+ * (20/class, per seed, without -> with: -2.5 / -0.7 / +24.0 -> -6.0 / +3.7 / +3.8; with the
+ * regression's folds by block, fit.ts linearPathFeatures, -1.9 / +20.8 / +24.0 -> +0.9 / +3.7 /
+ * +14.8), and with block folds sen1floods11's camera alone at seed 1 (-3.1 -> -5.5).
  */
 
 /**
