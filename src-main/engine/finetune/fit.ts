@@ -815,11 +815,10 @@ interface LinearColumn {
  * 2: 1000 where folds by pixel chose 1). Harness, seeds 0-5, margin over the forest per seed, by
  * pixel -> by block: Houston DSM 20/class -2.5 -0.7 +24.0 +5.3 +0.3 +5.1 -> -1.9 +20.8 +23.3 +25.9
  * -5.0 +8.3, 50/class minimum +0.3 -> -4.1; chesapeake 20/class +4.6 +10.9 +7.0 +9.0 +16.1 +6.3 ->
- * +4.6 +4.0 +4.6 -10.5 +16.1 +6.3; eolearn 50/class (seeds 0-2) -2.0
- * -19.5 +13.7 -> +1.4 -8.9 +11.1; sen1floods11 SAR alone 50/class seed 1 +4.9 -> -1.3. Higher
- * means, lower minima, and the issue asks to beat the forest on every try. Neither did the
- * strongest L2 within one standard error of the lowest help with block folds (chesapeake 20/class
- * seed 0 +4.6 -> -3.4).
+ * +4.6 +4.0 +4.6 -10.5 +16.1 +6.3; eolearn 50/class (seeds 0-2) -2.0 -19.5 +13.7 -> +1.4 -8.9
+ * +11.1; sen1floods11 SAR alone 50/class seed 1 +4.9 -> -1.3. Higher means, lower minima, and the
+ * issue asks to beat the forest on every try. Neither did the strongest L2 within one standard
+ * error of the lowest help with block folds (chesapeake 20/class seed 0 +4.6 -> -3.4).
  */
 export function linearPathFeatures(p: LogRegProblem, columns: readonly LinearColumn[], groups: readonly number[]): { problem: LogRegProblem; kept: LinearColumn[]; l2: number } {
   const bands = columns.filter((c) => !c.context);
