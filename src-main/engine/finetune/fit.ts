@@ -557,7 +557,7 @@ export async function fit(opts: FitOptions, job: JobContext = {}): Promise<FitRe
         job.onProgress?.({ ...tp, message: `${tp.message ?? ''}${acc}` });
       },
     });
-    const midpoint = start && report.bestEpoch ? await keepMidpoint(loop, valData, valPixels, start, job.signal) : undefined;
+    const midpoint = start && report.bestEpoch ? await keepMidpoint(loop, valData, valPixels, start, { loss: report.bestValLoss!, samples: report.bestValSamples! }, job.signal) : undefined;
     const bestValLoss = midpoint?.kept ? midpoint.loss : report.bestValLoss;
     const trainMs = performance.now() - t0;
     const validation = await scoreValidation(trainer, valData, prepared, classes, opts.classNames, job.signal);
@@ -598,7 +598,8 @@ export function copyParameters(trainer: Trainer): Map<string, StoredTensor> {
 /**
  * Weight-space ensembling (WiSE-FT, Wortsman et al. 2022): puts the midpoint between `start` and
  * the trainer's weights in place and keeps it unless the trained weights' losses at the
- * validation pixels are clearly lower, pixel by pixel (clearlyLower; `pixels`: each validation
+ * validation pixels (`full`, as the loop scored them: TrainReport.bestValSamples) are clearly
+ * lower, pixel by pixel (clearlyLower; `pixels`: each validation
  * sample's pixel, as TileBatches.pixelGroups gives them). With 4 to 10 validation pixels per
  * class, an epoch can beat the start on them and still generalise worse; the midpoint keeps what
  * both say. Returns whether the midpoint stayed and the kept weights' validation loss.
@@ -609,10 +610,16 @@ export function copyParameters(trainer: Trainer): Map<string, StoredTensor> {
  * within 0.2; eolearn 20/class falls, +6.4 / -4.5 -> +3.0 / -11.4 (seeds 0-2; its held-back side
  * is two 32-pixel blocks), 50/class -4.1 -> -2.6.
  */
-export async function keepMidpoint(loop: TrainLoop, valData: Dataset, pixels: readonly number[], start: ReadonlyMap<string, StoredTensor>, signal?: AbortSignal): Promise<{ kept: boolean; loss: number }> {
+export async function keepMidpoint(
+  loop: TrainLoop,
+  valData: Dataset,
+  pixels: readonly number[],
+  start: ReadonlyMap<string, StoredTensor>,
+  full: { loss: number; samples: readonly number[] },
+  signal?: AbortSignal,
+): Promise<{ kept: boolean; loss: number }> {
   const trainer = loop.trainer;
   const trained = copyParameters(trainer);
-  const full = await loop.evaluateSamples(valData, { signal });
   const mid = new Map([...trained].map(([name, t]) => {
     const a = start.get(name)!.data as Float32Array;
     return [name, { ...t, data: (t.data as Float32Array).map((v, i) => (a[i] + v) / 2) }];

@@ -224,6 +224,9 @@ describe('TrainLoop', () => {
     const lowestLate = Math.min(...lateLosses.slice(3));
     expect(late.report.bestEpoch).toBe(lateLosses.indexOf(lowestLate) + 1);
     expect(late.report.bestValLoss).toBe(lowestLate);
+    // the kept epoch's per-sample losses, as the predicate saw them (keepMidpoint reuses them)
+    expect(late.report.bestValSamples).toEqual(late.asked[late.report.bestEpoch! - 1].samples);
+    expect(never.report.bestValSamples).toEqual(never.asked[0].startSamples);
     expect(late.after).not.toEqual(late.start);
   });
 
@@ -236,7 +239,7 @@ describe('TrainLoop', () => {
       const loop = new TrainLoop(t, train, { epochs: 4, batchSize: B, lr: 0.02, validation, sampleLosses: (r, indices) => indices.map(() => r.loss) });
       await loop.run();
       const trained = weightsOf(t);
-      const result = await keepMidpoint(loop, validation, pixels, start);
+      const result = await keepMidpoint(loop, validation, pixels, start, await loop.evaluateSamples(validation));
       return { result, start, trained, after: weightsOf(t), loss: (await loop.evaluate(validation)).loss };
     };
     // the training rule: the trained weights beat their midpoint with the random start pixel by pixel

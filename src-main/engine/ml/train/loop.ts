@@ -112,6 +112,8 @@ export interface TrainReport {
   stoppedEarly: boolean;
   bestEpoch?: number;
   bestValLoss?: number;
+  /** Its per-sample validation losses (TrainLoopOptions.sampleLosses; empty without). */
+  bestValSamples?: number[];
   restoredBest: boolean;
 }
 
@@ -150,7 +152,7 @@ export class TrainLoop {
     if (!perEpoch) throw new Error(`TrainLoop: ${this.data.size} examples make no batch of ${this.options.batchSize}`);
     const totalSteps = perEpoch * epochs;
     const report: TrainReport = { history: [], steps: 0, stoppedEarly: false, restoredBest: false };
-    let best: { loss: number; epoch: number; snapshot: TrainerSnapshot } | undefined;
+    let best: { loss: number; samples: number[]; epoch: number; snapshot: TrainerSnapshot } | undefined;
     let sinceLowest = 0;
     let current = { epoch: 0, loss: NaN, lr: 0, val: undefined as Evaluation | undefined };
     const average = this.options.averaging ? new ParameterAverage(this.trainer, this.options.averaging.decay, this.options.averaging.start ?? 0) : undefined;
@@ -163,7 +165,7 @@ export class TrainLoop {
     if (earlyStopping?.includeStart && this.options.validation) {
       const start = await this.evaluateSamples(this.options.validation, job);
       startSamples = start.samples;
-      best = { loss: start.loss, epoch: 0, snapshot: this.trainer.snapshot() };
+      best = { loss: start.loss, samples: start.samples, epoch: 0, snapshot: this.trainer.snapshot() };
     }
     let lowest = best?.loss ?? Infinity;
     for (let epoch = 1; epoch <= epochs; epoch++) {
@@ -210,7 +212,7 @@ export class TrainLoop {
       if (earlyStopping && record.val) {
         const minDelta = earlyStopping.minDelta ?? 0;
         const eligible = !startSamples || !earlyStopping.beatsStart || earlyStopping.beatsStart(samples, startSamples);
-        if (eligible && (!best || record.val.loss < best.loss - minDelta)) best = { loss: record.val.loss, epoch, snapshot: this.trainer.snapshot() };
+        if (eligible && (!best || record.val.loss < best.loss - minDelta)) best = { loss: record.val.loss, samples, epoch, snapshot: this.trainer.snapshot() };
         if (record.val.loss < lowest - minDelta) {
           lowest = record.val.loss;
           sinceLowest = 0;
@@ -226,6 +228,7 @@ export class TrainLoop {
     if (best) {
       report.bestEpoch = best.epoch;
       report.bestValLoss = best.loss;
+      report.bestValSamples = best.samples;
       if (earlyStopping?.restoreBest ?? true) {
         this.trainer.restore(best.snapshot);
         report.restoredBest = true;
