@@ -196,11 +196,15 @@ export async function trainingUnits(inputs: readonly PackInput[], scenes: readon
   const out: PackInput[] = [];
   for (const input of inputs) {
     const sensors = scenes.flatMap((scene) => scene.info.sensors.filter((s) => s.kind === 'sar' && input.sensorKinds.includes(s.kind)).map((s) => ({ scene, id: s.id })));
-    let decibels = sensors.length > 0;
-    for (const { scene, id } of sensors) if (await looksLinear(scene, id, signal)) decibels = false;
-    out.push(decibels ? { ...input, units: 'dB' } : input);
+    out.push(sensors.length > 0 && !(await anyLooksLinear(sensors, signal)) ? { ...input, units: 'dB' } : input);
   }
   return out;
+}
+
+/** Whether any of `sensors` looks like linear power; stops reading at the first that does. */
+async function anyLooksLinear(sensors: readonly { scene: Scene; id: string }[], signal?: AbortSignal): Promise<boolean> {
+  for (const { scene, id } of sensors) if (await looksLinear(scene, id, signal)) return true;
+  return false;
 }
 
 /** Pack inputs and model config for `arch` on these scenes. */
