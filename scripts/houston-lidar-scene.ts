@@ -63,7 +63,8 @@ function overlaps(patches: Float32Array[]): [number, number, number, number][] {
         const o = crop(p, dy, Math.max(dx, 0), h, w);
         let [lo, hi] = [Infinity, -Infinity];
         for (const v of o) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
-        if (hi - lo >= FLAT) byKey.set(key(o), [...(byKey.get(key(o)) ?? []), i]);
+        const k = key(o);
+        if (hi - lo >= FLAT) byKey.set(k, [...(byKey.get(k) ?? []), i]);
       });
       patches.forEach((p, j) => {
         for (const i of byKey.get(key(crop(p, 0, Math.max(-dx, 0), h, w))) ?? []) if (i !== j) pairs.push([i, j, dy, dx]);
