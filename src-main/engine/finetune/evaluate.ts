@@ -16,12 +16,17 @@ import type { LabelSet } from '../labels/types';
 import type { Scene } from '../scene/types';
 import { computeMetrics, type Metrics } from '../eval/metrics';
 import type { JobContext } from '../jobs/job';
+import type { Provider } from '../runtime/session';
 
 export interface EvaluateOptions {
   /** Labelled pixels to score (LabelSet indices; default all). */
   indices?: ArrayLike<number>;
   wavelengths?: ReadonlyMap<string, readonly number[]>;
   threads?: number;
+  /** Execution providers to try in order (CPU is always the fallback; default CPU only). */
+  providers?: readonly Provider[];
+  /** Where provider fallbacks are reported. */
+  log?: (line: string) => void;
   /** Tile overlap (default: the pack's). */
   overlap?: number;
 }
@@ -46,7 +51,7 @@ export async function classMap(scene: Scene, pack: ModelPack, options: EvaluateO
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'fieldmoe-eval-'));
   try {
     const out = path.join(dir, 'classes.tif');
-    const report = await classifyToFiles(scene, pack, { out, wavelengths: options.wavelengths, threads: options.threads, overlap: options.overlap }, job);
+    const report = await classifyToFiles(scene, pack, { out, wavelengths: options.wavelengths, threads: options.threads, providers: options.providers, log: options.log, overlap: options.overlap }, job);
     const map = await openScene(out);
     try {
       const { width, height } = map.info;

@@ -16,6 +16,7 @@ import { loadLabels, mapToPackClasses } from '../labels/index';
 import type { LabelSet } from '../labels/types';
 import { ELEVATION_KINDS, type Scene, type SensorKind } from '../scene/types';
 import type { JobContext } from '../jobs/job';
+import type { Provider } from '../runtime/session';
 import { FieldMoeError } from '../util/errors';
 import { architectureAdapters, presetFor } from './adapters';
 import { fit, type FitResult, type MissingSimulation } from './fit';
@@ -43,6 +44,8 @@ export interface FinetuneRequest {
   lr?: number;
   patience?: number;
   threads?: number;
+  /** Execution providers to try in order (CPU is always the fallback; default CPU only). */
+  providers?: readonly Provider[];
   name?: string;
   /** Add the pixel head (per-pixel MLP on the raw bands, ml/models/pixelhead.ts; default true). */
   pixelHead?: boolean;
@@ -127,6 +130,7 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
       midpoint: true,
       missing,
       threads: req.threads,
+      providers: req.providers,
       classNames: classes,
     },
     job,

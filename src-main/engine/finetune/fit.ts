@@ -20,7 +20,7 @@ import { CONTEXT_VARIANCE_EPS, linearReadsContext, PIXEL_HEAD_SCOPE } from '../m
 import type { StoredTensor } from '../ml/io/safetensors';
 import { crossValidatedL2, fitLogReg, softmaxCrossEntropy, type LogRegProblem } from './logreg';
 import { ParamSource, type WeightMap } from '../ml/models/init';
-import { openSession } from '../runtime/session';
+import { openSession, type Provider } from '../runtime/session';
 import { mapBands } from '../packs/bandmap';
 import type { PackInput, PackManifest } from '../packs/manifest';
 import { ELEVATION_KINDS, type Scene } from '../scene/types';
@@ -95,6 +95,8 @@ export interface FitOptions {
   midpoint?: boolean;
   missing?: MissingSimulation;
   threads?: number;
+  /** Execution providers to try for the train step, eval and feature cache (CPU always last). */
+  providers?: readonly Provider[];
   /** Class ids and names of the model's outputs, for the validation metrics. */
   classNames?: { id: number; name: string }[];
 }
@@ -127,7 +129,9 @@ export interface FitResult {
   valPixels: number[];
   cachedInputs: number;
   seconds: { cache: number; train: number; total: number };
-  provider: string;
+  /** The execution provider that ran training, and those tried before it that failed. */
+  provider: Provider;
+  fallbacks: { provider: Provider; error: string }[];
 }
 
 /**
@@ -506,7 +510,7 @@ export async function fit(opts: FitOptions, job: JobContext = {}): Promise<FitRe
   const startWeights = withPixelHeadStats(opts, prepared);
   let built = await openTrainer({ ...opts, weights: startWeights });
   const { cut, stepModel: firstStep, evalModel } = built;
-  const prefix = cut.prefixModel ? (await openSession(cut.prefixModel, { threads: opts.threads })).session : undefined;
+  const prefix = cut.prefixModel ? (await openSession(cut.prefixModel, { threads: opts.threads, providers: [built.trainer.provider] })).session : undefined;
   const cachedNames = new Set(cut.specs.map((s) => s.name));
   const live = new Set(firstStep.batchInputs.map((b) => b.name).filter((n) => !cachedNames.has(n)));
   const evalNoise = evalModel.batchInputs.filter((b) => b.name.startsWith(NOISE_PREFIX));
@@ -583,6 +587,7 @@ export async function fit(opts: FitOptions, job: JobContext = {}): Promise<FitRe
       cachedInputs: cut.specs.length,
       seconds: { cache: fitting.cacheMs / 1000, train: (trainMs - fitting.cacheMs) / 1000, total: (performance.now() - started) / 1000 },
       provider: trainer.provider,
+      fallbacks: trainer.fallbacks,
     };
   } finally {
     await built.trainer.release();
@@ -640,7 +645,7 @@ async function openTrainer(opts: FitOptions, firstCut?: Cut) {
   if (firstCut && cut.specs.map((s) => s.name).join() !== firstCut.specs.map((s) => s.name).join()) throw new Error('fine-tune: a rebuilt model caches other features');
   const stepModel = buildTrainStep(train, { optimizer: fitOptimizer(opts.weightDecay ?? 1e-4), clipGradNorm: 1.0 });
   const evalModel = buildEvalModel(evalFwd);
-  const trainer = await Trainer.open(stepModel, evalModel, { seed: opts.seed ?? 0, threads: opts.threads });
+  const trainer = await Trainer.open(stepModel, evalModel, { seed: opts.seed ?? 0, threads: opts.threads, providers: opts.providers });
   return { trainer, stepModel, evalModel, cut, paramsGraph };
 }
 

@@ -105,7 +105,7 @@ export async function writeTrainedPack(o: PackOutput): Promise<void> {
     trained.set(name, { dtype: 'float32', shape: w.shape, data: w.data });
   }
   await writeSafetensors(path.join(tmp, ADAPTER_FILE), trained, { kind: 'trained tensors of this pack (adapters and head)' });
-  await writeFileAtomic(path.join(tmp, TRAINING_FILE), JSON.stringify({ ...o.provenance, history: o.result.history, validation: o.result.validation, seconds: o.result.seconds }, null, 1) + '\n');
+  await writeFileAtomic(path.join(tmp, TRAINING_FILE), JSON.stringify({ ...o.provenance, history: o.result.history, validation: o.result.validation, seconds: o.result.seconds, provider: o.result.provider }, null, 1) + '\n');
   const full = validateManifest({ ...manifest, files: [...manifest.files, ADAPTER_FILE, TRAINING_FILE] }, o.dir);
   await writeFileAtomic(path.join(tmp, MANIFEST_FILE), JSON.stringify(full, null, 2) + '\n');
   // Replace the output folder only once everything is written.

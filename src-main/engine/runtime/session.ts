@@ -35,6 +35,14 @@ export function defaultThreads(): number {
   return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
 }
 
+/** The log lines of a fallback: each provider that failed, then the one that ran. */
+export function unavailableLine(provider: Provider, error: string): string {
+  return `execution provider ${provider} unavailable: ${error.split('\n')[0]}`;
+}
+export function fellBackLine(provider: Provider, fallbacks: OpenedSession['fallbacks']): string {
+  return `execution provider: ${provider} (fell back from ${fallbacks.map((f) => f.provider).join(', ')})`;
+}
+
 /**
  * Opens an onnxruntime session on the first provider that works. GPU providers that are not
  * present throw on creation (they do on this CI machine); we catch, note why and move on, so the
@@ -57,12 +65,12 @@ export async function openSession(model: string | Uint8Array, options: SessionOp
         typeof model === 'string'
           ? await ort.InferenceSession.create(model, sessionOptions)
           : await ort.InferenceSession.create(model, sessionOptions);
-      if (fallbacks.length) options.log?.(`execution provider: ${provider} (fell back from ${fallbacks.map((f) => f.provider).join(', ')})`);
+      if (fallbacks.length) options.log?.(fellBackLine(provider, fallbacks));
       return { session, provider, fallbacks };
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
       fallbacks.push({ provider, error });
-      options.log?.(`execution provider ${provider} unavailable: ${error.split('\n')[0]}`);
+      options.log?.(unavailableLine(provider, error));
       if (provider === 'cpu') throw err;
     }
   }

@@ -14,6 +14,7 @@ import { SEG_PRESETS, MAMOL_PRESETS, MAMOL_PAPER_EXPERTS, SPECTRALMOE_PAPER_DEFA
 import { vitConfig, type VitConfig } from '../ml/models/vit';
 import type { WeightMap } from '../ml/models/init';
 import type { JobContext } from '../jobs/job';
+import type { Provider } from '../runtime/session';
 import { FieldMoeError } from '../util/errors';
 import { fit, mappingManifest, type FitResult, type MissingSimulation } from '../finetune/fit';
 import { mapBands, type BandMapOptions } from '../packs/bandmap';
@@ -77,6 +78,8 @@ export interface TrainRequest {
   patience?: number;
   missing?: MissingSimulation;
   threads?: number;
+  /** Execution providers to try in order (CPU is always the fallback; default CPU only). */
+  providers?: readonly Provider[];
   /** Extra model-card text (e.g. the recipe). */
   note?: string;
 }
@@ -303,6 +306,7 @@ export async function train(req: TrainRequest, job: JobContext = {}): Promise<Tr
       patience: req.patience ?? 6,
       missing: req.missing,
       threads: req.threads,
+      providers: req.providers,
       classNames: classes,
     },
     job,

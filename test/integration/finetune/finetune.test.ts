@@ -102,13 +102,16 @@ describe('fieldmoe finetune', () => {
 
   it('few-shot with the pack classes and the head-only adapter caches the frozen features', async () => {
     const out = path.join(OUT, 'nc-head');
-    const r = await cli(['finetune', '--model', SMOE, '--scene', sharedData('nc-landsat7'), '--labels', sharedData('nc-landsat7/labels.tif'), '--out', out, '--adapter', 'head-only', '--epochs', '2', '--pixels-per-class', '20', '--tiles-per-class', '12']);
+    const r = await cli(['finetune', '--model', SMOE, '--scene', sharedData('nc-landsat7'), '--labels', sharedData('nc-landsat7/labels.tif'), '--out', out, '--adapter', 'head-only', '--epochs', '2', '--pixels-per-class', '20', '--tiles-per-class', '12', '--ep', 'cuda,webgpu']);
     expect(r.code).toBe(0);
+    // No GPU provider here: training falls back to CPU, says so, and records what ran.
+    expect(r.err).toMatch(/execution provider cuda unavailable: .*\nexecution provider webgpu unavailable: .*\nexecution provider: cpu \(fell back from cuda, webgpu\)/);
+    expect(JSON.parse(r.out)).toMatchObject({ provider: 'cpu', fallbacks: [{ provider: 'cuda' }, { provider: 'webgpu' }] });
     const pack = await loadPack(out);
     const base = await loadPack(SMOE);
     expect(pack.manifest.classes).toEqual(base.manifest.classes);
     const training = JSON.parse(await fs.readFile(path.join(out, 'training.json'), 'utf8'));
-    expect(training).toMatchObject({ adapter: 'head-only', head: 'keep', preset: 'frozen' });
+    expect(training).toMatchObject({ adapter: 'head-only', head: 'keep', preset: 'frozen', provider: 'cpu' });
     expect(training.cachedFeatureInputs).toBeGreaterThan(0);
     const adapter = await readSafetensors(path.join(out, 'adapter.safetensors'));
     // Head-only trains the decoder and the pixel head.
@@ -142,9 +145,10 @@ describe('fieldmoe finetune', () => {
     expect(Array.from(without.data as Float32Array).some((v) => v !== 0)).toBe(true);
     expect(adapter.tensors.get('pixel_head.linear_without_sar.bias')!.shape).toEqual([7, 1]);
     expect([...adapter.tensors.keys()].filter((n) => n.includes('linear_without_optical') || n.startsWith('pixel_head.sar.linear_without'))).toEqual([]);
-    const e = await cli(['eval', '--model', out, '--scene', sharedData('sen1floods11-spain'), '--labels', sharedData('sen1floods11-spain/labels.tif'), '--missing', 's1']);
+    const e = await cli(['eval', '--model', out, '--scene', sharedData('sen1floods11-spain'), '--labels', sharedData('sen1floods11-spain/labels.tif'), '--missing', 's1', '--ep', 'cuda']);
     expect(e.code).toBe(0);
-    expect(JSON.parse(e.out).missing).toEqual(['s1']);
+    expect(JSON.parse(e.out)).toMatchObject({ missing: ['s1'], provider: 'cpu' });
+    expect(e.err).toMatch(/execution provider cuda unavailable/);
   }, 300_000);
 
   it('MaMOL fine-tunes on Sentinel-2 as Level-2A bands (no B10): B10 filled at the scene\'s scale, said in the card, and the new pack classifies the same scene', async () => {
@@ -269,7 +273,7 @@ describe('fieldmoe train', () => {
       'train', '--arch', 'mamol', '--backbone', SMOE, '--out', out, '--epochs', '1', '--name', 'tiny-mamol',
       '--scene', sharedData('eolearn-slovenia'), '--labels', sharedData('eolearn-slovenia/lulc.tif'),
       '--scene', sharedData('sen1floods11-spain'), '--labels', sharedData('sen1floods11-spain/labels.tif'),
-      '--missing-rate', '0.5',
+      '--missing-rate', '0.5', '--ep', 'cuda',
     ]);
     expect(r.err).not.toMatch(/error/i);
     expect(r.code).toBe(0);
@@ -280,7 +284,8 @@ describe('fieldmoe train', () => {
     // eolearn's five classes, then sen1floods11's "not water" and "water".
     expect(pack.manifest.classes.map((c) => c.name)).toEqual(['cultivated land', 'forest', 'grassland', 'shrubland', 'artificial surface', 'not water', 'water']);
     const training = JSON.parse(await fs.readFile(path.join(out, 'training.json'), 'utf8'));
-    expect(training).toMatchObject({ kind: 'train', arch: 'mamol', missing: { rate: 0.5, mode: 'both' } });
+    expect(training).toMatchObject({ kind: 'train', arch: 'mamol', missing: { rate: 0.5, mode: 'both' }, provider: 'cpu' });
+    expect(JSON.parse(r.out).fallbacks.map((f: { provider: string }) => f.provider)).toEqual(['cuda']);
     expect(training.sources.map((s: { scene: string }) => s.scene)).toEqual(['eolearn-slovenia/sensors.json', 'sen1floods11-spain/sensors.json']);
     // The frozen ViT blocks are the backbone pack's.
     const base = await loadModelPack(SMOE);

@@ -1,9 +1,9 @@
 import { classifyToFiles } from '../../classify';
 import { resolvePack, packSearchPath } from '../../packs/registry';
-import { isProvider, PROVIDERS, type Provider } from '../../runtime/session';
 import { FieldMoeError } from '../../util/errors';
 import { intFlag, requiredFlag, stringFlag, type Command } from '../command';
 import { progressPrinter } from '../progress';
+import { EP_USAGE, providersFlag } from './common';
 import { openSceneFromFlags, SCENE_OPTIONS, SCENE_USAGE, WAVELENGTHS_OPTIONS, WAVELENGTHS_USAGE, wavelengthsFromFlags } from '../scene-flags';
 
 export const classifyCommand: Command = {
@@ -22,8 +22,7 @@ ${SCENE_USAGE}
   --tile <N>                  tile edge in pixels (default: the pack's)
   --overlap <N>               overlap between tiles in pixels (default: the pack's)
   --batch <N>                 tiles per inference call (default: the pack's)
-  --ep <list>                 execution providers to try, comma-separated, in order:
-                              ${PROVIDERS.join(', ')} (CPU is always the fallback)
+${EP_USAGE}
   --threads <N>               inference threads (default: all cores)
 ${WAVELENGTHS_USAGE}`,
   options: {
@@ -48,7 +47,7 @@ ${WAVELENGTHS_USAGE}`,
       overlap: intFlag(flags, 'overlap', 0),
       batch: intFlag(flags, 'batch', 1),
       threads: intFlag(flags, 'threads', 1),
-      providers: parseProviders(stringFlag(flags, 'ep')),
+      providers: providersFlag(flags),
       wavelengths: wavelengthsFromFlags(flags),
       log: (line: string) => io.err(`${line}\n`),
     };
@@ -68,12 +67,3 @@ ${WAVELENGTHS_USAGE}`,
     }
   },
 };
-
-function parseProviders(value: string | undefined): Provider[] | undefined {
-  if (value === undefined) return undefined;
-  return value.split(',').map((p) => {
-    const name = p.trim().toLowerCase();
-    if (!isProvider(name)) throw new FieldMoeError('--ep', `unknown execution provider "${p}"; use ${PROVIDERS.join(', ')}`);
-    return name;
-  });
-}

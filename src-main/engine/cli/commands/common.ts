@@ -4,6 +4,7 @@ import { FieldMoeError } from '../../util/errors';
 import { stringFlag, type CliIO, type ParsedFlags } from '../command';
 import { progressPrinter } from '../progress';
 import type { MissingSimulation } from '../../finetune/fit';
+import { fellBackLine, isProvider, PROVIDERS, unavailableLine, type OpenedSession, type Provider } from '../../runtime/session';
 
 export function floatFlag(flags: ParsedFlags, name: string, min: number, max: number): number | undefined {
   const v = stringFlag(flags, name);
@@ -11,6 +12,26 @@ export function floatFlag(flags: ParsedFlags, name: string, min: number, max: nu
   const n = Number(v);
   if (!v.trim() || !Number.isFinite(n) || n < min || n > max) throw new FieldMoeError(`--${name}`, `"${v}" must be a number from ${min} to ${max}`);
   return n;
+}
+
+export const EP_USAGE = `  --ep <list>                 execution providers to try, comma-separated, in order:
+                              ${PROVIDERS.join(', ')} (CPU is always the fallback)`;
+
+/** `--ep cuda,webgpu`: the providers to try in order (openSession appends CPU). */
+export function providersFlag(flags: ParsedFlags): Provider[] | undefined {
+  const value = stringFlag(flags, 'ep');
+  if (value === undefined) return undefined;
+  return value.split(',').map((p) => {
+    const name = p.trim().toLowerCase();
+    if (!isProvider(name)) throw new FieldMoeError('--ep', `unknown execution provider "${p}"; use ${PROVIDERS.join(', ')}`);
+    return name;
+  });
+}
+
+/** A training run's fallbacks as classify's openSession log writes them: what failed, what ran. */
+export function providerLines(run: Pick<OpenedSession, 'provider' | 'fallbacks'>): string {
+  if (!run.fallbacks.length) return '';
+  return [...run.fallbacks.map((f) => unavailableLine(f.provider, f.error)), fellBackLine(run.provider, run.fallbacks)].map((l) => `${l}\n`).join('');
 }
 
 /** `--missing-rate r --missing-mode both|<sensor id>` (mode defaults to both). */

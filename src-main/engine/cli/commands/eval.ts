@@ -4,6 +4,7 @@ import { packSearchPath, resolvePack } from '../../packs/registry';
 import { writeFileAtomic } from '../../util/atomic';
 import { intFlag, requiredFlag, stringFlag, type Command } from '../command';
 import { progressPrinter } from '../progress';
+import { EP_USAGE, providersFlag } from './common';
 import { openSceneFromFlags, SCENE_OPTIONS, SCENE_USAGE, WAVELENGTHS_OPTIONS, WAVELENGTHS_USAGE, wavelengthsFromFlags } from '../scene-flags';
 
 export const evalCommand: Command = {
@@ -20,6 +21,7 @@ per_class (iou, f1, producers_accuracy, users_accuracy, support) and confusion[t
   --labels <file>             label raster (+ classes.json beside it), GeoJSON or shapefile
   --json <out.json>           write the scores there (they always go to stdout too)
 ${SCENE_USAGE}
+${EP_USAGE}
   --threads <N>               onnxruntime threads (default: all cores)
 ${WAVELENGTHS_USAGE}`,
   options: {
@@ -27,6 +29,7 @@ ${WAVELENGTHS_USAGE}`,
     model: { type: 'string' },
     labels: { type: 'string' },
     json: { type: 'string' },
+    ep: { type: 'string' },
     threads: { type: 'string' },
     ...WAVELENGTHS_OPTIONS,
   },
@@ -41,7 +44,7 @@ ${WAVELENGTHS_USAGE}`,
     const progress = progressPrinter(io);
     try {
       const labels = await loadLabels(labelsFile, scene.info, { signal: io.signal });
-      const report = await evaluatePack(scene, pack, labels, { threads, wavelengths }, { signal: io.signal, onProgress: progress.onProgress });
+      const report = await evaluatePack(scene, pack, labels, { threads, wavelengths, providers: providersFlag(flags), log: (line) => io.err(`${line}\n`) }, { signal: io.signal, onProgress: progress.onProgress });
       progress.done();
       const text = JSON.stringify(report, null, 2) + '\n';
       if (json) await writeFileAtomic(json, text);

@@ -3,7 +3,7 @@ import { ADAPTER_CHOICES } from '../../finetune/adapters';
 import { FieldMoeError } from '../../util/errors';
 import { intFlag, requiredFlag, stringFlag, type Command } from '../command';
 import { openSceneFromFlags, SCENE_OPTIONS, SCENE_USAGE, WAVELENGTHS_OPTIONS, WAVELENGTHS_USAGE, wavelengthsFromFlags } from '../scene-flags';
-import { floatFlag, MISSING_USAGE, missingSimulationFlags, trainingProgress } from './common';
+import { EP_USAGE, floatFlag, MISSING_USAGE, missingSimulationFlags, providersFlag, providerLines, trainingProgress } from './common';
 
 export const finetuneCommand: Command = {
   name: 'finetune',
@@ -32,6 +32,7 @@ ${SCENE_USAGE}
   --no-pixel-head             adapt the model alone, without the per-pixel head on the raw
                               bands that is added by default (it lets few-shot fine-tuning
                               use the spectra directly, as a random forest does)
+${EP_USAGE}
   --threads <N>               onnxruntime threads (default: all cores)
 ${MISSING_USAGE}
 ${WAVELENGTHS_USAGE}`,
@@ -50,6 +51,7 @@ ${WAVELENGTHS_USAGE}`,
     seed: { type: 'string' },
     lr: { type: 'string' },
     'no-pixel-head': { type: 'boolean' },
+    ep: { type: 'string' },
     threads: { type: 'string' },
     'missing-rate': { type: 'string' },
     'missing-mode': { type: 'string' },
@@ -73,6 +75,7 @@ ${WAVELENGTHS_USAGE}`,
       lr: floatFlag(flags, 'lr', 1e-7, 10),
       pixelHead: flags['no-pixel-head'] !== true,
       threads: intFlag(flags, 'threads', 1),
+      providers: providersFlag(flags),
       missing: missingSimulationFlags(flags),
       wavelengths: wavelengthsFromFlags(flags),
     };
@@ -81,9 +84,10 @@ ${WAVELENGTHS_USAGE}`,
     try {
       const r = await finetune({ ...request, scene }, { signal: io.signal, onProgress: progress.onProgress });
       progress.done();
+      io.err(providerLines(r.fit));
       const v = r.fit.validation?.pooled;
       io.err(`wrote ${r.out} (adapter ${r.adapter}, ${r.head} head, ${r.fit.history.length} epochs${v ? `, validation OA ${v.oa.toFixed(3)} kappa ${v.kappa.toFixed(3)}` : ''})\n`);
-      io.out(JSON.stringify({ out: r.out, adapter: r.adapter, head: r.head, classes: r.classes, epochs: r.fit.history.length, stoppedEarly: r.fit.stoppedEarly, bestEpoch: r.fit.bestEpoch, validation: r.fit.validation?.pooled, seconds: r.fit.seconds, provider: r.fit.provider }, null, 2) + '\n');
+      io.out(JSON.stringify({ out: r.out, adapter: r.adapter, head: r.head, classes: r.classes, epochs: r.fit.history.length, stoppedEarly: r.fit.stoppedEarly, bestEpoch: r.fit.bestEpoch, validation: r.fit.validation?.pooled, seconds: r.fit.seconds, provider: r.fit.provider, fallbacks: r.fit.fallbacks }, null, 2) + '\n');
       return 0;
     } finally {
       progress.done();

@@ -4,7 +4,7 @@ import { loadModelPack } from '../../ml/models/export';
 import { packSearchPath, resolvePack } from '../../packs/registry';
 import { FieldMoeError } from '../../util/errors';
 import { idsFlag, intFlag, listFlag, requiredFlag, stringFlag, type Command } from '../command';
-import { floatFlag, MISSING_USAGE, missingSimulationFlags, trainingProgress } from './common';
+import { EP_USAGE, floatFlag, MISSING_USAGE, missingSimulationFlags, providersFlag, providerLines, trainingProgress } from './common';
 
 export const trainCommand: Command = {
   name: 'train',
@@ -25,6 +25,7 @@ whose backbone is then kept frozen (how the default MaMOL pack reuses the defaul
   --seed <s>                  seed (default 0)
   --lr <x>                    peak learning rate (default 0.002)
   --missing <ids>             sensors to treat as failed in every scene
+${EP_USAGE}
   --threads <N>               onnxruntime threads (default: all cores)
 ${MISSING_USAGE}`,
   options: {
@@ -38,6 +39,7 @@ ${MISSING_USAGE}`,
     seed: { type: 'string' },
     lr: { type: 'string' },
     missing: { type: 'string', multiple: true },
+    ep: { type: 'string' },
     threads: { type: 'string' },
     name: { type: 'string' },
     'missing-rate': { type: 'string' },
@@ -71,12 +73,14 @@ ${MISSING_USAGE}`,
           lr: floatFlag(flags, 'lr', 1e-7, 10),
           missing: missingSimulationFlags(flags),
           threads: intFlag(flags, 'threads', 1),
+          providers: providersFlag(flags),
         },
         { signal: io.signal, onProgress: progress.onProgress },
       );
       progress.done();
+      io.err(providerLines(r.fit));
       io.err(`wrote ${r.out} (${r.fit.history.length} epochs, ${r.classes.length} classes)\n`);
-      io.out(JSON.stringify({ out: r.out, classes: r.classes, epochs: r.fit.history.length, validation: r.fit.validation, seconds: r.fit.seconds }, null, 2) + '\n');
+      io.out(JSON.stringify({ out: r.out, classes: r.classes, epochs: r.fit.history.length, validation: r.fit.validation, seconds: r.fit.seconds, provider: r.fit.provider, fallbacks: r.fit.fallbacks }, null, 2) + '\n');
       return 0;
     } finally {
       progress.done();
