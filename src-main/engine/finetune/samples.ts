@@ -4,8 +4,8 @@
  * invalid pixels and padding past the scene edge = 0, availability per input), with a per-pixel
  * target of class indices (-1 where unlabelled or outside the split subset).
  *
- * The scene is read once into memory (the shared scenes are at most a few tens of MB); sample
- * tensors are cut from it.
+ * The scene is read once into memory, where it fits (scene/whole.ts refuses it with a clear error
+ * where it does not); sample tensors are cut from it.
  */
 import type { InputBinding } from '../packs/bandmap';
 import type { Scene, SensorBlock } from '../scene/types';
@@ -13,6 +13,7 @@ import type { LabelSet } from '../labels/types';
 import { LabelLookup } from '../labels/sampling';
 import { FieldMoeError } from '../util/errors';
 import { presentInTile } from '../classify/tiling';
+import { readWhole } from '../scene/whole';
 
 /** One scene + labels as a source of training tiles. */
 export interface SceneSource {
@@ -33,7 +34,7 @@ export interface SceneSource {
 /** Reads every bound sensor of `scene` whole. */
 export async function readSceneBlocks(scene: Scene, bindings: readonly InputBinding[], signal?: AbortSignal): Promise<(SensorBlock | undefined)[]> {
   const ids = bindings.filter((b) => b.available).map((b) => b.sensor!.id);
-  const blocks = await scene.readWindow({ x: 0, y: 0, width: scene.info.width, height: scene.info.height }, { sensors: ids, signal });
+  const blocks = await readWhole(scene, { sensors: ids, signal });
   return bindings.map((b) => (b.available ? blocks.get(b.sensor!.id) : undefined));
 }
 

@@ -15,6 +15,7 @@
  * one to use.
  */
 import type { BandInfo, PixelWindow, ReadOptions, Scene, SceneInfo, SensorBlock, SensorInfo } from '../scene/types';
+import { readWhole } from '../scene/whole';
 import { applyWavelengthOverrides, mapBands, matchList, type BandMapOptions, type BandMapping } from './bandmap';
 import type { BandRequirement, BandSpec, PackManifest } from './manifest';
 
@@ -98,8 +99,7 @@ export async function withFilledBandsAtSceneScale(scene: Scene, manifest: PackMa
 
 /** Mean and std over the valid values of a sensor's file bands, on a stride (about 100k pixels). */
 async function fileBandScale(scene: Scene, sensor: string, signal?: AbortSignal): Promise<FillScale> {
-  const { width, height } = scene.info;
-  const block = (await scene.readWindow({ x: 0, y: 0, width, height }, { sensors: [sensor], signal })).get(sensor)!;
+  const block = (await readWhole(scene, { sensors: [sensor], signal })).get(sensor)!;
   return sampledBandMeans(block, block.bands) ?? { mean: 0, std: 1 };
 }
 

@@ -20,6 +20,7 @@ import { fit, mappingManifest, type FitResult, type MissingSimulation } from '..
 import { mapBands, type BandMapOptions } from '../packs/bandmap';
 import { looksLinear } from '../packs/units';
 import { sampledBandMeans } from '../packs/fillBands';
+import { readWhole } from '../scene/whole';
 import { compatibleWeights, hexColor, shortPath, writeTrainedPack } from '../finetune/packio';
 
 export const ARCHES = ['spectralmoe', 'mamol'] as const;
@@ -178,8 +179,7 @@ export async function trainingFills(inputs: readonly PackInput[], scenes: readon
       if (!scene.info.sensors.some((x) => input.sensorKinds.includes(x.kind))) continue;
       const b = mapBands(scene.info, mappingManifest([{ ...input, optional: true }]), { wavelengths: wavelengths[k] }).bindings[0];
       if (!b.sensor) continue;
-      const { width, height } = scene.info;
-      const block = (await scene.readWindow({ x: 0, y: 0, width, height }, { sensors: [b.sensor.id], bands: new Map([[b.sensor.id, b.bandIndices]]), signal })).get(b.sensor.id)!;
+      const block = (await readWhole(scene, { sensors: [b.sensor.id], bands: new Map([[b.sensor.id, b.bandIndices]]), signal })).get(b.sensor.id)!;
       const means = sampledBandMeans(block, C);
       if (!means) continue;
       means.perBand.forEach((m, c) => (z[c] += (m - means.mean) / means.std));
