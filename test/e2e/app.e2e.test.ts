@@ -155,7 +155,7 @@ describe('analyst workflow in the app UI', () => {
     await page.getByRole('button', { name: 'Start fine-tuning' }).click();
     const outcome = page.locator('.toast').filter({ hasText: /Fine-tuned in|Fine-tuning failed/ }).first();
     await outcome.waitFor({ timeout: 150_000 });
-    expect(await outcome.innerText()).toMatch(/Fine-tuned in \d+ s \(2 epochs/);
+    expect(await outcome.innerText()).toMatch(/Fine-tuned in \d+ s on CPU \(2 epochs/);
     await page.locator('svg.chart polyline').first().waitFor();
     await page.getByText(/OA \d\.\d{3} · kappa/).waitFor();
     await shot('04-finetuned');

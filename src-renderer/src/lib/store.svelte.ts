@@ -567,7 +567,7 @@ class Store {
     if (!this.project.packs.includes(result.pack)) this.project.packs.push(result.pack);
     void this.refreshPacks().then(() => (this.selectedPack = result.pack));
     const v = result.validation ? ` Validation OA ${result.validation.oa.toFixed(3)}, kappa ${result.validation.kappa.toFixed(3)}.` : '';
-    this.toast('success', `Fine-tuned in ${result.seconds.toFixed(0)} s (${result.epochs} epochs, ${result.adapter}); the adapted pack is ready to classify with.${v}`);
+    this.toast('success', `Fine-tuned in ${result.seconds.toFixed(0)} s on ${result.provider.toUpperCase()} (${result.epochs} epochs, ${result.adapter}); the adapted pack is ready to classify with.${v}`);
   }
 
   async savePack(pack: string): Promise<void> {
