@@ -128,6 +128,8 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
       lr: req.lr,
       patience: req.patience,
       midpoint: true,
+      // an input whose embedding is zeroed reaches the model through the head alone
+      plainStartAllowed: !bindings.some((b) => b.opened),
       missing,
       threads: req.threads,
       providers: req.providers,
@@ -159,6 +161,7 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
     trainPixels: result.trainPixels[0],
     valPixels: result.valPixels[0],
     cachedFeatureInputs: result.cachedInputs,
+    plainStart: !!result.plainStart,
     date: new Date().toISOString(),
   };
   const v = result.validation?.pooled;
@@ -175,6 +178,7 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
       `Fine-tuned from pack ${base.pack.manifest.name} ${base.pack.manifest.version} (weights copied; its frozen backbone unchanged) with adapter "${choice}" (preset ${preset}) and ${head === 'keep' ? "the pack's classes" : 'a new head for the labels\' classes'}.`,
       `Scene ${req.scene.info.source}, labels ${labels.source}: ${result.trainPixels[0]} training pixels, ${result.valPixels[0]} validation pixels (spatial split by ${labels.kind === 'polygons' ? 'polygon' : 'block'}, seed ${req.seed ?? 0}).`,
       `${result.history.length} epoch(s)${result.stoppedEarly ? ' (early stop on validation loss)' : ''}, best epoch ${result.bestEpoch === 0 ? '0 (the start: no epoch of training beat it on validation)' : (result.bestEpoch ?? '-')}.`,
+      result.plainStart ? "Start: the pack's own weights, the pixel head adding nothing; its regression on the labels scored clearly worse at the validation pixels." : '',
       result.midpoint ? 'Weights: the midpoint between the start and that epoch (validation did not show the trained ones clearly better).' : '',
       result.averaging ? `Weights averaged over the steps (moving average, decay ${result.averaging.decay}): the scene's sensors are elevation only.` : '',
       v ? `Validation (held-out pixels): OA ${v.oa.toFixed(3)}, kappa ${v.kappa.toFixed(3)}, mIoU ${v.miou.toFixed(3)}, mAcc ${v.macc.toFixed(3)}.` : 'No validation pixels.',
