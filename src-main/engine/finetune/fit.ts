@@ -561,19 +561,24 @@ export async function fit(opts: FitOptions, job: JobContext = {}): Promise<FitRe
       sampleLosses: (r, indices, batch) => valData.centreLosses(indices[0], r.outputs.logits, batch[LABELS_INPUT]),
       averaging,
     });
-    const plainStart = plain && hasVal && (await packAloneBetter(loop, valData, valPixels, plain, job.signal));
-    if (plainStart) built.trainer.setParameters(plain);
+    // the start's validation losses, for the choice and then for early stopping (unless the start changes)
+    const atStart = plain && hasVal ? await loop.evaluateSamples(valData, { signal: job.signal }) : undefined;
+    const plainStart = !!plain && !!atStart && (await packAloneBetter(loop, valData, valPixels, plain, job.signal, atStart));
+    if (plain && plainStart) built.trainer.setParameters(plain);
     const { trainer, stepModel, paramsGraph } = built;
     const start = opts.midpoint && hasVal ? copyParameters(trainer) : undefined;
     const t0 = performance.now();
-    const report = await loop.run({
-      signal: job.signal,
-      onProgress: (p) => {
-        const tp = p as TrainProgress;
-        const acc = tp.val && tp.val.metrics.labelled ? ` val acc ${(tp.val.metrics.correct / tp.val.metrics.labelled).toFixed(3)}` : '';
-        job.onProgress?.({ ...tp, message: `${tp.message ?? ''}${acc}` });
+    const report = await loop.run(
+      {
+        signal: job.signal,
+        onProgress: (p) => {
+          const tp = p as TrainProgress;
+          const acc = tp.val && tp.val.metrics.labelled ? ` val acc ${(tp.val.metrics.correct / tp.val.metrics.labelled).toFixed(3)}` : '';
+          job.onProgress?.({ ...tp, message: `${tp.message ?? ''}${acc}` });
+        },
       },
-    });
+      plainStart ? undefined : atStart,
+    );
     const midpoint = start && report.bestEpoch ? await keepMidpoint(loop, valData, valPixels, start, { loss: report.bestValLoss!, samples: report.bestValSamples! }, job.signal) : undefined;
     const bestValLoss = midpoint?.kept ? midpoint.loss : report.bestValLoss;
     const trainMs = performance.now() - t0;
@@ -653,10 +658,10 @@ export async function keepMidpoint(
 /**
  * Whether the pack alone (`plain`: the weights before the linear path's start, where the pixel
  * head adds nothing) has clearly lower losses at the validation pixels than the trainer's start
- * (clearlyLower); the trainer's weights are put back. It does where the pack already knows the
- * scene and the few labels pull the regression towards their own patches: eolearn with 50 labels
- * per class, seeds 0-2, validation loss 0.84 / 0.82 / 1.91 alone against 1.41 / 1.32 / 1.98 with
- * the regression. On the forest harness (seeds 0-5, 20 and 50 labels per class, margin mean /
+ * (clearlyLower; `current`: the trainer's own losses there, when already computed); the weights
+ * are put back. It does where the pack already knows the scene and the few labels pull the
+ * regression towards their own patches: eolearn with 50 labels per class, seeds 0-2, validation
+ * loss 0.84 / 0.82 / 1.91 alone against 1.41 / 1.32 / 1.98 with the regression. On the forest harness (seeds 0-5, 20 and 50 labels per class, margin mean /
  * min, regression start -> this choice) it changed only rows on scenes the packs trained on:
  * eolearn 20/class +1.3 / -27.0 -> +7.2 / -2.4, 50/class -1.4 / -17.3 -> +7.0 / -4.3; eolearn's DEM
  * alone 20/class -5.1 / -37.6 -> +1.7 / -28.5, 50/class -8.2 / -33.7 -> +2.1 / -22.5; NC at
@@ -664,10 +669,17 @@ export async function keepMidpoint(
  * unchanged. Leaving the head out altogether did better still on eolearn at seeds 0-2 (-0.2 / +2.6 /
  * +19.9 at 50/class) but changes what fine-tuning caches (the head keeps its inputs live).
  */
-export async function packAloneBetter(loop: TrainLoop, valData: Dataset, pixels: readonly number[], plain: ReadonlyMap<string, StoredTensor>, signal?: AbortSignal): Promise<boolean> {
+export async function packAloneBetter(
+  loop: TrainLoop,
+  valData: Dataset,
+  pixels: readonly number[],
+  plain: ReadonlyMap<string, StoredTensor>,
+  signal?: AbortSignal,
+  current?: { samples: readonly number[] },
+): Promise<boolean> {
   const trainer = loop.trainer;
-  const start = copyParameters(trainer);
-  const withHead = await loop.evaluateSamples(valData, { signal });
+  const start = new Map([...copyParameters(trainer)].filter(([name]) => plain.has(name)));
+  const withHead = current ?? (await loop.evaluateSamples(valData, { signal }));
   trainer.setParameters(plain);
   const alone = await loop.evaluateSamples(valData, { signal });
   trainer.setParameters(start);

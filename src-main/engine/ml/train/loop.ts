@@ -145,7 +145,8 @@ export class TrainLoop {
     return batches;
   }
 
-  async run(job: JobContext = {}): Promise<TrainReport> {
+  /** `start`: the validation evaluation of the weights as they are now, when the caller already has it (includeStart then reuses it). */
+  async run(job: JobContext = {}, start?: Evaluation & { samples: number[] }): Promise<TrainReport> {
     const { epochs, earlyStopping } = this.options;
     const rng = new Rng(this.options.seed ?? 0);
     const perEpoch = this.epochBatches(new Rng(0)).length;
@@ -163,9 +164,9 @@ export class TrainLoop {
 
     let startSamples: number[] | undefined;
     if (earlyStopping?.includeStart && this.options.validation) {
-      const start = await this.evaluateSamples(this.options.validation, job);
-      startSamples = start.samples;
-      best = { loss: start.loss, samples: start.samples, epoch: 0, snapshot: this.trainer.snapshot() };
+      const atStart = start ?? (await this.evaluateSamples(this.options.validation, job));
+      startSamples = atStart.samples;
+      best = { loss: atStart.loss, samples: atStart.samples, epoch: 0, snapshot: this.trainer.snapshot() };
     }
     let lowest = best?.loss ?? Infinity;
     for (let epoch = 1; epoch <= epochs; epoch++) {
