@@ -1,12 +1,8 @@
 #!/bin/bash
 # On the GPU machine, after scripts/gpu/prepare.sh here, carrying .gpu and .gl: bash scripts/gpu/classify-providers.sh (results under $OUT)
 cd "$(dirname "$0")/../.."
-for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig
-icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json; [ -f $icd ] && export VK_DRIVER_FILES=$icd
-tar -C .gpu -xJf .gpu/pack.tar.xz || exit 1
-export PATH=$PWD/.gpu/bin:$PATH
-nvidia-smi --query-gpu=name,driver_version --format=csv,noheader; nproc
-G=.gpu/bundle; D=.gpu/data; W=/tmp/w; mkdir -p $W
+. scripts/gpu/setup.sh
+W=/tmp/w; mkdir -p $W
 timeout 240 node $G/providers.mjs --providers webgpu --batches 4,32 --seconds 3 --placement --json $OUT/gpu-providers.json > $OUT/providers.log 2>$OUT/providers.err; echo "providers rc=$?"; cat $OUT/providers.log
 grep -h "placed on\|All nodes" $OUT/providers.err | cut -c1-300 | head -8
 for p in default-spectralmoe default-mamol; do echo "== diff $p"; timeout 90 node $G/provider-diff.mjs models/$p webgpu 0 2>&1 | grep -v "W:onnxruntime" | tail -4 | cut -c1-400; done

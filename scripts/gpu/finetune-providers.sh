@@ -3,12 +3,8 @@
 # Fine-tuning (train-step graphs) on WebGPU against CPU, same machine, same seeds.
 cd "$(dirname "$0")/../.."
 EPS=${1:-webgpu cpu}
-if [ -d .gl ] && ls .gl/*.deb >/dev/null 2>&1 && [ -d /usr/local/nvidia ]; then for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig; fi
-icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json; [ -f $icd ] && export VK_DRIVER_FILES=$icd
-[ -x .gpu/bin/node ] || tar -C .gpu -xJf .gpu/pack.tar.xz || exit 1
-export PATH=$PWD/.gpu/bin:$PATH
-nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null; echo "cores $(nproc)"
-G=.gpu/bundle; D=.gpu/data; W=/tmp/ftw; R=/tmp/ftr; rm -rf $W $R; mkdir -p $W $R
+. scripts/gpu/setup.sh
+W=/tmp/ftw; R=/tmp/ftr; rm -rf $W $R; mkdir -p $W $R
 OUT=${OUT:-/tmp/ftout}; mkdir -p $OUT
 SMOE="--model models/default-spectralmoe --scene $D/nc-landsat7 --labels $D/nc-landsat7/labels.tif --epochs 30 --tiles-per-class 29 --patience 0 --seed 0"
 MAMOL="--model models/default-mamol --scene $D/sen1floods11-spain --labels $D/sen1floods11-spain/labels.tif --epochs 8 --pixels-per-class 50 --tiles-per-class 24 --missing-rate 0.5 --missing-mode both --patience 0 --seed 0"
@@ -35,7 +31,7 @@ for ep in $EPS; do [ $ep = cpu ] && continue
   for m in smoe mamol; do grep -E "placed on|All nodes|Node\(s\) placed|Session creation|Stacktrace|Error" $R/place-$m.full | cut -c1-600 | head -40 > $R/place-$m.txt; gzip $R/place-$m.full; echo "== placement $m"; head -12 $R/place-$m.txt; done
 done
 python3 - "$R" $EPS <<'PY'
-import json, sys, os
+import json, sys
 R = sys.argv[1]; eps = sys.argv[2:]
 def load(p):
     try: return json.load(open(p))
