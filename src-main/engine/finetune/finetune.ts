@@ -12,9 +12,9 @@ import { describeUnread, mapBands, type InputBinding } from '../packs/bandmap';
 import { packSearchPath, resolvePack, withPacksTaking } from '../packs/registry';
 import type { ModelPack } from '../packs/pack';
 import type { PackClass, PackInput, PackManifest } from '../packs/manifest';
-import { loadLabels, mapToPackClasses } from '../labels/index';
+import { labelledArea, loadLabels, mapToPackClasses } from '../labels/index';
 import type { LabelSet } from '../labels/types';
-import { ELEVATION_KINDS, type Scene, type SensorKind } from '../scene/types';
+import { ELEVATION_KINDS, type PixelWindow, type Scene, type SensorKind } from '../scene/types';
 import type { JobContext } from '../jobs/job';
 import type { Provider } from '../runtime/session';
 import { FieldMoeError } from '../util/errors';
@@ -47,6 +47,8 @@ export interface FinetuneRequest {
   /** Execution providers to try in order (CPU is always the fallback; default CPU only). */
   providers?: readonly Provider[];
   name?: string;
+  /** Bytes up to which the scene is read whole; a larger one is read over the labels' extent (labels/window.ts labelledArea). */
+  readWholeUpTo?: number;
   /** Add the pixel head (per-pixel MLP on the raw bands, ml/models/pixelhead.ts; default true). */
   pixelHead?: boolean;
 }
@@ -72,9 +74,12 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
   const base = await loadModelPack(pack.dir);
   const arch = architectureAdapters(base.model.architecture);
   const { preset, choice } = presetFor(base.model.architecture, req.adapter ?? arch.defaultChoice);
-  const units = await withPackUnits(req.scene, base.pack.manifest, job.signal);
+  const allLabels = typeof req.labels === 'string' ? await loadLabels(req.labels, req.scene.info, { signal: job.signal }) : req.labels;
+  // on a large scene the labelled area is all that is read: units, fills and normalisation are then that area's
+  const area = labelledArea(req.scene, allLabels, getArchitecture(base.model.architecture).tile(base.model.config).size, req.readWholeUpTo);
+  const { labels } = area;
+  const units = await withPackUnits(area.scene, base.pack.manifest, job.signal);
   const { scene, filled } = await withFilledBandsAtSceneScale(units.scene, base.pack.manifest, { wavelengths: req.wavelengths }, job.signal);
-  const labels = typeof req.labels === 'string' ? await loadLabels(req.labels, scene.info, { signal: job.signal }) : req.labels;
 
   const mapping = mapToPackClasses(labels.classes, base.pack.manifest.classes);
   const head = req.head === 'keep' || req.head === 'new' ? req.head : mapping.allMatched ? 'keep' : 'new';
@@ -162,6 +167,7 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
     valPixels: result.valPixels[0],
     cachedFeatureInputs: result.cachedInputs,
     plainStart: !!result.plainStart,
+    readWindow: area.cropped ? area.window : null,
     date: new Date().toISOString(),
   };
   const v = result.validation?.pooled;
@@ -182,12 +188,17 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
       result.midpoint ? 'Weights: the midpoint between the start and that epoch (validation did not show the trained ones clearly better).' : '',
       result.averaging ? `Weights averaged over the steps (moving average, decay ${result.averaging.decay}): the scene's sensors are elevation only.` : '',
       v ? `Validation (held-out pixels): OA ${v.oa.toFixed(3)}, kappa ${v.kappa.toFixed(3)}, mIoU ${v.miou.toFixed(3)}, mAcc ${v.macc.toFixed(3)}.` : 'No validation pixels.',
-      `Input normalisation recomputed from this scene (uniform mean/std per input).`,
+      `Input normalisation recomputed from ${!area.cropped ? 'this scene' : `the labelled area of this scene (${windowText(area.window)})`} (uniform mean/std per input).`,
       ...[...describeConverted(units.converted, base.pack.manifest.name), ...describeFilled(filled, base.pack.manifest.name), ...describeUnread(scene.info, bandMapping, base.pack.manifest.name), ...describeOpened(bindings, base.pack.manifest)].map((line) => `${line[0].toUpperCase()}${line.slice(1)}.`),
       req.missing ? `Missing-sensor simulation: rate ${req.missing.rate}, mode ${req.missing.mode}.` : '',
     ].filter(Boolean).join('\n'),
   });
   return { out: req.out, adapter: choice, head, classes, fit: result };
+}
+
+/** A pixel window as the card states it. */
+function windowText(w: PixelWindow): string {
+  return `${w.width} x ${w.height} pixels from column ${w.x}, row ${w.y}`;
 }
 
 /** Card lines for inputs that took a sensor's own bands, their list not fitting it (bandmap.ts openUnfitting). */

@@ -4,6 +4,9 @@ import type { LabelSet } from './types';
 
 export type SplitUnit = 'feature' | 'block';
 
+/** Side of the square blocks of a block split unless told. */
+export const DEFAULT_SPLIT_BLOCK = 32;
+
 export interface SplitOptions {
   /** Target share of labelled pixels in validation (default 0.2). */
   valFraction?: number;
@@ -15,7 +18,7 @@ export interface SplitOptions {
    * feature split could then validate nothing.
    */
   by?: SplitUnit | 'auto';
-  /** Side of the square blocks in pixels for block splits (default 32). */
+  /** Side of the square blocks in pixels for block splits (default DEFAULT_SPLIT_BLOCK). */
   blockSize?: number;
   /**
    * Training pixels at a Euclidean distance <= bufferPixels from any validation pixel are
@@ -57,7 +60,7 @@ interface Group {
 export function splitLabels(set: LabelSet, options: SplitOptions = {}): LabelSplit {
   const valFraction = options.valFraction ?? 0.2;
   if (!(valFraction > 0 && valFraction < 1)) throw new FieldMoeError('--val-split', `must be between 0 and 1, got ${valFraction}`);
-  const blockSize = options.blockSize ?? 32;
+  const blockSize = options.blockSize ?? DEFAULT_SPLIT_BLOCK;
   if (!(blockSize >= 1)) throw new FieldMoeError('block size', `must be at least 1 pixel, got ${blockSize}`);
   const { by, groups } = splitGroups(set, options.by ?? 'auto', blockSize);
   const order = shuffled(groups, seededRng(options.seed ?? 0));

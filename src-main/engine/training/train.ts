@@ -8,7 +8,7 @@
  */
 import type { SensorInfo, SensorKind, Scene } from '../scene/types';
 import type { LabelSet } from '../labels/types';
-import { loadLabels, normalizeClassName, generatedColor, type LabelClass } from '../labels/index';
+import { labelledArea, loadLabels, normalizeClassName, generatedColor, type LabelClass } from '../labels/index';
 import type { BandRequirement, BandSpec, PackClass, PackInput } from '../packs/manifest';
 import { SEG_PRESETS, MAMOL_PRESETS, MAMOL_PAPER_EXPERTS, SPECTRALMOE_PAPER_DEFAULTS, defaultLevels, type ModelConfig } from '../ml/models/index';
 import { vitConfig, type VitConfig } from '../ml/models/vit';
@@ -282,10 +282,14 @@ export function designModel(arch: Arch, scenes: readonly Scene[], classes: numbe
 
 export async function train(req: TrainRequest, job: JobContext = {}): Promise<TrainResult> {
   if (!req.sources.length) throw new FieldMoeError('--scene', 'give at least one scene with --labels');
-  const sets = await Promise.all(req.sources.map((s) => (typeof s.labels === 'string' ? loadLabels(s.labels, s.scene.info, { signal: job.signal }) : s.labels)));
-  const { classes, maps } = uniteClasses(sets);
   const size = req.size ?? COMPACT;
-  const { model, inputs, availabilityInput } = designModel(req.arch, req.sources.map((s) => s.scene), classes.length, size, req.preset);
+  const loaded = await Promise.all(req.sources.map((s) => (typeof s.labels === 'string' ? loadLabels(s.labels, s.scene.info, { signal: job.signal }) : s.labels)));
+  // of a large scene the labelled area is all that is read (labels/window.ts)
+  const areas = loaded.map((labels, i) => labelledArea(req.sources[i].scene, labels, size.tile));
+  const sets = areas.map((a) => a.labels);
+  const sources = req.sources.map((s, i) => ({ ...s, scene: areas[i].scene }));
+  const { classes, maps } = uniteClasses(sets);
+  const { model, inputs, availabilityInput } = designModel(req.arch, sources.map((s) => s.scene), classes.length, size, req.preset);
   const frozen = req.frozenBackbone;
   const weights = frozen ? compatibleWeights(model, frozen.weights) : new Map();
   const result = await fit(
@@ -296,7 +300,7 @@ export async function train(req: TrainRequest, job: JobContext = {}): Promise<Tr
       trainBackbone: !frozen,
       inputs,
       availabilityInput,
-      sources: req.sources.map((s, i) => ({ name: shortPath(s.scene.info.source), scene: s.scene, labels: sets[i], classMap: maps[i], wavelengths: s.wavelengths })),
+      sources: sources.map((s, i) => ({ name: shortPath(s.scene.info.source), scene: s.scene, labels: sets[i], classMap: maps[i], wavelengths: s.wavelengths })),
       epochs: req.epochs ?? 20,
       seed: req.seed ?? 0,
       valSplit: req.valSplit ?? 0.2,
@@ -313,8 +317,8 @@ export async function train(req: TrainRequest, job: JobContext = {}): Promise<Tr
   );
   // Each input records the normalisation of the first scene that has its sensor (the scene
   // family the pack's classify figures refer to).
-  const scenes = req.sources.map((s) => s.scene);
-  const withFills = await trainingFills(await trainingUnits(inputs, scenes, job.signal), scenes, req.sources.map((s) => s.wavelengths), job.signal);
+  const scenes = sources.map((s) => s.scene);
+  const withFills = await trainingFills(await trainingUnits(inputs, scenes, job.signal), scenes, sources.map((s) => s.wavelengths), job.signal);
   const packInputs = withFills.map((input, i) => {
     const s = Math.max(0, result.inputPresent.findIndex((present) => present[i]));
     return { ...input, normalization: { type: 'uniform' as const, ...result.normalization[s][i] } };
@@ -335,14 +339,14 @@ export async function train(req: TrainRequest, job: JobContext = {}): Promise<Tr
       preset: req.preset ?? null,
       size,
       frozenBackbone: frozen?.source ?? null,
-      sources: req.sources.map((s, i) => ({ scene: shortPath(s.scene.info.source), labels: shortPath(sets[i].source), normalization: result.normalization[i], trainPixels: result.trainPixels[i], valPixels: result.valPixels[i] })),
+      sources: sources.map((s, i) => ({ scene: shortPath(s.scene.info.source), labels: shortPath(sets[i].source), normalization: result.normalization[i], trainPixels: result.trainPixels[i], valPixels: result.valPixels[i] })),
       seed: req.seed ?? 0,
       missing: req.missing ?? null,
       date: new Date().toISOString(),
     },
     trainingText: [
-      `Trained here on ${req.sources.length} labelled scene(s) together (${frozen ? `backbone frozen from ${frozen.source}` : 'backbone trained'}):`,
-      ...req.sources.map((s, i) => `- ${shortPath(s.scene.info.source)} with ${shortPath(sets[i].source)}: ${result.trainPixels[i]} labelled training pixels, ${result.valPixels[i]} held-back validation pixels (spatial block split, tile-centre scoring).`),
+      `Trained here on ${sources.length} labelled scene(s) together (${frozen ? `backbone frozen from ${frozen.source}` : 'backbone trained'}):`,
+      ...sources.map((s, i) => `- ${shortPath(s.scene.info.source)} with ${shortPath(sets[i].source)}: ${result.trainPixels[i]} labelled training pixels, ${result.valPixels[i]} held-back validation pixels (spatial block split, tile-centre scoring).`),
       `${result.history.length} epoch(s), seed ${req.seed ?? 0}${req.missing ? `, missing-sensor simulation rate ${req.missing.rate} mode ${req.missing.mode}` : ''}.`,
       `Input normalisation: uniform mean/std of each scene at training; the manifest records, per input, those of the first scene with that sensor (fine-tuning recomputes them for a new scene).`,
       ...per.map((p) => `- validation on ${p.name}: OA ${p.metrics.oa.toFixed(3)}, kappa ${p.metrics.kappa.toFixed(3)}, mIoU ${p.metrics.miou.toFixed(3)}, mAcc ${p.metrics.macc.toFixed(3)} (${p.pixels} px)`),

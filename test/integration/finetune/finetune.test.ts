@@ -21,6 +21,7 @@ import { sceneWithoutBands } from '../../../scripts/finetune-vs-rf';
 import { houstonLidarScene } from '../../../scripts/houston-lidar-scene';
 import { readNpy } from '../../../src-main/engine/eval/npy';
 import { withFilledBands, withFilledBandsAtSceneScale } from '../../../src-main/engine/packs/fillBands';
+import { evaluatePack } from '../../../src-main/engine/finetune/evaluate';
 
 const OUT = artifactDir('finetune');
 const SMOE = path.join(REPO_ROOT, 'models/default-spectralmoe');
@@ -226,6 +227,35 @@ describe('fieldmoe finetune', () => {
     expect(e.code).toBe(0);
     // five classes; one class everywhere would score at most 0.64 (the largest class's share)
     expect(JSON.parse(e.out).oa).toBeGreaterThan(0.7);
+  }, 300_000);
+
+  it('on a scene too large to read whole, reads only the labelled area, and the new pack classifies the whole scene', async () => {
+    const scene = await openScene(sharedData('sen1floods11-spain'));
+    try {
+      const all = await loadLabels(sharedData('sen1floods11-spain/labels.tif'), scene.info);
+      // labels drawn in the north-west quarter only
+      const keep = Array.from(all.x.keys()).filter((i) => all.x[i] < 200 && all.y[i] < 200);
+      const corner = { ...all, x: Uint32Array.from(keep, (i) => all.x[i]), y: Uint32Array.from(keep, (i) => all.y[i]), classIndex: Uint16Array.from(keep, (i) => all.classIndex[i]), featureId: Int32Array.from(keep, (i) => all.featureId[i]) };
+      corner.classCounts = all.classCounts.map((_, c) => keep.filter((i) => all.classIndex[i] === c).length);
+      const windows: { x: number; y: number; width: number; height: number }[] = [];
+      const spied = { info: scene.info, close: async () => {}, readWindow: (w: (typeof windows)[number], o?: Parameters<typeof scene.readWindow>[1]) => (windows.push(w), scene.readWindow(w, o)) };
+      const out = path.join(OUT, 'labelled-area');
+      await finetune({ model: MAMOL, scene: spied, labels: corner, out, epochs: 1, pixelsPerClass: 20, tilesPerClass: 6, readWholeUpTo: 0 });
+      // MaMOL's 32-pixel tiles: the labels' extent widened by 32 pixels, 0..199 -> 0..231
+      const area = { x: 0, y: 0, width: 232, height: 232 };
+      expect(windows.length).toBeGreaterThan(0);
+      for (const w of windows) expect(w.x >= area.x && w.y >= area.y && w.x + w.width <= area.width && w.y + w.height <= area.height).toBe(true);
+      expect(windows.some((w) => w.width === area.width && w.height === area.height)).toBe(true);
+      const training = JSON.parse(await fs.readFile(path.join(out, 'training.json'), 'utf8'));
+      expect(training.readWindow).toEqual(area);
+      const pack = await loadPack(out);
+      expect(pack.manifest.card).toContain('Input normalisation recomputed from the labelled area of this scene (232 x 232 pixels from column 0, row 0)');
+      const report = await evaluatePack(scene, pack, all);
+      // water / not water over all 512 x 512 pixels' labels, three quarters of them outside the area trained on
+      expect(report.oa).toBeGreaterThan(0.8);
+    } finally {
+      await scene.close();
+    }
   }, 300_000);
 
   it('gives one-line errors for options the pack cannot take', async () => {

@@ -17,7 +17,7 @@ describe('readWhole', () => {
 
       const refused = readWhole(scene, { sensors: ['s2'] }, wholeReadBytes(scene.info, ['s2']) - 1);
       await expect(refused).rejects.toMatchObject({ name: 'FieldMoeError', subject: scene.info.source });
-      await expect(refused).rejects.toThrow(/read sensors s2 whole, 512 x 512 pixels: 13 MB, more than the 13 MB allowed here.*Crop the scene to the labelled area/);
+      await expect(refused).rejects.toThrow(/read sensors s2 at once over 512 x 512 pixels.*: 13 MB, more than the 13 MB allowed here.*Label a smaller area/);
     } finally {
       await scene.close();
     }
