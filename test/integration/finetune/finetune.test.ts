@@ -12,7 +12,7 @@ import { main } from '../../../src-main/engine/cli/main';
 import { loadPack } from '../../../src-main/engine/packs/index';
 import { loadModelPack } from '../../../src-main/engine/ml/models/export';
 import { readSafetensors } from '../../../src-main/engine/ml/io/safetensors';
-import { loadLabels, readClassesJson, readLabelledPixels } from '../../../src-main/engine/labels/index';
+import { loadLabels, readClassesJson, readLabelledPixels, type LabelSet } from '../../../src-main/engine/labels/index';
 import { openScene } from '../../../src-main/engine/scene/index';
 import { finetune, PIXEL_HEAD_CONTEXT, pixelHeadHidden } from '../../../src-main/engine/finetune/finetune';
 import { isCancelled } from '../../../src-main/engine/util/errors';
@@ -22,10 +22,18 @@ import { houstonLidarScene } from '../../../scripts/houston-lidar-scene';
 import { readNpy } from '../../../src-main/engine/eval/npy';
 import { withFilledBands, withFilledBandsAtSceneScale } from '../../../src-main/engine/packs/fillBands';
 import { evaluatePack } from '../../../src-main/engine/finetune/evaluate';
+import { train } from '../../../src-main/engine/training/train';
 
 const OUT = artifactDir('finetune');
 const SMOE = path.join(REPO_ROOT, 'models/default-spectralmoe');
 const MAMOL = path.join(REPO_ROOT, 'models/default-mamol');
+
+/** The labels drawn in the north-west 200 x 200 pixels only. */
+function northWest(all: LabelSet): LabelSet {
+  const pick = <T extends Uint32Array | Uint16Array | Int32Array>(a: T) => a.filter((_, k) => all.x[k] < 200 && all.y[k] < 200) as T;
+  const classIndex = pick(all.classIndex);
+  return { ...all, x: pick(all.x), y: pick(all.y), classIndex, featureId: pick(all.featureId), classCounts: all.classCounts.map((_, c) => classIndex.filter((k) => k === c).length) };
+}
 
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -233,10 +241,7 @@ describe('fieldmoe finetune', () => {
     const scene = await openScene(sharedData('sen1floods11-spain'));
     try {
       const all = await loadLabels(sharedData('sen1floods11-spain/labels.tif'), scene.info);
-      // labels drawn in the north-west quarter only
-      const keep = Array.from(all.x.keys()).filter((i) => all.x[i] < 200 && all.y[i] < 200);
-      const corner = { ...all, x: Uint32Array.from(keep, (i) => all.x[i]), y: Uint32Array.from(keep, (i) => all.y[i]), classIndex: Uint16Array.from(keep, (i) => all.classIndex[i]), featureId: Int32Array.from(keep, (i) => all.featureId[i]) };
-      corner.classCounts = all.classCounts.map((_, c) => keep.filter((i) => all.classIndex[i] === c).length);
+      const corner = northWest(all);
       const windows: { x: number; y: number; width: number; height: number }[] = [];
       const spied = { info: scene.info, close: async () => {}, readWindow: (w: (typeof windows)[number], o?: Parameters<typeof scene.readWindow>[1]) => (windows.push(w), scene.readWindow(w, o)) };
       const out = path.join(OUT, 'labelled-area');
@@ -297,6 +302,19 @@ describe('fieldmoe finetune', () => {
 });
 
 describe('fieldmoe train', () => {
+  it('on a scene too large to read whole, trains on the labelled area alone and records it', async () => {
+    const scene = await openScene(sharedData('sen1floods11-spain'));
+    try {
+      const labels = northWest(await loadLabels(sharedData('sen1floods11-spain/labels.tif'), scene.info));
+      const out = path.join(OUT, 'train-area');
+      await train({ arch: 'mamol', frozenBackbone: { source: SMOE, weights: (await loadModelPack(SMOE)).weights }, sources: [{ scene, labels }], out, epochs: 1, tilesPerClass: 4, readWholeUpTo: 0 });
+      const training = JSON.parse(await fs.readFile(path.join(out, 'training.json'), 'utf8'));
+      expect(training.sources[0].readWindow).toEqual({ x: 0, y: 0, width: 232, height: 232 });
+    } finally {
+      await scene.close();
+    }
+  }, 300_000);
+
   it('trains a MaMOL pack on a frozen backbone over two scenes with different sensors, united classes, and the pack classifies', async () => {
     const out = path.join(OUT, 'train-mamol');
     const r = await cli([
