@@ -17,6 +17,7 @@ import type { LabelSet } from '../labels/types';
 import { ELEVATION_KINDS, type PixelWindow, type Scene, type SensorKind } from '../scene/types';
 import type { JobContext } from '../jobs/job';
 import type { Provider } from '../runtime/session';
+import type { Metrics } from '../eval/metrics';
 import { FieldMoeError } from '../util/errors';
 import { architectureAdapters, presetFor } from './adapters';
 import { fit, type FitResult, type MissingSimulation } from './fit';
@@ -59,6 +60,23 @@ export interface FinetuneResult {
   head: 'keep' | 'new';
   classes: PackClass[];
   fit: FitResult;
+  /** What the analyst should know before mapping with the pack (validationWarnings); also in its card. */
+  warnings: string[];
+}
+
+/**
+ * Validation kappa below which a fine-tuned pack is flagged: at most "slight" agreement beyond
+ * chance (Landis and Koch 1977: 0 to 0.2). Where the sensors barely tell the classes apart, the
+ * model may settle on one class: eolearn's DEM alone with 50 labels per class (forest harness,
+ * seeds 0-5) gave one class everywhere, kappa -0.37 to 0.08 on the scored pixels, and the forest
+ * on the same labels -0.25 to 0.45. OA alone hides it where one class dominates.
+ */
+export const SLIGHT_AGREEMENT_KAPPA = 0.2;
+
+export function validationWarnings(validation: Pick<Metrics, 'kappa'> | undefined): string[] {
+  if (!validation) return ['no labelled pixel could be held back for validation (each class lies in one block or polygon), so nothing measures this pack: label more places per class'];
+  if (validation.kappa >= SLIGHT_AGREEMENT_KAPPA) return [];
+  return [`validation kappa ${validation.kappa.toFixed(3)} is at most slight agreement beyond chance (below ${SLIGHT_AGREEMENT_KAPPA}): the sensors barely tell these classes apart here; check the class map before using it, and add labels or a sensor`];
 }
 
 export async function finetune(req: FinetuneRequest, job: JobContext = {}): Promise<FinetuneResult> {
@@ -171,6 +189,7 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
     date: new Date().toISOString(),
   };
   const v = result.validation?.pooled;
+  const warnings = validationWarnings(v);
   await writeTrainedPack({
     dir: req.out,
     name,
@@ -188,12 +207,13 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
       result.midpoint ? 'Weights: the midpoint between the start and that epoch (validation did not show the trained ones clearly better).' : '',
       result.averaging ? `Weights averaged over the steps (moving average, decay ${result.averaging.decay}): the scene's sensors are elevation only.` : '',
       v ? `Validation (held-out pixels): OA ${v.oa.toFixed(3)}, kappa ${v.kappa.toFixed(3)}, mIoU ${v.miou.toFixed(3)}, mAcc ${v.macc.toFixed(3)}.` : 'No validation pixels.',
+      ...warnings.map((w) => `Warning: ${w}.`),
       `Input normalisation recomputed from ${!area.cropped ? 'this scene' : `the labelled area of this scene (${windowText(area.window)})`} (uniform mean/std per input).`,
       ...[...describeConverted(units.converted, base.pack.manifest.name), ...describeFilled(filled, base.pack.manifest.name), ...describeUnread(scene.info, bandMapping, base.pack.manifest.name), ...describeOpened(bindings, base.pack.manifest)].map((line) => `${line[0].toUpperCase()}${line.slice(1)}.`),
       req.missing ? `Missing-sensor simulation: rate ${req.missing.rate}, mode ${req.missing.mode}.` : '',
     ].filter(Boolean).join('\n'),
   });
-  return { out: req.out, adapter: choice, head, classes, fit: result };
+  return { out: req.out, adapter: choice, head, classes, fit: result, warnings };
 }
 
 /** A pixel window as the card states it. */

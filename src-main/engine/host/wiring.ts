@@ -128,7 +128,7 @@ export async function realServices(): Promise<EngineServices> {
       const v = r.fit.validation?.pooled;
       return {
         pack: r.out, adapter: r.adapter, head: r.head, epochs: r.fit.history.length, stoppedEarly: r.fit.stoppedEarly,
-        provider: r.fit.provider, seconds: (performance.now() - started) / 1000,
+        provider: r.fit.provider, seconds: (performance.now() - started) / 1000, warnings: r.warnings,
         validation: v ? { oa: v.oa, kappa: v.kappa, miou: v.miou, classNames: r.classes.map((c) => c.name), confusion: v.confusion } : undefined,
       };
     },

@@ -33,7 +33,7 @@ export interface MapLayer {
 }
 export interface Toast {
   id: number;
-  kind: 'info' | 'success' | 'error';
+  kind: 'info' | 'success' | 'warning' | 'error';
   text: string;
 }
 export interface Display {
@@ -568,6 +568,7 @@ class Store {
     void this.refreshPacks().then(() => (this.selectedPack = result.pack));
     const v = result.validation ? ` Validation OA ${result.validation.oa.toFixed(3)}, kappa ${result.validation.kappa.toFixed(3)}.` : '';
     this.toast('success', `Fine-tuned in ${result.seconds.toFixed(0)} s on ${result.provider.toUpperCase()} (${result.epochs} epochs, ${result.adapter}); the adapted pack is ready to classify with.${v}`);
+    for (const w of result.warnings) this.toast('warning', `${w[0].toUpperCase()}${w.slice(1)}.`);
   }
 
   async savePack(pack: string): Promise<void> {

@@ -14,7 +14,7 @@ import { loadModelPack } from '../../../src-main/engine/ml/models/export';
 import { readSafetensors } from '../../../src-main/engine/ml/io/safetensors';
 import { loadLabels, readClassesJson, readLabelledPixels, type LabelSet } from '../../../src-main/engine/labels/index';
 import { openScene } from '../../../src-main/engine/scene/index';
-import { finetune, PIXEL_HEAD_CONTEXT, pixelHeadHidden } from '../../../src-main/engine/finetune/finetune';
+import { finetune, PIXEL_HEAD_CONTEXT, pixelHeadHidden, validationWarnings } from '../../../src-main/engine/finetune/finetune';
 import { isCancelled } from '../../../src-main/engine/util/errors';
 import { artifactDir, REPO_ROOT, sharedData } from '../../helpers/paths';
 import { sceneWithoutBands } from '../../../scripts/finetune-vs-rf';
@@ -190,7 +190,11 @@ describe('fieldmoe finetune', () => {
     };
     const dem = await run(['s2'], 'eolearn-dem');
     expect(dem.fit.averaging).toEqual({ decay: 0.98 });
-    expect((await loadPack(path.join(OUT, 'eolearn-dem'))).manifest.card).toContain('Weights averaged over the steps');
+    const card = (await loadPack(path.join(OUT, 'eolearn-dem'))).manifest.card;
+    expect(card).toContain('Weights averaged over the steps');
+    // the card carries the warnings the result gives, which follow the validation kappa
+    expect(dem.warnings).toEqual(validationWarnings(dem.fit.validation?.pooled));
+    for (const w of dem.warnings) expect(card).toContain(`Warning: ${w}.`);
     const both = await run([], 'eolearn-both');
     expect(both.fit.averaging).toBeUndefined();
     expect((await loadPack(path.join(OUT, 'eolearn-both'))).manifest.card).not.toContain('Weights averaged');
@@ -255,6 +259,7 @@ describe('fieldmoe finetune', () => {
       expect(training.readWindow).toEqual(area);
       const pack = await loadPack(out);
       expect(pack.manifest.card).toContain('Input normalisation recomputed from the labelled area of this scene (232 x 232 pixels from column 0, row 0)');
+      expect(pack.manifest.card).not.toContain('Warning:');
       const report = await evaluatePack(scene, pack, all);
       // water / not water over all 512 x 512 pixels' labels, three quarters of them outside the area trained on
       expect(report.oa).toBeGreaterThan(0.8);

@@ -128,7 +128,7 @@ describe('engine host', () => {
         const { mkdirSync, writeFileSync } = await import('node:fs');
         mkdirSync(req.out, { recursive: true });
         writeFileSync(path.join(req.out, 'manifest.json'), '{}');
-        return { pack: req.out, adapter: 'lora', head: 'keep', epochs: 2, stoppedEarly: false, provider: 'cpu', seconds: 1 };
+        return { pack: req.out, adapter: 'lora', head: 'keep', epochs: 2, stoppedEarly: false, provider: 'cpu', seconds: 1, warnings: [] };
       },
     };
     const { host, events } = makeHost(services);

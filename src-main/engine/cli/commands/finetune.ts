@@ -87,7 +87,8 @@ ${WAVELENGTHS_USAGE}`,
       io.err(providerLines(r.fit));
       const v = r.fit.validation?.pooled;
       io.err(`wrote ${r.out} (adapter ${r.adapter}, ${r.head} head, ${r.fit.history.length} epochs${v ? `, validation OA ${v.oa.toFixed(3)} kappa ${v.kappa.toFixed(3)}` : ''})\n`);
-      io.out(JSON.stringify({ out: r.out, adapter: r.adapter, head: r.head, classes: r.classes, epochs: r.fit.history.length, stoppedEarly: r.fit.stoppedEarly, bestEpoch: r.fit.bestEpoch, validation: r.fit.validation?.pooled, seconds: r.fit.seconds, provider: r.fit.provider, fallbacks: r.fit.fallbacks }, null, 2) + '\n');
+      for (const w of r.warnings) io.err(`warning: ${w}\n`);
+      io.out(JSON.stringify({ out: r.out, adapter: r.adapter, head: r.head, classes: r.classes, epochs: r.fit.history.length, stoppedEarly: r.fit.stoppedEarly, bestEpoch: r.fit.bestEpoch, validation: r.fit.validation?.pooled, seconds: r.fit.seconds, provider: r.fit.provider, fallbacks: r.fit.fallbacks, warnings: r.warnings }, null, 2) + '\n');
       return 0;
     } finally {
       progress.done();
