@@ -153,6 +153,7 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
       midpoint: true,
       // an input whose embedding is zeroed reaches the model through the head alone
       plainStartAllowed: !bindings.some((b) => b.opened),
+      packHead: head === 'keep' ? (name) => name.startsWith(arch.headPrefix) : undefined,
       missing,
       threads: req.threads,
       providers: req.providers,
@@ -185,6 +186,7 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
     valPixels: result.valPixels[0],
     cachedFeatureInputs: result.cachedInputs,
     plainStart: !!result.plainStart,
+    labelsAloneStart: !!result.labelsAloneStart,
     readWindow: area.cropped ? area.window : null,
     date: new Date().toISOString(),
   };
@@ -204,6 +206,7 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
       `Scene ${req.scene.info.source}, labels ${labels.source}: ${result.trainPixels[0]} training pixels, ${result.valPixels[0]} validation pixels (spatial split by ${labels.kind === 'polygons' ? 'polygon' : 'block'}, seed ${req.seed ?? 0}).`,
       `${result.history.length} epoch(s)${result.stoppedEarly ? ' (early stop on validation loss)' : ''}, best epoch ${result.bestEpoch === 0 ? '0 (the start: no epoch of training beat it on validation)' : (result.bestEpoch ?? '-')}.`,
       result.plainStart ? "Start: the pack's own weights, the pixel head adding nothing; its regression on the labels scored clearly worse at the validation pixels." : '',
+      result.labelsAloneStart ? "Start: the labels alone, the pack's class head zeroed and the pixel head's regression fitted without the pack's logits; with them it scored clearly worse at the validation pixels." : '',
       result.midpoint ? 'Weights: the midpoint between the start and that epoch (validation did not show the trained ones clearly better).' : '',
       result.averaging ? `Weights averaged over the steps (moving average, decay ${result.averaging.decay}): the scene's sensors are elevation only.` : '',
       v ? `Validation (held-out pixels): OA ${v.oa.toFixed(3)}, kappa ${v.kappa.toFixed(3)}, mIoU ${v.miou.toFixed(3)}, mAcc ${v.macc.toFixed(3)}.` : 'No validation pixels.',
