@@ -570,7 +570,7 @@ export async function fit(opts: FitOptions, job: JobContext = {}): Promise<FitRe
       averaging,
     });
     // the other starts: the pack alone, and the labels alone (the pack's class head zeroed, the regression fitted without its logits)
-    const alone = opts.packHead && linearStart ? withZeroed(linearStart.labelsAlone, built.trainer, opts.packHead) : undefined;
+    const alone = opts.packHead && linearStart?.labelsAlone ? withZeroed(linearStart.labelsAlone, built.trainer, opts.packHead) : undefined;
     // the start's validation losses, for the choice and then for early stopping (unless the start changes)
     const atStart = (plain || alone) && hasVal ? await loop.evaluateSamples(valData, { signal: job.signal }) : undefined;
     const better = async (candidate: ReadonlyMap<string, StoredTensor> | undefined) => !!candidate && !!atStart && (await startBetter(loop, valData, valPixels, candidate, job.signal, atStart));
@@ -762,7 +762,7 @@ async function linearPathStart(
   classes: number,
   cache: Map<string, Float32Array[]>,
   signal?: AbortSignal,
-): Promise<{ params: Map<string, StoredTensor>; labelsAlone: Map<string, StoredTensor>; model: ModelConfig } | undefined> {
+): Promise<{ params: Map<string, StoredTensor>; labelsAlone?: Map<string, StoredTensor>; model: ModelConfig } | undefined> {
   const head = fitting.opts.model.config.pixelHead;
   if (!head?.linear || head.hidden === 0 || !fitting.dense) return undefined;
   const T = fitting.tile;
@@ -830,8 +830,8 @@ async function linearPathStart(
   // Each regression as per-input weight blocks [classes, features] (the bands', then the context's: zero when left out) and a bias.
   type Fit = { weights: (LinearColumn & { data: Float32Array })[]; bias: Float32Array };
   const fits = new Map<string, Fit>();
-  // the same features fitted without the pack's logits: the start of a pack whose class head is zeroed
-  const aloneFits = new Map<string, Fit>();
+  // with FitOptions.packHead, the same features fitted without the pack's logits: the start with that head zeroed
+  const aloneFits = fitting.opts.packHead ? new Map<string, Fit>() : undefined;
   // inputs whose context some regression kept
   const contextKept = new Set<string>();
   for (const [key, p] of problems) {
@@ -856,6 +856,9 @@ async function linearPathStart(
       return { weights, bias: Float32Array.from(fitted.bias) };
     };
     fits.set(key, asBlocks(fitLogReg({ ...problem, l2 })));
+    if (!aloneFits) continue;
+    // at its own strength: at the one fitted with the pack's logits, neither run where this start won (startBetter) chose it
+    // (sen1floods11 200/class seed 1 fell to -1.8 against the forest); the cross-validation costs 2.8 s of the bench's 26 s
     const alone = { ...problem, offset: new Float64Array(problem.offset!.length) };
     aloneFits.set(key, asBlocks(fitLogReg({ ...alone, l2: crossValidatedL2(alone, p.groups, LINEAR_PATH_L2_GRID).l2 })));
   }
@@ -863,7 +866,7 @@ async function linearPathStart(
   // an input's context no regression kept leaves the linear path
   const dropped = new Set(head.inputs.filter((i) => linearReadsContext(i) && !contextKept.has(i.name)).map((i) => i.name));
   const model = dropped.size ? withoutLinearContext(fitting.opts.model, dropped) : fitting.opts.model;
-  return { params: linearPathParams(fits, classes, dropped), labelsAlone: linearPathParams(aloneFits, classes, dropped), model };
+  return { params: linearPathParams(fits, classes, dropped), ...(aloneFits ? { labelsAlone: linearPathParams(aloneFits, classes, dropped) } : {}), model };
 }
 
 /** The linear path's parameters from its regressions (by dropped input, '' for the complete one), without the context of `dropped` inputs. */
