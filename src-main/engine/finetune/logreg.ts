@@ -108,7 +108,7 @@ function labelledClasses(p: LogRegProblem): number[] {
  * the default MaMOL pack's 7).
  */
 export function newtonFit(p: LogRegProblem, free: readonly number[], start?: Pick<LogRegFit, 'weights' | 'bias'>): LogRegFit {
-  const { x, n, d, k } = p;
+  const { n, d, k } = p;
   const l2 = p.l2 ?? 1;
   const tolerance = p.tolerance ?? 1e-7;
   const m = free.length * (d + 1);
@@ -136,29 +136,7 @@ export function newtonFit(p: LogRegProblem, free: readonly number[], start?: Pic
   let it = 0;
   const freeGradient = () => Math.max(...free.map((c) => Math.max(Math.abs(gb[c]), ...Array.from(gw.subarray(c * d, (c + 1) * d), Math.abs))));
   for (; it < (p.iterations ?? 100) && freeGradient() >= tolerance; it++) {
-    // Hessian (per n): sum_i (diag(q_i) - q_i q_i^T) (x) [x_i, 1][x_i, 1]^T, plus l2 / n on the weights
-    const h = new Float64Array(m * m);
-    const q = new Float64Array(k);
-    const xi = new Float64Array(d + 1);
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < d; j++) xi[j] = x[i * d + j];
-      xi[d] = 1;
-      const max = sampleLogits(p, w, b, i, q);
-      let sum = 0;
-      for (let c = 0; c < k; c++) sum += (q[c] = Math.exp(q[c] - max));
-      for (let c = 0; c < k; c++) q[c] /= sum;
-      for (let f1 = 0; f1 < free.length; f1++)
-        for (let f2 = 0; f2 < free.length; f2++) {
-          const [c1, c2] = [free[f1], free[f2]];
-          const a = (c1 === c2 ? q[c1] : 0) - q[c1] * q[c2];
-          if (a === 0) continue;
-          for (let j1 = 0; j1 <= d; j1++) {
-            const row = (f1 * (d + 1) + j1) * m + f2 * (d + 1);
-            const v = a * xi[j1];
-            for (let j2 = 0; j2 <= d; j2++) h[row + j2] += v * xi[j2];
-          }
-        }
-    }
+    const h = newtonHessian(p, w, b, free);
     for (let r = 0; r < m; r++) {
       for (let c = 0; c < m; c++) h[r * m + c] /= n;
       // the bias directions are flat along adding one constant to every class: a small ridge keeps H definite
@@ -186,6 +164,52 @@ export function newtonFit(p: LogRegProblem, free: readonly number[], start?: Pic
     if (t < 1e-8) break;
   }
   return { weights: w, bias: b, loss, iterations: it, gradient: freeGradient() };
+}
+
+/**
+ * The objective's Hessian (times n, over the `free` classes' weights and biases, m = free x (d + 1)):
+ * sum_i (diag(q_i) - q_i q_i^T) (x) [x_i, 1][x_i, 1]^T. Each entry is symmetric in the two classes
+ * and in the two features, so a quarter of them are summed and the rest copied: the Hessian was
+ * most of the regression's time, and the regression (its cross-validation) a quarter of a
+ * few-shot fine-tuning's (the bench's nc-landsat7 run: 6 of 26 s).
+ */
+function newtonHessian(p: LogRegProblem, w: Float64Array, b: Float64Array, free: readonly number[]): Float64Array {
+  const { x, n, d, k } = p;
+  const D = d + 1;
+  const F = free.length;
+  const m = F * D;
+  const h = new Float64Array(m * m);
+  const q = new Float64Array(k);
+  const xi = new Float64Array(D);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < d; j++) xi[j] = x[i * d + j];
+    xi[d] = 1;
+    const max = sampleLogits(p, w, b, i, q);
+    let sum = 0;
+    for (let c = 0; c < k; c++) sum += (q[c] = Math.exp(q[c] - max));
+    for (let c = 0; c < k; c++) q[c] /= sum;
+    for (let f1 = 0; f1 < F; f1++)
+      for (let f2 = f1; f2 < F; f2++) {
+        const [c1, c2] = [free[f1], free[f2]];
+        const a = (c1 === c2 ? q[c1] : 0) - q[c1] * q[c2];
+        if (a === 0) continue;
+        for (let j1 = 0; j1 < D; j1++) {
+          const row = (f1 * D + j1) * m + f2 * D;
+          const v = a * xi[j1];
+          for (let j2 = j1; j2 < D; j2++) h[row + j2] += v * xi[j2];
+        }
+      }
+  }
+  for (let f1 = 0; f1 < F; f1++)
+    for (let f2 = f1; f2 < F; f2++)
+      for (let j1 = 0; j1 < D; j1++)
+        for (let j2 = j1; j2 < D; j2++) {
+          const v = h[(f1 * D + j1) * m + f2 * D + j2];
+          h[(f1 * D + j2) * m + f2 * D + j1] = v;
+          h[(f2 * D + j1) * m + f1 * D + j2] = v;
+          h[(f2 * D + j2) * m + f1 * D + j1] = v;
+        }
+  return h;
 }
 
 /** Solves A s = g for symmetric positive definite A (m x m, row-major) by Cholesky. */
