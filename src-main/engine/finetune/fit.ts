@@ -858,7 +858,7 @@ async function linearPathStart(
     fits.set(key, asBlocks(fitLogReg({ ...problem, l2 })));
     if (!aloneFits) continue;
     // at its own strength: at the one fitted with the pack's logits, neither run where this start won (startBetter) chose it
-    // (sen1floods11 200/class seed 1 fell to -1.8 against the forest); the cross-validation costs 2.8 s of the bench's 26 s
+    // (sen1floods11 200/class seed 1 fell to -1.8 against the forest); the cross-validation costs 1.2 s of the bench's 21 s
     const alone = { ...problem, offset: new Float64Array(problem.offset!.length) };
     aloneFits.set(key, asBlocks(fitLogReg({ ...alone, l2: crossValidatedL2(alone, p.groups, LINEAR_PATH_L2_GRID).l2 })));
   }
