@@ -107,7 +107,8 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
   const classMap = head === 'keep' ? mapping.packIndex : Int32Array.from(labels.classes, (_, i) => i);
 
   // Inputs: the pack's, with band counts taken from the scene (a sensor the pack never saw, also
-  // one whose bands do not fit an optional input's list: the input takes them as they are).
+  // one whose bands do not fit an optional input's list, or a LiDAR stack beyond its band 1: the
+  // input takes them as they are).
   // (SpectralMoE's image input takes any band set already, and its depth encoder reads band 1)
   const bandMapping = mapBands(scene.info, base.pack.manifest, { wavelengths: req.wavelengths, openUnfitting: !!arch.firstEmbeddingWeights });
   const { bindings } = bandMapping;

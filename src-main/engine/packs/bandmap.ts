@@ -3,7 +3,7 @@
  * sensor of an accepted kind whose bands satisfy the input's band spec; when none does, the
  * error lists exactly what the pack needs and what each candidate sensor has.
  */
-import type { BandInfo, SceneInfo, SensorInfo } from '../scene/types';
+import { ELEVATION_KINDS, type BandInfo, type SceneInfo, type SensorInfo } from '../scene/types';
 import { FieldMoeError } from '../util/errors';
 import type { BandRequirement, PackInput, PackManifest } from './manifest';
 
@@ -42,15 +42,17 @@ export interface BandMapOptions {
    * Fine-tuning: an optional input whose band list does not fit a sensor of its kind takes the
    * sensor's own bands instead (the binding's input becomes an `any` input of that count, and
    * `opened` says so), as a sensor the pack never saw: a 4-band camera for MaMOL's Sentinel-2
-   * list. Not an elevation sensor with more bands than the list reads: all of a 21-band LiDAR
-   * raster (Houston 2013's DSM and derived features) through the pixel head scored 0.34 / 0.24
-   * / 0.37 at 20 labels per class (seeds 0-2) against the forest's 0.70 / 0.45 / 0.63, and
-   * fine-tuning took five times as long; band 1 alone scores 0.27 / 0.18 / 0.46. Offline (sklearn,
-   * same scene, 30% of its 48-pixel cells held out, 20/class, seeds 0-2, mean OA) no learner a
-   * head could hold beat the forest on these 21 bands: forest 0.41, RBF SVM 0.35, k-NN 0.33,
-   * logistic regression 0.29, kernel logistic regression 0.24. On the DSM with 3 and 7-pixel window
-   * statistics and morphological top-hats (3 to 21 pixels) it was forest 0.39, SVM 0.37. Heights
-   * split into classes at thresholds, which a forest fits directly, so this row stays a loss.
+   * list. So does an elevation sensor with more bands than the list reads (a LiDAR stack: DSM,
+   * derived heights, intensity), which would otherwise give band 1 alone. On Houston 2013's 21-band
+   * LiDAR raster (the DSM and 20 morphological features; forest harness, 20 labels per class,
+   * seeds 0-5) all bands through the pixel head scored 0.34 / 0.24 / 0.37 / 0.26 / 0.33 / 0.40
+   * against band 1's 0.27 / 0.18 / 0.45 / 0.21 / 0.21 / 0.28 (mean +5.7 points), with fine-tuning
+   * about 60 s instead of 8 to 28; the forest on the 21 bands scores 0.70 / 0.45 / 0.63 / 0.36 /
+   * 0.57 / 0.67, so the row stays a loss. Offline (sklearn, same scene, 30% of its 48-pixel cells held out, 20/class,
+   * seeds 0-5, mean OA) an MLP on the 21 standardised bands scored 0.38 against 0.21 on the DSM
+   * alone, and no learner a head could hold beat the forest on the 21 (0.43; logistic regression
+   * 0.36, and on 16 quantile bins per band 0.44, an MLP on them 0.45, per seed within 3 points of
+   * the forest either way). Heights split into classes at thresholds, which a forest fits directly.
    */
   openUnfitting?: boolean;
 }
@@ -83,14 +85,14 @@ export function mapBands(info: SceneInfo, manifest: PackManifest, options: BandM
         continue;
       }
       used.add(sensor.id);
+      const fileBands = bandsOf.get(sensor.id)!.filter((b) => b.fill === undefined);
+      if (opens(input, options) && ELEVATION_KINDS.includes(sensor.kind) && fileBands.length > match.indices.length) return openedBinding(input, index, sensor, fileBands);
       return binding(input, index, sensor, match.indices, match.wavelengths);
     }
-    const unfitting = options.openUnfitting && input.optional && input.bands.mode === 'fixed' ? candidates.find((c) => problems.some((p) => p.sensor === c.id)) : undefined;
+    const unfitting = opens(input, options) ? candidates.find((c) => problems.some((p) => p.sensor === c.id)) : undefined;
     if (unfitting) {
       used.add(unfitting.id);
-      const bands = bandsOf.get(unfitting.id)!.filter((b) => b.fill === undefined);
-      const opened = { ...input, bands: { mode: 'any' as const, minBands: bands.length, maxBands: bands.length } };
-      return { ...binding(opened, index, unfitting, bands.map((b) => b.index), bands.map((b) => b.wavelengthNm ?? NaN)), opened: true };
+      return openedBinding(input, index, unfitting, bandsOf.get(unfitting.id)!.filter((b) => b.fill === undefined));
     }
     misfits.push(...problems);
     if (input.optional) return binding(input, index, undefined, [], []);
@@ -132,6 +134,17 @@ export function describeUnread(info: SceneInfo, mapping: Pick<BandMapping, 'bind
 
 /** The scene lacks a sensor (or bands) an input of the pack requires; registry.ts withPacksTaking names packs that take it. */
 export class PackBindingError extends FieldMoeError {}
+
+/** Whether `input` may take a sensor's own bands (BandMapOptions.openUnfitting). */
+function opens(input: PackInput, options: BandMapOptions): boolean {
+  return !!options.openUnfitting && input.optional && input.bands.mode === 'fixed';
+}
+
+/** `input` bound to all of `bands` of `sensor`, as an `any` input of that count. */
+function openedBinding(input: PackInput, index: number, sensor: SensorInfo, bands: readonly BandInfo[]): InputBinding {
+  const opened = { ...input, bands: { mode: 'any' as const, minBands: bands.length, maxBands: bands.length } };
+  return { ...binding(opened, index, sensor, bands.map((b) => b.index), bands.map((b) => b.wavelengthNm ?? NaN)), opened: true };
+}
 
 function binding(input: PackInput, index: number, sensor: SensorInfo | undefined, bandIndices: number[], wavelengths: number[]): InputBinding {
   // An optional `any` input with no sensor still gets a tensor: minBands zero channels.

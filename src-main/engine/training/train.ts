@@ -125,7 +125,8 @@ const UNIFORM = { type: 'uniform' as const, mean: 0, std: 1 };
 /**
  * Elevation inputs read band 1 of a DEM or LiDAR raster (a DSM comes first by convention), so
  * that a LiDAR raster with more bands (intensity, return counts) feeds them rather than being
- * refused, or left unbound where the input is optional; its other bands are not read.
+ * refused, or left unbound where the input is optional; its other bands are not read, except by
+ * a MaMOL pack fine-tuned on it, whose input then takes them all (packs/bandmap.ts openUnfitting).
  */
 const FIRST_BAND: BandSpec = { mode: 'fixed', list: [{ index: 0 }] };
 

@@ -81,6 +81,16 @@ describe('band mapping', () => {
     }
   });
 
+  it('fine-tuning opens an elevation input to every band of a LiDAR stack, and leaves a one-band DEM as it is', async () => {
+    const pack = await loadPack(path.join(REPO_ROOT, 'models', 'default-mamol'));
+    const stack = { id: 'lidar', kind: 'lidar' as const, bands: [{ name: 'dsm' }, { name: 'ndsm' }, { name: 'intensity' }], data: new Float32Array(12) };
+    const b = mapBands(new FakeScene(2, 2, [stack]).info, pack.manifest, { openUnfitting: true }).bindings.find((x) => x.input.name === 'elevation')!;
+    expect([b.sensor?.id, b.opened, b.bandIndices, b.channels, b.input.bands]).toEqual(['lidar', true, [0, 1, 2], 3, { mode: 'any', minBands: 3, maxBands: 3 }]);
+    const dem = { id: 'dem', kind: 'dem' as const, bands: [{ name: 'height' }], data: new Float32Array(4) };
+    const one = mapBands(new FakeScene(2, 2, [dem]).info, pack.manifest, { openUnfitting: true }).bindings.find((x) => x.input.name === 'elevation')!;
+    expect([one.sensor?.id, one.opened, one.bandIndices]).toEqual(['dem', undefined, [0]]);
+  });
+
   it('says which bands and sensors the pack leaves unread', async () => {
     const lidar = { id: 'lidar', kind: 'lidar' as const, bands: [{ name: 'dsm' }, { name: 'intensity' }], data: new Float32Array(8) };
     const dtm = { id: 'dtm', kind: 'dem' as const, bands: [{ name: 'dtm' }], data: new Float32Array(4) };
