@@ -4,9 +4,8 @@
  * the fitted weights learn what the model lacks). Minimises
  *   sum_n CE(o_n + W x_n + b, y_n) + (l2 / 2) ||W||^2
  * (the bias unpenalised; sklearn's LogisticRegression with C = 1 / l2) by damped Newton steps on
- * small problems, else full-batch gradient descent with Nesterov momentum and a step from the
- * Hessian's bound, restarted when the loss rises. The objective is convex, so the start (zero,
- * or a warm start) does not matter.
+ * small problems, else by L-BFGS. The objective is convex, so the start (zero, or a warm start)
+ * does not matter.
  */
 export interface LogRegProblem {
   /** Samples x features, row-major. */
@@ -83,14 +82,14 @@ export function logRegObjective(p: LogRegProblem, w: Float64Array, b: Float64Arr
  * Up to how many parameters (classes x (features + 1)) fitLogReg takes Newton steps: each solves
  * that many equations (a Cholesky factorisation, cubic in them), where gradient descent needs
  * hundreds of steps once the features are correlated (a band and its window means) and the L2
- * weak. Above it, accelerated gradient descent.
+ * weak. Above it, L-BFGS.
  */
 export const NEWTON_MAX_PARAMS = 400;
 
 /** Minimises the objective from zero, or from `start` (a warm start: a fit of a nearby problem). */
 export function fitLogReg(p: LogRegProblem, start?: Pick<LogRegFit, 'weights' | 'bias'>): LogRegFit {
   const free = labelledClasses(p);
-  return free.length * (p.d + 1) <= NEWTON_MAX_PARAMS ? newtonFit(p, free, start) : acceleratedFit(p, start);
+  return free.length * (p.d + 1) <= NEWTON_MAX_PARAMS ? newtonFit(p, free, start) : lbfgsFit(p, start);
 }
 
 /** The classes some sample has. */
@@ -236,75 +235,100 @@ function choleskySolve(a: Float64Array, g: Float64Array, m: number): Float64Arra
   return out;
 }
 
-/** Accelerated gradient descent (Nesterov, with restarts) at step 1 / L, L a bound on the Hessian. */
-export function acceleratedFit(p: LogRegProblem, start?: Pick<LogRegFit, 'weights' | 'bias'>): LogRegFit {
+/** Pairs of steps and gradient changes L-BFGS keeps. */
+const LBFGS_MEMORY = 10;
+
+/**
+ * L-BFGS (Nocedal and Wright, algorithm 7.5: the two-loop recursion over the last LBFGS_MEMORY
+ * steps, Armijo backtracking from a unit step), the first step scaled by 1 / L, L a bound on the
+ * Hessian. It replaced accelerated gradient descent at that fixed step, which weak L2 on many
+ * features left crawling: on Houston 2013's 21-band LiDAR raster (105 features with their window
+ * statistics, 15 classes) the linear path's cross-validated start took 55 of 61 s.
+ */
+export function lbfgsFit(p: LogRegProblem, start?: Pick<LogRegFit, 'weights' | 'bias'>): LogRegFit {
   const { x, n, d, k } = p;
   const l2 = p.l2 ?? 1;
   const iterations = p.iterations ?? 3000;
   const tolerance = p.tolerance ?? 1e-7;
-  // Hessian bound (per n): softmax curvature <= 1/2, times the largest mean squared norm of [x, 1], plus l2 / n.
+  const size = k * d + k;
+  // Hessian bound (per n): softmax curvature <= 1/2, times the mean squared norm of [x, 1], plus l2 / n.
   let sq = 0;
   for (let i = 0; i < n; i++) {
     let s = 1;
     for (let j = 0; j < d; j++) s += x[i * d + j] ** 2;
     sq += s;
   }
-  const lipschitz = 0.5 * (sq / Math.max(n, 1)) + l2 / Math.max(n, 1);
-  const step = 1 / lipschitz;
-  const w = start ? Float64Array.from(start.weights) : new Float64Array(k * d);
-  const b = start ? Float64Array.from(start.bias) : new Float64Array(k);
-  const yw = w.slice();
-  const yb = b.slice();
-  const gw = new Float64Array(k * d);
-  const gb = new Float64Array(k);
-  let prevW = w.slice();
-  let prevB = b.slice();
-  let t = 1;
-  let loss = logRegObjective(p, w, b);
-  let it = 0;
-  let gmax = Infinity;
-  for (; it < iterations; it++) {
-    logRegObjective(p, yw, yb, gw, gb);
-    gmax = maxAbs(gw, gb);
-    if (gmax < tolerance) {
-      w.set(yw);
-      b.set(yb);
-      break;
-    }
-    prevW = w.slice();
-    prevB = b.slice();
-    for (let m = 0; m < k * d; m++) w[m] = yw[m] - step * gw[m];
-    for (let c = 0; c < k; c++) b[c] = yb[c] - step * gb[c];
-    const next = logRegObjective(p, w, b);
-    if (next > loss) {
-      // restart momentum: a plain gradient step from the last iterate
-      t = 1;
-      logRegObjective(p, prevW, prevB, gw, gb);
-      for (let m = 0; m < k * d; m++) w[m] = prevW[m] - step * gw[m];
-      for (let c = 0; c < k; c++) b[c] = prevB[c] - step * gb[c];
-      loss = logRegObjective(p, w, b);
-      yw.set(w);
-      yb.set(b);
-      continue;
-    }
-    loss = next;
-    const tNext = (1 + Math.sqrt(1 + 4 * t * t)) / 2;
-    const beta = (t - 1) / tNext;
-    t = tNext;
-    for (let m = 0; m < k * d; m++) yw[m] = w[m] + beta * (w[m] - prevW[m]);
-    for (let c = 0; c < k; c++) yb[c] = b[c] + beta * (b[c] - prevB[c]);
+  const firstScale = 1 / (0.5 * (sq / Math.max(n, 1)) + l2 / Math.max(n, 1));
+  // the parameters as one vector: the weights (k x d), then the biases
+  const theta = new Float64Array(size);
+  if (start) {
+    theta.set(start.weights);
+    theta.set(start.bias, k * d);
   }
-  const fgw = new Float64Array(k * d);
-  const fgb = new Float64Array(k);
-  loss = logRegObjective(p, w, b, fgw, fgb);
-  return { weights: w, bias: b, loss, iterations: it, gradient: maxAbs(fgw, fgb) };
+  const objective = (t: Float64Array, g: Float64Array) => logRegObjective(p, t.subarray(0, k * d), t.subarray(k * d), g.subarray(0, k * d), g.subarray(k * d));
+  let g = new Float64Array(size);
+  let f = objective(theta, g);
+  const memory: { s: Float64Array; y: Float64Array; rho: number }[] = [];
+  let it = 0;
+  for (; it < iterations && maxAbs(g) >= tolerance; it++) {
+    const q = Float64Array.from(g);
+    const alphas: number[] = [];
+    for (let m = memory.length - 1; m >= 0; m--) {
+      const a = memory[m].rho * dot(memory[m].s, q);
+      alphas[m] = a;
+      axpy(-a, memory[m].y, q);
+    }
+    const last = memory[memory.length - 1];
+    const gamma = last ? dot(last.s, last.y) / dot(last.y, last.y) : firstScale;
+    for (let m = 0; m < size; m++) q[m] *= gamma;
+    for (let m = 0; m < memory.length; m++) axpy(alphas[m] - memory[m].rho * dot(memory[m].y, q), memory[m].s, q);
+    // q is now H g: the step is -q, downhill unless the memory misleads (then plain gradient)
+    let slope = -dot(g, q);
+    if (!(slope < 0)) {
+      memory.length = 0;
+      q.set(g);
+      for (let m = 0; m < size; m++) q[m] *= firstScale;
+      slope = -dot(g, q);
+    }
+    const next = new Float64Array(size);
+    const gNext = new Float64Array(size);
+    let t = 1;
+    let fNext = Infinity;
+    for (; t >= 1e-10; t /= 2) {
+      for (let m = 0; m < size; m++) next[m] = theta[m] - t * q[m];
+      fNext = objective(next, gNext);
+      if (fNext <= f + 1e-4 * t * slope) break;
+    }
+    if (t < 1e-10) break;
+    const step = next.map((v, m) => v - theta[m]);
+    const change = gNext.map((v, m) => v - g[m]);
+    const curvature = dot(step, change);
+    if (curvature > 1e-12) {
+      memory.push({ s: step, y: change, rho: 1 / curvature });
+      if (memory.length > LBFGS_MEMORY) memory.shift();
+    }
+    theta.set(next);
+    g = gNext;
+    f = fNext;
+  }
+  return { weights: theta.slice(0, k * d), bias: theta.slice(k * d), loss: f, iterations: it, gradient: maxAbs(g) };
 }
 
-/** The largest absolute entry of the gradient (weights and bias). */
-function maxAbs(gw: Float64Array, gb: Float64Array): number {
+function dot(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let m = 0; m < a.length; m++) s += a[m] * b[m];
+  return s;
+}
+
+/** y += a x */
+function axpy(a: number, x: Float64Array, y: Float64Array): void {
+  for (let m = 0; m < y.length; m++) y[m] += a * x[m];
+}
+
+/** The largest absolute entry of a gradient. */
+function maxAbs(g: Float64Array): number {
   let m = 0;
-  for (const g of gw) m = Math.max(m, Math.abs(g));
-  for (const g of gb) m = Math.max(m, Math.abs(g));
+  for (const v of g) m = Math.max(m, Math.abs(v));
   return m;
 }
 
