@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { architectureAdapters, presetFor } from '../../../src-main/engine/finetune/adapters';
 import { uniteClasses } from '../../../src-main/engine/training/train';
 import { MAMOL_PAPER_EXPERTS, SEG_PRESETS, SPECTRALMOE_PAPER_DEFAULTS, type ModelConfig, type SpectralMoeModelConfig } from '../../../src-main/engine/ml/models/index';
-import { LINEAR_PATH_CONTEXT, LINEAR_PATH_CONTEXT_MAX_BANDS, PIXEL_HEAD_CONTEXT, pixelHeadHidden, withPixelHead } from '../../../src-main/engine/finetune/finetune';
+import { LINEAR_PATH_CONTEXT, CONTEXT_MAX_BANDS, PIXEL_HEAD_CONTEXT, pixelHeadHidden, withPixelHead } from '../../../src-main/engine/finetune/finetune';
 import type { InputBinding } from '../../../src-main/engine/packs/bandmap';
 import { vitConfig } from '../../../src-main/engine/ml/models/vit';
 import type { LabelSet } from '../../../src-main/engine/labels/types';
@@ -90,8 +90,11 @@ describe('pixel head of a fine-tuned model', () => {
     const s = withPixelHead(seg, [binding('image', 5, true), binding('depth', 1, true)], { hidden: 16 });
     expect(s.architecture === 'spectralmoe' && s.config.pixelHead).toEqual({ hidden: 16, inputs: [{ name: 'image', bands: 5, context: LINEAR_PATH_CONTEXT, contextInto: ['linear'] }], linear: true });
     // a hyperspectral cube's bands carry no linear-path context
-    const cube = withPixelHead(seg, [binding('image', LINEAR_PATH_CONTEXT_MAX_BANDS + 1, true)], { hidden: 16 });
-    expect(cube.architecture === 'spectralmoe' && cube.config.pixelHead).toEqual({ hidden: 16, inputs: [{ name: 'image', bands: LINEAR_PATH_CONTEXT_MAX_BANDS + 1 }], linear: true });
+    const cube = withPixelHead(seg, [binding('image', CONTEXT_MAX_BANDS + 1, true)], { hidden: 16 });
+    expect(cube.architecture === 'spectralmoe' && cube.config.pixelHead).toEqual({ hidden: 16, inputs: [{ name: 'image', bands: CONTEXT_MAX_BANDS + 1 }], linear: true });
+    // nor a LiDAR stack of as many bands, in either path
+    const stack = withPixelHead(mamol('dense'), [binding('elevation', CONTEXT_MAX_BANDS + 1, true, 'lidar')], { hidden: 16 });
+    expect(stack.architecture === 'mamol' && stack.config.pixelHead).toEqual({ hidden: 16, inputs: [{ name: 'elevation', bands: CONTEXT_MAX_BANDS + 1, relative: true }], linear: true });
   });
 
   it('gives the linear path weights of its own for the absence of each input the missing-sensor simulation drops', () => {
