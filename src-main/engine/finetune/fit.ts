@@ -827,11 +827,9 @@ async function linearPathStart(
       }
     }
   }
-  // Each regression as per-input weight blocks [classes, features] (the bands', then the context's: zero when left out) and a bias.
-  type Fit = { weights: (LinearColumn & { data: Float32Array })[]; bias: Float32Array };
-  const fits = new Map<string, Fit>();
+  const fits = new Map<string, LinearFit>();
   // with FitOptions.packHead, the same features fitted without the pack's logits: the start with that head zeroed
-  const aloneFits = fitting.opts.packHead ? new Map<string, Fit>() : undefined;
+  const aloneFits = fitting.opts.packHead ? new Map<string, LinearFit>() : undefined;
   // inputs whose context some regression kept
   const contextKept = new Set<string>();
   for (const [key, p] of problems) {
@@ -844,7 +842,7 @@ async function linearPathStart(
     const all = { x: Float64Array.from(p.xs), n: p.ys.length, d: columns.reduce((a, c) => a + c.width, 0), k: classes, y: p.ys, offset: Float64Array.from(p.offsets) };
     const { problem, kept, l2 } = linearPathFeatures(all, columns, p.groups);
     for (const c of kept) if (c.context) contextKept.add(c.input);
-    const asBlocks = (fitted: { weights: ArrayLike<number>; bias: ArrayLike<number> }): Fit => {
+    const asBlocks = (fitted: { weights: ArrayLike<number>; bias: ArrayLike<number> }): LinearFit => {
       let col = 0;
       const weights = columns.map((c) => {
         const data = new Float32Array(classes * c.width);
@@ -870,7 +868,7 @@ async function linearPathStart(
 }
 
 /** The linear path's parameters from its regressions (by dropped input, '' for the complete one), without the context of `dropped` inputs. */
-function linearPathParams(fits: ReadonlyMap<string, { weights: (LinearColumn & { data: Float32Array })[]; bias: Float32Array }>, classes: number, dropped: ReadonlySet<string>): Map<string, StoredTensor> {
+function linearPathParams(fits: ReadonlyMap<string, LinearFit>, classes: number, dropped: ReadonlySet<string>): Map<string, StoredTensor> {
   const complete = fits.get('')!;
   const params = new Map<string, StoredTensor>();
   const tensor = (data: Float32Array) => ({ dtype: 'float32' as const, shape: [classes, data.length / classes], data });
@@ -901,12 +899,17 @@ export function withoutLinearContext(model: ModelConfig, inputs: ReadonlySet<str
   return { ...model, config: { ...model.config, pixelHead: { ...head, inputs: specs } } } as ModelConfig;
 }
 
-
 /** A block of the linear path's regression columns: one input's bands, or its context features. */
 interface LinearColumn {
   input: string;
   context: boolean;
   width: number;
+}
+
+/** One regression of the linear path as per-input weight blocks [classes, features] (the bands', then the context's: zero when left out) and a bias. */
+interface LinearFit {
+  weights: (LinearColumn & { data: Float32Array })[];
+  bias: Float32Array;
 }
 
 /**

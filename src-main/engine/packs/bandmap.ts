@@ -75,6 +75,7 @@ export function applyWavelengthOverrides(info: SceneInfo, overrides: ReadonlyMap
 
 export function mapBands(info: SceneInfo, manifest: PackManifest, options: BandMapOptions = {}): BandMapping {
   const bandsOf = applyWavelengthOverrides(info, options.wavelengths);
+  const fileBandsOf = (sensor: SensorInfo) => bandsOf.get(sensor.id)!.filter((b) => b.fill === undefined);
   const used = new Set<string>();
   const misfits: { sensor: string; problem: string }[] = [];
   const bindings = manifest.inputs.map((input, index) => {
@@ -87,14 +88,13 @@ export function mapBands(info: SceneInfo, manifest: PackManifest, options: BandM
         continue;
       }
       used.add(sensor.id);
-      const fileBands = bandsOf.get(sensor.id)!.filter((b) => b.fill === undefined);
-      if (opens(input, options) && ELEVATION_KINDS.includes(sensor.kind) && fileBands.length > match.indices.length) return openedBinding(input, index, sensor, fileBands);
+      if (opens(input, options) && ELEVATION_KINDS.includes(sensor.kind) && fileBandsOf(sensor).length > match.indices.length) return openedBinding(input, index, sensor, fileBandsOf(sensor));
       return binding(input, index, sensor, match.indices, match.wavelengths);
     }
     const unfitting = opens(input, options) ? candidates.find((c) => problems.some((p) => p.sensor === c.id)) : undefined;
     if (unfitting) {
       used.add(unfitting.id);
-      return openedBinding(input, index, unfitting, bandsOf.get(unfitting.id)!.filter((b) => b.fill === undefined));
+      return openedBinding(input, index, unfitting, fileBandsOf(unfitting));
     }
     misfits.push(...problems);
     if (input.optional) return binding(input, index, undefined, [], []);
