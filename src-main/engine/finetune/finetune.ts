@@ -48,7 +48,7 @@ export interface FinetuneRequest {
   /** Execution providers to try in order (CPU is always the fallback; default CPU only). */
   providers?: readonly Provider[];
   name?: string;
-  /** Bytes up to which the scene is read whole; a larger one is read over the labels' extent (labels/window.ts labelledArea). */
+  /** Bytes up to which the scene is read whole; a larger one is read over the areas around the labels (labels/window.ts labelledArea). */
   readWholeUpTo?: number;
   /** Add the pixel head (per-pixel MLP on the raw bands, ml/models/pixelhead.ts; default true). */
   pixelHead?: boolean;
@@ -93,7 +93,7 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
   const arch = architectureAdapters(base.model.architecture);
   const { preset, choice } = presetFor(base.model.architecture, req.adapter ?? arch.defaultChoice);
   const allLabels = typeof req.labels === 'string' ? await loadLabels(req.labels, req.scene.info, { signal: job.signal }) : req.labels;
-  // on a large scene the labelled area is all that is read: units, fills and normalisation are then that area's
+  // on a large scene the labelled areas are all that is read: units, fills and normalisation are then theirs
   const area = labelledArea(req.scene, allLabels, getArchitecture(base.model.architecture).tile(base.model.config).size, req.readWholeUpTo);
   const { labels } = area;
   const units = await withPackUnits(area.scene, base.pack.manifest, job.signal);
@@ -188,7 +188,7 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
     cachedFeatureInputs: result.cachedInputs,
     plainStart: !!result.plainStart,
     labelsAloneStart: !!result.labelsAloneStart,
-    readWindow: area.cropped ? area.window : null,
+    readWindows: area.cropped ? area.windows : null,
     date: new Date().toISOString(),
   };
   const v = result.validation?.pooled;
@@ -212,7 +212,7 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
       result.averaging ? `Weights averaged over the steps (moving average, decay ${result.averaging.decay}): the scene's sensors are elevation only.` : '',
       v ? `Validation (held-out pixels): OA ${v.oa.toFixed(3)}, kappa ${v.kappa.toFixed(3)}, mIoU ${v.miou.toFixed(3)}, mAcc ${v.macc.toFixed(3)}.` : 'No validation pixels.',
       ...warnings.map((w) => `Warning: ${w}.`),
-      `Input normalisation recomputed from ${!area.cropped ? 'this scene' : `the labelled area of this scene (${windowText(area.window)})`} (uniform mean/std per input).`,
+      `Input normalisation recomputed from ${!area.cropped ? 'this scene' : windowsText(area.windows)} (uniform mean/std per input).`,
       ...[...describeConverted(units.converted, base.pack.manifest.name), ...describeFilled(filled, base.pack.manifest.name), ...describeUnread(scene.info, bandMapping, base.pack.manifest.name), ...describeOpened(bindings, base.pack.manifest)].map((line) => `${line[0].toUpperCase()}${line.slice(1)}.`),
       req.missing ? `Missing-sensor simulation: rate ${req.missing.rate}, mode ${req.missing.mode}.` : '',
     ].filter(Boolean).join('\n'),
@@ -220,9 +220,12 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
   return { out: req.out, adapter: choice, head, classes, fit: result, warnings };
 }
 
-/** A pixel window as the card states it. */
-function windowText(w: PixelWindow): string {
-  return `${w.width} x ${w.height} pixels from column ${w.x}, row ${w.y}`;
+/** The windows read of a scene, as the card states them. */
+function windowsText(windows: readonly PixelWindow[]): string {
+  const text = (w: PixelWindow) => `${w.width} x ${w.height} pixels from column ${w.x}, row ${w.y}`;
+  if (windows.length === 1) return `the labelled area of this scene (${text(windows[0])})`;
+  const shown = windows.slice(0, 3).map(text).join('; ');
+  return `the ${windows.length} labelled areas of this scene (${shown}${windows.length > 3 ? `; ${windows.length - 3} more in training.json` : ''})`;
 }
 
 /** Card lines for inputs that took a sensor's own bands, their list not fitting it (bandmap.ts openUnfitting). */

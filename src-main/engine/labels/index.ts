@@ -5,4 +5,4 @@ export { mapToPackClasses, normalizeClassName, generatedColor, readClassesJson, 
 export { splitLabels, type SplitOptions, type LabelSplit, type SplitUnit } from './split';
 export { samplePatches, patchAround, subsamplePerClass, LabelLookup, type PatchSamplingOptions, type PatchSample } from './sampling';
 export { readLabelledPixels, type LabelledPixels } from './pixels';
-export { labelledArea, labelledWindow, cropLabels } from './window';
+export { labelledArea, labelledWindows, cropLabels, placeLabels } from './window';

@@ -1,6 +1,6 @@
 /**
  * A window of a scene as a scene of its own: what fine-tuning and training read when the labels
- * cover part of a large scene (labels/window.ts labelledWindow), so that they hold the labelled
+ * cover part of a large scene (labels/window.ts labelledArea), so that they hold the labelled
  * area in memory rather than the whole scene. Reads are offset into the parent; the
  * georeferencing moves with the window's origin.
  */

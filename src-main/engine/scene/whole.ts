@@ -1,7 +1,7 @@
 /**
  * Whole-scene reads, for the steps that still hold sensors in memory at once: fine-tuning and
  * training cut their samples from them, and a pack's band fills are sampled from them; on a
- * large scene they read the labels' extent as a scene (labels/window.ts labelledArea). Classify
+ * large scene they read the areas around the labels as a scene (labels/window.ts labelledArea). Classify
  * and statistics read window by window and take scenes of any size. A whole read that would take
  * more than WHOLE_READ_MEMORY_SHARE of this machine's memory is refused before anything is read,
  * with the sizes and what to do, instead of an out-of-memory crash part way through a job.
@@ -34,7 +34,7 @@ export async function readWhole(
     const size = (b: number) => (b < 1024 ** 3 ? `${Math.round(b / 1024 ** 2)} MB` : `${(b / 1024 ** 3).toFixed(1)} GB`);
     throw new FieldMoeError(
       info.source,
-      `fine-tuning and training read sensors ${options.sensors.join(', ')} at once over ${info.width} x ${info.height} pixels (on a large scene, the labels' extent): ${size(bytes)}, more than the ${size(limitBytes)} allowed here (${Math.round(WHOLE_READ_MEMORY_SHARE * 100)}% of this machine's memory). Label a smaller area, fine-tune on part of the labels, or use fewer sensors`,
+      `fine-tuning and training read sensors ${options.sensors.join(', ')} at once over ${info.width} x ${info.height} pixels (on a large scene, the areas around the labels): ${size(bytes)}, more than the ${size(limitBytes)} allowed here (${Math.round(WHOLE_READ_MEMORY_SHARE * 100)}% of this machine's memory). Label a smaller area, fine-tune on part of the labels, or use fewer sensors`,
     );
   }
   return scene.readWindow({ x: 0, y: 0, width: info.width, height: info.height }, options);

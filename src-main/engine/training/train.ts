@@ -81,7 +81,7 @@ export interface TrainRequest {
   threads?: number;
   /** Execution providers to try in order (CPU is always the fallback; default CPU only). */
   providers?: readonly Provider[];
-  /** Bytes up to which each scene is read whole; a larger one is read over its labels' extent (labels/window.ts labelledArea). */
+  /** Bytes up to which each scene is read whole; a larger one is read over the areas around its labels (labels/window.ts labelledArea). */
   readWholeUpTo?: number;
   /** Extra model-card text (e.g. the recipe). */
   note?: string;
@@ -287,7 +287,7 @@ export async function train(req: TrainRequest, job: JobContext = {}): Promise<Tr
   if (!req.sources.length) throw new FieldMoeError('--scene', 'give at least one scene with --labels');
   const size = req.size ?? COMPACT;
   const loaded = await Promise.all(req.sources.map((s) => (typeof s.labels === 'string' ? loadLabels(s.labels, s.scene.info, { signal: job.signal }) : s.labels)));
-  // of a large scene the labelled area is all that is read (labels/window.ts)
+  // of a large scene the labelled areas are all that is read (labels/window.ts)
   const areas = loaded.map((labels, i) => labelledArea(req.sources[i].scene, labels, size.tile, req.readWholeUpTo));
   const sets = areas.map((a) => a.labels);
   const sources = req.sources.map((s, i) => ({ ...s, scene: areas[i].scene }));
@@ -342,7 +342,7 @@ export async function train(req: TrainRequest, job: JobContext = {}): Promise<Tr
       preset: req.preset ?? null,
       size,
       frozenBackbone: frozen?.source ?? null,
-      sources: sources.map((s, i) => ({ scene: shortPath(s.scene.info.source), labels: shortPath(sets[i].source), normalization: result.normalization[i], trainPixels: result.trainPixels[i], valPixels: result.valPixels[i], readWindow: areas[i].cropped ? areas[i].window : null })),
+      sources: sources.map((s, i) => ({ scene: shortPath(s.scene.info.source), labels: shortPath(sets[i].source), normalization: result.normalization[i], trainPixels: result.trainPixels[i], valPixels: result.valPixels[i], readWindows: areas[i].cropped ? areas[i].windows : null })),
       seed: req.seed ?? 0,
       missing: req.missing ?? null,
       date: new Date().toISOString(),

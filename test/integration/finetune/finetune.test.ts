@@ -28,12 +28,15 @@ const OUT = artifactDir('finetune');
 const SMOE = path.join(REPO_ROOT, 'models/default-spectralmoe');
 const MAMOL = path.join(REPO_ROOT, 'models/default-mamol');
 
-/** The labels drawn in the north-west 200 x 200 pixels only. */
-function northWest(all: LabelSet): LabelSet {
-  const pick = <T extends Uint32Array | Uint16Array | Int32Array>(a: T) => a.filter((_, k) => all.x[k] < 200 && all.y[k] < 200) as T;
+/** The labels drawn where `keep` says only. */
+function within(all: LabelSet, keep: (x: number, y: number) => boolean): LabelSet {
+  const pick = <T extends Uint32Array | Uint16Array | Int32Array>(a: T) => a.filter((_, k) => keep(all.x[k], all.y[k])) as T;
   const classIndex = pick(all.classIndex);
   return { ...all, x: pick(all.x), y: pick(all.y), classIndex, featureId: pick(all.featureId), classCounts: all.classCounts.map((_, c) => classIndex.filter((k) => k === c).length) };
 }
+
+/** The labels drawn in the north-west 200 x 200 pixels only. */
+const northWest = (all: LabelSet) => within(all, (x, y) => x < 200 && y < 200);
 
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -241,27 +244,32 @@ describe('fieldmoe finetune', () => {
     expect(JSON.parse(e.out).oa).toBeGreaterThan(0.7);
   }, 300_000);
 
-  it('on a scene too large to read whole, reads only the labelled area, and the new pack classifies the whole scene', async () => {
+  it('on a scene too large to read whole, reads only the areas around the labels, and the new pack classifies the whole scene', async () => {
     const scene = await openScene(sharedData('sen1floods11-spain'));
     try {
       const all = await loadLabels(sharedData('sen1floods11-spain/labels.tif'), scene.info);
-      const corner = northWest(all);
+      // labels in the north-west and south-east 160 x 160 pixels of the 512 x 512 scene
+      const corners = within(all, (x, y) => (x < 160 && y < 160) || (x >= 352 && y >= 352));
       const windows: { x: number; y: number; width: number; height: number }[] = [];
       const spied = { info: scene.info, close: async () => {}, readWindow: (w: (typeof windows)[number], o?: Parameters<typeof scene.readWindow>[1]) => (windows.push(w), scene.readWindow(w, o)) };
       const out = path.join(OUT, 'labelled-area');
-      await finetune({ model: MAMOL, scene: spied, labels: corner, out, epochs: 1, pixelsPerClass: 20, tilesPerClass: 6, readWholeUpTo: 0 });
-      // MaMOL's 32-pixel tiles: the labels' extent widened by 32 pixels, 0..199 -> 0..231
-      const area = { x: 0, y: 0, width: 232, height: 232 };
+      await finetune({ model: MAMOL, scene: spied, labels: corners, out, epochs: 1, pixelsPerClass: 20, tilesPerClass: 6, readWholeUpTo: 0 });
+      // MaMOL's 32-pixel tiles: each corner's labels widened by 32 pixels and aligned to 32
+      const areas = [
+        { x: 0, y: 0, width: 192, height: 192 },
+        { x: 320, y: 320, width: 192, height: 192 },
+      ];
       expect(windows.length).toBeGreaterThan(0);
-      for (const w of windows) expect(w.x >= area.x && w.y >= area.y && w.x + w.width <= area.width && w.y + w.height <= area.height).toBe(true);
-      expect(windows.some((w) => w.width === area.width && w.height === area.height)).toBe(true);
+      const inArea = (w: (typeof windows)[number]) => areas.some((a) => w.x >= a.x && w.y >= a.y && w.x + w.width <= a.x + a.width && w.y + w.height <= a.y + a.height);
+      for (const w of windows) expect(inArea(w)).toBe(true);
+      for (const a of areas) expect(windows).toContainEqual(a);
       const training = JSON.parse(await fs.readFile(path.join(out, 'training.json'), 'utf8'));
-      expect(training.readWindow).toEqual(area);
+      expect(training.readWindows).toEqual(areas);
       const pack = await loadPack(out);
-      expect(pack.manifest.card).toContain('Input normalisation recomputed from the labelled area of this scene (232 x 232 pixels from column 0, row 0)');
+      expect(pack.manifest.card).toContain('Input normalisation recomputed from the 2 labelled areas of this scene (192 x 192 pixels from column 0, row 0; 192 x 192 pixels from column 320, row 320)');
       expect(pack.manifest.card).not.toContain('Warning:');
       const report = await evaluatePack(scene, pack, all);
-      // water / not water over all 512 x 512 pixels' labels, three quarters of them outside the area trained on
+      // water / not water over all 512 x 512 pixels' labels, most of them outside the areas trained on
       expect(report.oa).toBeGreaterThan(0.8);
     } finally {
       await scene.close();
@@ -314,7 +322,7 @@ describe('fieldmoe train', () => {
       const out = path.join(OUT, 'train-area');
       await train({ arch: 'mamol', frozenBackbone: { source: SMOE, weights: (await loadModelPack(SMOE)).weights }, sources: [{ scene, labels }], out, epochs: 1, tilesPerClass: 4, readWholeUpTo: 0 });
       const training = JSON.parse(await fs.readFile(path.join(out, 'training.json'), 'utf8'));
-      expect(training.sources[0].readWindow).toEqual({ x: 0, y: 0, width: 232, height: 232 });
+      expect(training.sources[0].readWindows).toEqual([{ x: 0, y: 0, width: 232, height: 232 }]);
     } finally {
       await scene.close();
     }
