@@ -55,10 +55,11 @@ const lcm = (a: number, b: number) => (a / gcd(a, b)) * b;
  */
 export function labelledWindows(labels: LabelSet, grid: Pick<LabelGrid, 'width' | 'height'>, margin: number, align = 1): PixelWindow[] {
   if (!labels.x.length) return [{ x: 0, y: 0, width: grid.width, height: grid.height }];
-  const cells = new Map<string, Box>();
+  const cells = new Map<number, Box>();
+  const columns = Math.ceil(grid.width / align);
   for (let i = 0; i < labels.x.length; i++) {
     const [x, y] = [labels.x[i], labels.y[i]];
-    const key = `${Math.floor(x / align)},${Math.floor(y / align)}`;
+    const key = Math.floor(y / align) * columns + Math.floor(x / align);
     const b = cells.get(key);
     cells.set(key, b ? union(b, [x, y, x + 1, y + 1]) : [x, y, x + 1, y + 1]);
   }
