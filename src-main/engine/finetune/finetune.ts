@@ -21,7 +21,7 @@ import type { Metrics } from '../eval/metrics';
 import { FieldMoeError } from '../util/errors';
 import { architectureAdapters, presetFor } from './adapters';
 import { fit, type FitResult, type MissingSimulation } from './fit';
-import { compatibleWeights, packClassesOf, writeTrainedPack } from './packio';
+import { checkPackOutput, compatibleWeights, packClassesOf, writeTrainedPack } from './packio';
 
 export interface FinetuneRequest {
   /** Pack folder, manifest or name on the pack search path. */
@@ -89,6 +89,8 @@ export async function finetune(req: FinetuneRequest, job: JobContext = {}): Prom
 }
 
 async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobContext): Promise<FinetuneResult> {
+  if (path.resolve(req.out) === path.resolve(pack.dir)) throw new FieldMoeError(req.out, 'is the pack being fine-tuned; give a new folder for the new pack');
+  await checkPackOutput(req.out);
   const base = await loadModelPack(pack.dir);
   const arch = architectureAdapters(base.model.architecture);
   const { preset, choice } = presetFor(base.model.architecture, req.adapter ?? arch.defaultChoice);

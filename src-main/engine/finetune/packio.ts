@@ -13,6 +13,7 @@ import { buildModel, modelSources } from '../ml/models/index';
 import { writeSafetensors, type StoredTensor } from '../ml/io/safetensors';
 import { MANIFEST_FILE, validateManifest, type PackClass, type PackInput } from '../packs/index';
 import { writeFileAtomic } from '../util/atomic';
+import { FieldMoeError } from '../util/errors';
 import type { WeightMap } from '../ml/models/init';
 import type { LabelClass } from '../labels/types';
 import type { FitResult } from './fit';
@@ -87,7 +88,22 @@ export function compatibleWeights(model: ModelConfig, base: WeightMap, fresh: (n
   return out;
 }
 
+/**
+ * Refuses an output folder a new pack must not replace: writing a pack replaces its folder
+ * whole, so `dir` must be new, empty, or a pack already (its manifest there); a file, or a folder
+ * holding anything else, would be lost. Checked before any work and again before the replace.
+ */
+export async function checkPackOutput(dir: string): Promise<void> {
+  const stat = await fs.stat(dir).catch(() => undefined);
+  if (!stat) return;
+  if (!stat.isDirectory()) throw new FieldMoeError(dir, 'is a file; give a new folder for the pack');
+  const entries = await fs.readdir(dir);
+  if (entries.length && !entries.includes(MANIFEST_FILE))
+    throw new FieldMoeError(dir, `holds files that are not a model pack (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}), which writing the pack there would delete; give a new or empty folder, or an existing pack to replace`);
+}
+
 export async function writeTrainedPack(o: PackOutput): Promise<void> {
+  await checkPackOutput(o.dir);
   const spec: PackExportSpec = {
     name: o.name,
     version: o.version,

@@ -21,7 +21,7 @@ import { mapBands, type BandMapOptions } from '../packs/bandmap';
 import { looksLinear } from '../packs/units';
 import { sampledBandMeans } from '../packs/fillBands';
 import { readWhole } from '../scene/whole';
-import { compatibleWeights, hexColor, shortPath, writeTrainedPack } from '../finetune/packio';
+import { checkPackOutput, compatibleWeights, hexColor, shortPath, writeTrainedPack } from '../finetune/packio';
 
 export const ARCHES = ['spectralmoe', 'mamol'] as const;
 export type Arch = (typeof ARCHES)[number];
@@ -285,6 +285,7 @@ export function designModel(arch: Arch, scenes: readonly Scene[], classes: numbe
 
 export async function train(req: TrainRequest, job: JobContext = {}): Promise<TrainResult> {
   if (!req.sources.length) throw new FieldMoeError('--scene', 'give at least one scene with --labels');
+  await checkPackOutput(req.out);
   const size = req.size ?? COMPACT;
   const loaded = await Promise.all(req.sources.map((s) => (typeof s.labels === 'string' ? loadLabels(s.labels, s.scene.info, { signal: job.signal }) : s.labels)));
   // of a large scene the labelled areas are all that is read (labels/window.ts)

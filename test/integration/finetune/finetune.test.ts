@@ -290,6 +290,18 @@ describe('fieldmoe finetune', () => {
     expect(c.code).toBe(1);
     expect(c.err).toMatch(/classes the pack lacks/);
     expect(existsSync(path.join(OUT, 'never'))).toBe(false);
+    // an output folder holding other files, or the base pack itself, is refused before any work, and kept
+    const notes = path.join(OUT, 'analyst-folder');
+    await fs.mkdir(notes, { recursive: true });
+    await fs.writeFile(path.join(notes, 'notes.txt'), 'precious');
+    const d = await cli(['finetune', '--model', SMOE, ...base.slice(0, -1), notes]);
+    expect(d.code).toBe(1);
+    expect(d.err.trim().split('\n')).toHaveLength(1);
+    expect(d.err).toMatch(/analyst-folder: holds files that are not a model pack \(notes.txt\)/);
+    expect(await fs.readFile(path.join(notes, 'notes.txt'), 'utf8')).toBe('precious');
+    const e = await cli(['finetune', '--model', SMOE, ...base.slice(0, -1), SMOE]);
+    expect(e.code).toBe(1);
+    expect(e.err).toMatch(/is the pack being fine-tuned/);
   }, 120_000);
 
   it('is cancellable and leaves no output; the same seed gives the same weights', async () => {
