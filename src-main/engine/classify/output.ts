@@ -7,6 +7,7 @@ import type { ModelPack } from '../packs/pack';
 import type { Scene } from '../scene/types';
 import type { JobContext } from '../jobs/job';
 import { errorMessage } from '../util/errors';
+import { checkOutputFile } from '../util/atomic';
 import { defaultThreads, openSession, type Provider } from '../runtime/session';
 import { sessionEngine, workerEngine, type InferenceEngine } from './runner';
 import { GeoTiffWriter, type GeoTiffWriteOptions, type RgbColor } from '../raster/writer';
@@ -45,6 +46,7 @@ export async function classifyToFiles(scene: Scene, pack: ModelPack, options: Cl
   const { manifest } = pack;
   // Bad input is reported before the model loads or any file is created.
   resolveTiling(manifest, options);
+  for (const file of [options.out, options.confidence]) if (file) await checkOutputFile(file);
   try {
     mapBandsWithFills(scene, manifest, { wavelengths: options.wavelengths });
   } catch (err) {

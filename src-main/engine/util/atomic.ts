@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { FieldMoeError } from './errors';
 
 /** A temp path beside `finalPath`, so the final rename stays on one filesystem. */
 export function tempPathFor(finalPath: string): string {
@@ -27,4 +28,10 @@ export async function writeAtomically<T>(finalPath: string, write: (tmpPath: str
 
 export function writeFileAtomic(finalPath: string, data: Uint8Array | string): Promise<void> {
   return writeAtomically(finalPath, (tmp) => fs.writeFile(tmp, data));
+}
+
+/** Refuses an output file path that names an existing folder: checked before a long job, whose result would otherwise be lost at the final rename. */
+export async function checkOutputFile(file: string): Promise<void> {
+  const stat = await fs.stat(file).catch(() => undefined);
+  if (stat?.isDirectory()) throw new FieldMoeError(file, 'is a folder; give a file name for the output');
 }

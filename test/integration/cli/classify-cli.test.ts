@@ -190,6 +190,16 @@ d = None
     expectOneLineError(r, /^error: --missing: unknown sensor "s3"; the scene has s2, s1$/);
   });
 
+  it('refuses an output path that is a folder before classifying, leaving no other output', async () => {
+    const folder = path.join(out, 'a-folder');
+    await fs.mkdir(folder, { recursive: true });
+    const r = await runCli(['classify', '--model', model('tiny-landsat7'), '--scene', sharedData('nc-landsat7'), '--out', path.join(out, 'first.tif'), '--confidence', folder]);
+    expectOneLineError(r, /a-folder: is a folder; give a file name for the output$/);
+    expect(existsSync(path.join(out, 'first.tif'))).toBe(false);
+    const e = await runCli(['eval', '--model', model('tiny-landsat7'), '--scene', sharedData('nc-landsat7'), '--labels', sharedData('nc-landsat7/labels.tif'), '--json', folder]);
+    expectOneLineError(e, /a-folder: is a folder; give a file name for the output$/);
+  });
+
   it('rejects a bad --tile', async () => {
     const bad = await runCli(['classify', '--model', model('tiny-landsat7'), '--scene', sharedData('nc-landsat7'), '--out', path.join(out, 'x.tif'), '--tile', 'big']);
     expectOneLineError(bad, /^error: --tile: "big" must be an integer >= 1$/);

@@ -1,7 +1,7 @@
 import { evaluatePack } from '../../finetune/evaluate';
 import { loadLabels } from '../../labels/index';
 import { packSearchPath, resolvePack } from '../../packs/registry';
-import { writeFileAtomic } from '../../util/atomic';
+import { checkOutputFile, writeFileAtomic } from '../../util/atomic';
 import { intFlag, requiredFlag, stringFlag, type Command } from '../command';
 import { progressPrinter } from '../progress';
 import { EP_USAGE, providersFlag } from './common';
@@ -37,6 +37,7 @@ ${WAVELENGTHS_USAGE}`,
     const model = requiredFlag(flags, 'model', 'eval');
     const labelsFile = requiredFlag(flags, 'labels', 'eval');
     const json = stringFlag(flags, 'json');
+    if (json) await checkOutputFile(json);
     const threads = intFlag(flags, 'threads', 1);
     const wavelengths = wavelengthsFromFlags(flags);
     const pack = await resolvePack(model, packSearchPath());
