@@ -9,7 +9,10 @@ export interface ConfusionMatrix {
 /** Per-class scores; null where undefined (0/0: the class is in neither truth nor prediction
  * for IoU/F1, absent from truth for producer's accuracy, never predicted for user's accuracy). */
 export interface ClassMetrics {
-  id: number;
+  /** The label class's id; null for a column of predictions only, a pack class the labels lack. */
+  id: number | null;
+  /** The pack class's id, where the column is one (eval: matched by name). */
+  pack_id?: number;
   name: string;
   iou: number | null;
   f1: number | null;
@@ -20,6 +23,9 @@ export interface ClassMetrics {
   /** Truth pixels of the class. */
   support: number;
 }
+
+/** A class of the confusion matrix, as ClassMetrics names it. */
+export type ClassColumn = Pick<ClassMetrics, 'id' | 'pack_id' | 'name'>;
 
 /**
  * The evaluation JSON of `fieldmoe eval` and the baselines. All scores are fractions in 0..1.
@@ -68,7 +74,7 @@ const mean = (xs: (number | null)[]): number => {
   return v.length > 0 ? v.reduce((s, x) => s + x, 0) / v.length : 0;
 };
 
-export function metricsFromConfusion(cm: ConfusionMatrix, classes: readonly { id: number; name: string }[]): Metrics {
+export function metricsFromConfusion(cm: ConfusionMatrix, classes: readonly ClassColumn[]): Metrics {
   const { k, counts } = cm;
   if (classes.length !== k) throw new FieldMoeError('metrics', `${classes.length} class names for a ${k}-class confusion matrix`);
   const rowSum = new Float64Array(k);
@@ -89,6 +95,7 @@ export function metricsFromConfusion(cm: ConfusionMatrix, classes: readonly { id
     const union = rowSum[c] + colSum[c] - tp;
     return {
       id: cls.id,
+      ...(cls.pack_id !== undefined ? { pack_id: cls.pack_id } : {}),
       name: cls.name,
       iou: ratio(tp, union),
       f1: ratio(2 * tp, rowSum[c] + colSum[c]),
@@ -116,6 +123,6 @@ export function metricsFromConfusion(cm: ConfusionMatrix, classes: readonly { id
 }
 
 /** Metrics of predicted vs true class indices (negative truth = unlabelled, skipped). */
-export function computeMetrics(truth: ArrayLike<number>, pred: ArrayLike<number>, classes: readonly { id: number; name: string }[]): Metrics {
+export function computeMetrics(truth: ArrayLike<number>, pred: ArrayLike<number>, classes: readonly ClassColumn[]): Metrics {
   return metricsFromConfusion(confusionMatrix(truth, pred, classes.length), classes);
 }

@@ -41,6 +41,8 @@ export interface EvaluationReport extends Metrics {
   missing: string[];
   provider: string;
   seconds: number;
+  /** The labels' own (labels/types.ts) and labelled classes no pack class matches by name. */
+  warnings: string[];
 }
 
 /**
@@ -74,7 +76,10 @@ export function scoreClassMap(classes: Uint8Array, pack: ModelPack, labels: Labe
   const mapping = mapToPackClasses(labels.classes, packClasses);
   // Columns: label classes, then pack classes the labels lack.
   const extra = packClasses.map((_, k) => k).filter((k) => mapping.labelIndexOfPack[k] < 0);
-  const names = [...labels.classes.map((c) => ({ id: c.id, name: c.name })), ...extra.map((k) => ({ id: packClasses[k].id, name: `${packClasses[k].name} (not in labels)` }))];
+  const names = [
+    ...labels.classes.map((c, i) => ({ id: c.id, ...(mapping.packIndex[i] >= 0 ? { pack_id: packClasses[mapping.packIndex[i]].id } : {}), name: c.name })),
+    ...extra.map((k) => ({ id: null, pack_id: packClasses[k].id, name: `${packClasses[k].name} (not in labels)` })),
+  ];
   const column = new Map<number, number>();
   packClasses.forEach((c, k) => column.set(c.id, mapping.labelIndexOfPack[k] >= 0 ? mapping.labelIndexOfPack[k] : labels.classes.length + extra.indexOf(k)));
   const scored = withData(classes, labels, indices);
@@ -94,7 +99,12 @@ export async function evaluatePack(scene: Scene, pack: ModelPack, labels: LabelS
   const t0 = performance.now();
   const { classes, provider } = await classMap(scene, pack, options, job);
   const metrics = scoreClassMap(classes, pack, labels, options.indices);
+  const mapping = mapToPackClasses(labels.classes, pack.manifest.classes);
+  const unmatched = labels.classes.filter((_, i) => labels.classCounts[i] > 0 && mapping.packIndex[i] < 0).map((c) => c.name);
+  const warnings = [...labels.warnings];
+  if (unmatched.length) warnings.push(`label classes ${unmatched.join(', ')} match no class of pack ${pack.manifest.name} by name (its classes: ${pack.manifest.classes.map((c) => c.name).join(', ')}): their pixels count as errors`);
   return {
+    warnings,
     model: pack.manifest.name,
     scene: scene.info.source,
     labels: labels.source,

@@ -101,12 +101,7 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
   const units = await withPackUnits(area.scene, base.pack.manifest, job.signal);
   const { scene, filled } = await withFilledBandsAtSceneScale(units.scene, base.pack.manifest, { wavelengths: req.wavelengths }, job.signal);
 
-  const mapping = mapToPackClasses(labels.classes, base.pack.manifest.classes);
-  const head = req.head === 'keep' || req.head === 'new' ? req.head : mapping.allMatched ? 'keep' : 'new';
-  if (head === 'keep' && !mapping.allMatched)
-    throw new FieldMoeError(typeof req.labels === 'string' ? req.labels : labels.source, `has classes the pack lacks (${labels.classes.filter((_, i) => mapping.packIndex[i] < 0).map((c) => c.name).join(', ')}); fine-tune with a new head`);
-  const classes = head === 'keep' ? base.pack.manifest.classes : packClassesOf(labels.classes);
-  const classMap = head === 'keep' ? mapping.packIndex : Int32Array.from(labels.classes, (_, i) => i);
+  const { head, classes, classMap, notes } = headFor(labels, base.pack.manifest.classes, req.head, typeof req.labels === 'string' ? req.labels : labels.source);
 
   // Inputs: the pack's, with band counts taken from the scene (a sensor the pack never saw, also
   // one whose bands do not fit an optional input's list, or a LiDAR stack beyond its band 1: the
@@ -194,7 +189,7 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
     date: new Date().toISOString(),
   };
   const v = result.validation?.pooled;
-  const warnings = validationWarnings(v);
+  const warnings = [...labels.warnings, ...notes, ...validationWarnings(v)];
   await writeTrainedPack({
     dir: req.out,
     name,
@@ -220,6 +215,30 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
     ].filter(Boolean).join('\n'),
   });
   return { out: req.out, adapter: choice, head, classes, fit: result, warnings };
+}
+
+/**
+ * The classes the fine-tuned pack predicts and the model class of each label class (-1: none):
+ * the pack's own when every labelled class is one of them (by name; `requested` 'keep' insists,
+ * 'new' declines), else a new head of the labelled classes. A class the labels declare
+ * (classes.json) without a labelled pixel cannot be learnt: it is left out, with a note. Labels
+ * of fewer than two classes are refused: a classifier of one class says nothing (a GeoJSON whose
+ * class property is missing gives every feature one name).
+ */
+export function headFor(labels: LabelSet, packClasses: readonly PackClass[], requested: FinetuneRequest['head'], file: string): { head: 'keep' | 'new'; classes: PackClass[]; classMap: Int32Array; notes: string[] } {
+  const labelled = labels.classes.flatMap((_, i) => (labels.classCounts[i] > 0 ? [i] : []));
+  const names = (idx: readonly number[]) => idx.map((i) => labels.classes[i].name).join(', ');
+  if (labelled.length < 2) throw new FieldMoeError(file, labelled.length ? `holds labelled pixels of one class only (${names(labelled)}); fine-tuning needs at least two classes` : 'holds no labelled pixel');
+  const unlabelled = labels.classes.flatMap((_, i) => (labels.classCounts[i] > 0 ? [] : [i]));
+  const notes = unlabelled.length ? [`class${unlabelled.length > 1 ? 'es' : ''} ${names(unlabelled)} of the labels' class list ha${unlabelled.length > 1 ? 've' : 's'} no labelled pixel and ${unlabelled.length > 1 ? 'were' : 'was'} left out`] : [];
+  const mapping = mapToPackClasses(labels.classes, packClasses);
+  const unmatched = labelled.filter((i) => mapping.packIndex[i] < 0);
+  const head = requested === 'keep' || requested === 'new' ? requested : unmatched.length ? 'new' : 'keep';
+  if (head === 'keep' && unmatched.length) throw new FieldMoeError(file, `has classes the pack lacks (${names(unmatched)}); fine-tune with a new head`);
+  if (head === 'keep') return { head, classes: [...packClasses], classMap: Int32Array.from(labels.classes, (_, i) => (labels.classCounts[i] > 0 ? mapping.packIndex[i] : -1)), notes };
+  const classMap = new Int32Array(labels.classes.length).fill(-1);
+  labelled.forEach((i, k) => (classMap[i] = k));
+  return { head, classes: packClassesOf(labelled.map((i) => labels.classes[i])), classMap, notes };
 }
 
 /** The windows read of a scene, as the card states them. */

@@ -36,6 +36,9 @@ export function readClassesJson(file: string): DeclaredClass[] {
     }
     if (seen.has(e.id)) throw new FieldMoeError(file, `class id ${e.id} appears twice`);
     seen.add(e.id);
+    // classes match packs' and each other by name: two ids of one name would train as one class
+    const twin = raw.findIndex((other, j) => j < i && typeof other?.name === 'string' && normalizeClassName(other.name) === normalizeClassName(e.name as string));
+    if (twin >= 0) throw new FieldMoeError(file, `class name "${(e.name as string).trim()}" is given to ids ${(raw[twin] as { id: unknown }).id} and ${e.id}; give each class its own name`);
     const color = e.color === undefined ? undefined : parseColor(e.color);
     if (e.color !== undefined && !color) throw new FieldMoeError(file, `entry ${i} has an unreadable color (use "#rrggbb" or [r, g, b])`);
     return { id: e.id, name: e.name.trim(), color };
@@ -115,6 +118,8 @@ export function buildClassTable(declared: readonly DeclaredClass[], observed: It
     byId.set(c.id, c);
     byName.set(normalizeClassName(name), c);
   }
+  if (declared.length === 0 && newIds.length > 0)
+    warnings.push(`no classes.json names the label values: classes are named after them (${newIds.slice(0, 3).map((id) => `class ${id}`).join(', ')}${newIds.length > 3 ? ', ...' : ''}), and match no pack class; name them in a classes.json beside the labels`);
   if (declared.length > 0 && (newIds.length > 0 || newNames.size > 0)) {
     const extra = [...newIds.map(String), ...newNames.values()].join(', ');
     warnings.push(`classes not in classes.json were added: ${extra}`);

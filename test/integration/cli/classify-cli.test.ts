@@ -200,6 +200,19 @@ d = None
     expectOneLineError(e, /a-folder: is a folder; give a file name for the output$/);
   });
 
+  it('eval warns, on stderr and in the JSON, when labels without classes.json match no class of the pack', async () => {
+    const dir = path.join(out, 'unnamed-labels');
+    await fs.mkdir(dir, { recursive: true });
+    await fs.copyFile(sharedData('nc-landsat7/labels.tif'), path.join(dir, 'labels.tif'));
+    const r = await runCli(['eval', '--model', model('tiny-landsat7'), '--scene', sharedData('nc-landsat7'), '--labels', path.join(dir, 'labels.tif')]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/warning: no classes.json names the label values: classes are named after them \(class 1, class 2, class 3, \.\.\.\)/);
+    expect(r.stderr).toMatch(/warning: label classes class 1, .* match no class of pack tiny-landsat7 by name \(its classes: .*\): their pixels count as errors/);
+    const report = JSON.parse(r.stdout);
+    expect(report.warnings).toHaveLength(2);
+    expect(report.oa).toBe(0);
+  });
+
   it('rejects a bad --tile', async () => {
     const bad = await runCli(['classify', '--model', model('tiny-landsat7'), '--scene', sharedData('nc-landsat7'), '--out', path.join(out, 'x.tif'), '--tile', 'big']);
     expectOneLineError(bad, /^error: --tile: "big" must be an integer >= 1$/);

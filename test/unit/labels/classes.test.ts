@@ -25,6 +25,7 @@ describe('classes.json', () => {
     ['{"id": 1}', /expected an array/],
     ['[{"id": 1, "name": "a"}, {"id": 1, "name": "b"}]', /class id 1 appears twice/],
     ['[{"id": "x", "name": "a"}]', /entry 0 needs an integer "id"/],
+    ['[{"id": 1, "name": "Developed"}, {"id": 2, "name": "developed "}]', /class name "developed" is given to ids 1 and 2; give each class its own name/],
     ['[{"id": 1, "name": "a", "color": "blue"}]', /unreadable color/],
   ])('rejects %s with a one-line error naming the file', (content, problem) => {
     const file = classesFile(content);
@@ -77,6 +78,15 @@ describe('class table', () => {
       [2, 'water'],
     ]);
     expect(t.warnings).toEqual([]);
+  });
+
+  it('names undeclared ids after their values without classes.json, with a warning that they match no pack class', () => {
+    const t = buildClassTable([], [3, 1, 3]);
+    expect(t.classes.map((c) => [c.id, c.name])).toEqual([
+      [1, 'class 1'],
+      [3, 'class 3'],
+    ]);
+    expect(t.warnings).toEqual([expect.stringMatching(/^no classes.json names the label values: classes are named after them \(class 1, class 3\), and match no pack class/)]);
   });
 
   it('generates deterministic, clearly distinct colours', () => {

@@ -14,8 +14,10 @@ export const evalCommand: Command = {
 
 Classifies the scene with the pack (the same tiled pipeline as classify) and scores the class
 map at every labelled pixel. Classes are matched by name; predictions of a class the labels
-lack, and nodata, count as errors. Scores are fractions in 0..1: oa, kappa, miou, macc,
-per_class (iou, f1, producers_accuracy, users_accuracy, support) and confusion[truth][pred].
+lack count as errors. Labelled pixels where no sensor has data (nodata in the class map) are
+not scored; nodata_pixels counts them. Scores are fractions in 0..1: oa, kappa, miou, macc,
+per_class (id: the label class's, null for a pack class the labels lack; pack_id; iou, f1,
+producers_accuracy, users_accuracy, support), confusion[truth][pred] and warnings.
 
   --model <pack>              pack folder, manifest or name from models/
   --labels <file>             label raster (+ classes.json beside it), GeoJSON or shapefile
@@ -49,7 +51,8 @@ ${WAVELENGTHS_USAGE}`,
       progress.done();
       const text = JSON.stringify(report, null, 2) + '\n';
       if (json) await writeFileAtomic(json, text);
-      io.err(`OA ${report.oa.toFixed(4)}  kappa ${report.kappa.toFixed(4)}  mIoU ${report.miou.toFixed(4)}  mAcc ${report.macc.toFixed(4)}  (${report.n} labelled pixels${report.missing.length ? `, missing ${report.missing.join(',')}` : ''})\n`);
+      io.err(`OA ${report.oa.toFixed(4)}  kappa ${report.kappa.toFixed(4)}  mIoU ${report.miou.toFixed(4)}  mAcc ${report.macc.toFixed(4)}  (${report.n} labelled pixels${report.nodata_pixels ? `; ${report.nodata_pixels} more on nodata, not scored` : ''}${report.missing.length ? `, missing ${report.missing.join(',')}` : ''})\n`);
+      for (const w of report.warnings) io.err(`warning: ${w}\n`);
       io.out(text);
       return 0;
     } finally {
