@@ -12,6 +12,7 @@ import type { PackManifest } from '../packs/manifest';
 import { describeUnread, mapBands, type BandMapping, type InputBinding } from '../packs/bandmap';
 import { describeFilled, withFilledBands } from '../packs/fillBands';
 import { describeConverted, withPackUnits } from '../packs/units';
+import { withSceneNormalization } from '../packs/sceneNormalization';
 import type { PixelWindow, Scene, SensorBlock, SensorInfo } from '../scene/types';
 import { bandsWithoutData } from '../scene/emptyBands';
 import { ProgressMeter, throwIfCancelled, type JobContext } from '../jobs/job';
@@ -93,9 +94,11 @@ export function resolveTiling(manifest: PackManifest, options: Pick<PipelineOpti
  */
 export async function runPipeline(scene: Scene, manifest: PackManifest, engine: InferenceEngine | PromiseLike<InferenceEngine>, sink: ResultSink, options: PipelineOptions = {}, ctx: JobContext = {}): Promise<ClassifyReport> {
   const units = await withPackUnits(scene, manifest, ctx.signal);
-  const { scene: adapted, filled } = withFilledBands(units.scene, manifest, { wavelengths: options.wavelengths });
-  const known = { degradation: describeFilled(filled, manifest.name), conversions: describeConverted(units.converted, manifest.name) };
-  return new ClassifyRun(adapted, manifest, engine, sink, options, ctx, known).run();
+  // before the fills: a filled band takes the scale the scene's own bands give
+  const normalised = await withSceneNormalization(units.scene, manifest, { wavelengths: options.wavelengths }, ctx.signal);
+  const { scene: adapted, filled } = withFilledBands(units.scene, normalised.manifest, { wavelengths: options.wavelengths });
+  const known = { degradation: describeFilled(filled, manifest.name), conversions: [...describeConverted(units.converted, manifest.name), ...normalised.notes] };
+  return new ClassifyRun(adapted, normalised.manifest, engine, sink, options, ctx, known).run();
 }
 
 /** Lap times of the pipeline's stages (ms). */

@@ -14,6 +14,7 @@ import { LabelLookup } from '../labels/sampling';
 import { FieldMoeError } from '../util/errors';
 import { presentInTile } from '../classify/tiling';
 import { readWhole } from '../scene/whole';
+import { meanStd, statsStride, valueSums } from '../packs/sceneNormalization';
 
 /** One scene + labels as a source of training tiles. */
 export interface SceneSource {
@@ -56,25 +57,9 @@ export function anyValidMask(blocks: readonly (SensorBlock | undefined)[]): Uint
  */
 export function uniformStats(block: SensorBlock | undefined, binding: InputBinding): { mean: number; std: number } {
   if (!block) return { mean: 0, std: 1 };
-  const n = block.width * block.height;
-  const stride = Math.max(1, Math.floor((n * binding.channels) / 200_000));
-  let s = 0;
-  let s2 = 0;
-  let count = 0;
-  for (const band of binding.bandIndices) {
-    const off = band * n;
-    for (let p = 0; p < n; p += stride) {
-      const v = block.data[off + p];
-      if (!block.valid[p] || v !== v) continue;
-      s += v;
-      s2 += v * v;
-      count++;
-    }
-  }
-  if (!count) throw new FieldMoeError(binding.sensor?.file ?? binding.input.name, `sensor ${binding.sensor?.id} has no valid pixel to normalise with`);
-  const mean = s / count;
-  const std = Math.sqrt(Math.max(s2 / count - mean * mean, 0));
-  return { mean, std: std > 1e-12 ? std : 1 };
+  const stats = meanStd(valueSums(block, binding.bandIndices, statsStride(block.width * block.height, binding.channels)));
+  if (!stats) throw new FieldMoeError(binding.sensor?.file ?? binding.input.name, `sensor ${binding.sensor?.id} has no valid pixel to normalise with`);
+  return stats;
 }
 
 /**

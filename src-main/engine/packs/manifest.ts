@@ -35,7 +35,14 @@ export type BandSpec =
  * every channel (the rule for `any` band sets, e.g. reflectance x 10000 -> mean 0, std 10000).
  * Invalid pixels (nodata, NaN, failed sensor) become exactly 0 after normalisation.
  */
-export type Normalization = { type: 'per-band'; mean: number[]; std: number[] } | { type: 'uniform'; mean: number; std: number };
+export type Normalization =
+  | { type: 'per-band'; mean: number[]; std: number[] }
+  /**
+   * `perScene`: the pack was trained on each scene's own mean and std, and classify computes the
+   * scene's (packs/sceneNormalization.ts); `mean` and `std` are then those of its first
+   * training scene, for reference.
+   */
+  | { type: 'uniform'; mean: number; std: number; perScene?: boolean };
 
 export interface PackInput {
   /** Graph input name; the tensor is float32 [N, C, tile, tile]. */
@@ -240,7 +247,9 @@ function readNormalization(v: FieldReader, raw: unknown, at: string): Normalizat
   if (type === 'uniform') {
     const std = v.number(o, 'std', p);
     if (!(std > 0)) v.fail(`${p}std`, 'must be > 0');
-    return { type, mean: v.number(o, 'mean', p), std };
+    const perScene = o.perScene;
+    if (perScene !== undefined && typeof perScene !== 'boolean') v.fail(`${p}perScene`, 'must be true or false');
+    return { type, mean: v.number(o, 'mean', p), std, ...(perScene ? { perScene: true } : {}) };
   }
   if (type !== 'per-band') v.fail(`${p}type`, `"${type}" must be "per-band" or "uniform"`);
   const nums = (key: string) =>

@@ -13,13 +13,9 @@
  * Each pack's card then gets its classify accuracy on held-back labels (the spatial split's
  * validation pixels) with each sensor missing in turn; test/integration/finetune checks them.
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { splitLabels } from '../labels/split';
 import type { LabelSet } from '../labels/types';
-import type { ModelPack } from '../packs/index';
-import { FieldMoeError } from '../util/errors';
-import { TRAINING_FILE } from '../finetune/packio';
 
 export const DEFAULT_SEED = 0;
 export const DEFAULT_VAL_SPLIT = 0.2;
@@ -42,51 +38,29 @@ export interface CardCheck {
   scene: LabelledScene;
   /** Sensors marked missing for the run. */
   missing: string[];
-  /**
-   * 'training': feed each input with the normalisation the pack was trained with on this scene
-   * (its training.json), as `fieldmoe finetune` recomputes it for a scene, instead of the
-   * manifest's (that of the first training scene with the sensor, e.g. nc-landsat7's 0..255
-   * Landsat counts for an image input, which makes eolearn's 0..1 reflectance meaningless).
-   */
-  normalization?: 'training';
 }
 
+/** The card's held-back rows: fieldmoe classify as is (each scene normalised by its own statistics, as at training: packs/sceneNormalization.ts). */
 export const CARD_CHECKS: CardCheck[] = [
   { pack: 'default-spectralmoe', scene: NC_LANDSAT7, missing: [] },
-  { pack: 'default-spectralmoe', scene: EOLEARN, missing: [], normalization: 'training' },
-  { pack: 'default-spectralmoe', scene: EOLEARN, missing: ['dem'], normalization: 'training' },
+  { pack: 'default-spectralmoe', scene: EOLEARN, missing: [] },
+  { pack: 'default-spectralmoe', scene: EOLEARN, missing: ['dem'] },
   { pack: 'default-mamol', scene: SEN1FLOODS11, missing: [] },
   { pack: 'default-mamol', scene: SEN1FLOODS11, missing: ['s1'] },
   { pack: 'default-mamol', scene: SEN1FLOODS11, missing: ['s2'] },
   { pack: 'default-mamol', scene: EOLEARN, missing: [] },
   { pack: 'default-mamol', scene: EOLEARN, missing: ['dem'] },
   { pack: 'default-mamol', scene: EOLEARN, missing: ['s2'] },
-  // eolearn's optical data is reflectance 0..1, the manifest normalises for sen1floods11's x10000:
-  // as is, optical input is near constant. These rows show the pack with the scene's own scaling.
-  { pack: 'default-mamol', scene: EOLEARN, missing: [], normalization: 'training' },
-  { pack: 'default-mamol', scene: EOLEARN, missing: ['dem'], normalization: 'training' },
-  { pack: 'default-mamol', scene: EOLEARN, missing: ['s2'], normalization: 'training' },
 ];
 
 /** Manifest metric key of a card check, e.g. `heldout.sen1floods11-spain.missing-s1.oa`. */
 export function cardMetricKey(check: CardCheck, metric: string): string {
-  return `heldout.${check.scene.dataset}${check.normalization ? `.${check.normalization}-norm` : ''}.${check.missing.length ? `missing-${check.missing.join('+')}` : 'all-sensors'}.${metric}`;
+  return `heldout.${check.scene.dataset}.${check.missing.length ? `missing-${check.missing.join('+')}` : 'all-sensors'}.${metric}`;
 }
 
 /** The scene cell of a card check's row in the card's held-back table. */
 export function cardSceneLabel(check: CardCheck): string {
-  return check.normalization ? `${check.scene.dataset} (${check.normalization} normalisation)` : check.scene.dataset;
-}
-
-/** The pack as a card check runs it: as is, or with the scene's training-time normalisation. */
-export async function packForCheck(pack: ModelPack, check: CardCheck): Promise<ModelPack> {
-  if (!check.normalization) return pack;
-  const file = path.join(pack.dir, TRAINING_FILE);
-  const provenance = JSON.parse(await fs.readFile(file, 'utf8')) as { sources?: { scene: string; normalization: { mean: number; std: number }[] }[] };
-  const source = provenance.sources?.find((s) => s.scene.startsWith(`${check.scene.dataset}/`));
-  if (!source) throw new FieldMoeError(file, `records no training on ${check.scene.dataset}`);
-  const inputs = pack.manifest.inputs.map((input, i) => ({ ...input, normalization: { type: 'uniform' as const, ...source.normalization[i] } }));
-  return { ...pack, manifest: { ...pack.manifest, inputs } };
+  return check.scene.dataset;
 }
 
 export function scenePath(dataRoot: string, s: LabelledScene): string {

@@ -319,13 +319,13 @@ export async function train(req: TrainRequest, job: JobContext = {}): Promise<Tr
     },
     job,
   );
-  // Each input records the normalisation of the first scene that has its sensor (the scene
-  // family the pack's classify figures refer to).
+  // Each scene was normalised by its own statistics, and so is a scene to classify (perScene);
+  // the manifest records those of the first scene with the input's sensor, for reference.
   const scenes = sources.map((s) => s.scene);
   const withFills = await trainingFills(await trainingUnits(inputs, scenes, job.signal), scenes, sources.map((s) => s.wavelengths), job.signal);
   const packInputs = withFills.map((input, i) => {
     const s = Math.max(0, result.inputPresent.findIndex((present) => present[i]));
-    return { ...input, normalization: { type: 'uniform' as const, ...result.normalization[s][i] } };
+    return { ...input, normalization: { type: 'uniform' as const, ...result.normalization[s][i], perScene: true } };
   });
   const name = req.name ?? `${req.arch}-trained`;
   const per = result.validation?.perSource ?? [];
@@ -352,7 +352,7 @@ export async function train(req: TrainRequest, job: JobContext = {}): Promise<Tr
       `Trained here on ${sources.length} labelled scene(s) together (${frozen ? `backbone frozen from ${frozen.source}` : 'backbone trained'}):`,
       ...sources.map((s, i) => `- ${shortPath(s.scene.info.source)} with ${shortPath(sets[i].source)}: ${result.trainPixels[i]} labelled training pixels, ${result.valPixels[i]} held-back validation pixels (spatial block split, tile-centre scoring).`),
       `${result.history.length} epoch(s), seed ${req.seed ?? 0}${req.missing ? `, missing-sensor simulation rate ${req.missing.rate} mode ${req.missing.mode}` : ''}.`,
-      `Input normalisation: uniform mean/std of each scene at training; the manifest records, per input, those of the first scene with that sensor (fine-tuning recomputes them for a new scene).`,
+      `Input normalisation: uniform mean/std of each scene, at training and when classifying a scene (per scene); the manifest records, per input, those of the first training scene with that sensor.`,
       ...per.map((p) => `- validation on ${p.name}: OA ${p.metrics.oa.toFixed(3)}, kappa ${p.metrics.kappa.toFixed(3)}, mIoU ${p.metrics.miou.toFixed(3)}, mAcc ${p.metrics.macc.toFixed(3)} (${p.pixels} px)`),
       req.note ?? '',
     ].filter(Boolean).join('\n'),

@@ -13,7 +13,7 @@ import { loadLabels } from '../../../src-main/engine/labels/index';
 import { openScene } from '../../../src-main/engine/scene/index';
 import { evaluatePack, scoreClassMap } from '../../../src-main/engine/finetune/evaluate';
 import { classifyToFiles } from '../../../src-main/engine/classify/output';
-import { CARD_CHECKS, cardMetricKey, cardSceneLabel, heldOutIndices, labelsPath, packForCheck, scenePath, SEN1FLOODS11 } from '../../../src-main/engine/training/defaults';
+import { CARD_CHECKS, cardMetricKey, cardSceneLabel, heldOutIndices, labelsPath, scenePath, SEN1FLOODS11 } from '../../../src-main/engine/training/defaults';
 import { REPO_ROOT, sharedData } from '../../helpers/paths';
 import { sceneWithoutBands } from '../../../scripts/finetune-vs-rf';
 
@@ -21,7 +21,7 @@ describe('default packs: the classify accuracy in the model card', () => {
   for (const check of CARD_CHECKS) {
     it(`${check.pack} on ${cardSceneLabel(check)}, missing [${check.missing.join(', ')}]`, async () => {
       const dir = path.join(REPO_ROOT, 'models', check.pack);
-      const pack = await packForCheck(await loadPack(dir), check);
+      const pack = await loadPack(dir);
       const data = path.dirname(sharedData(check.scene.dataset));
       const scene = await openScene(scenePath(data, check.scene), { missing: check.missing });
       try {
