@@ -36,6 +36,7 @@ export interface FinetuneRequest {
   epochs?: number;
   valSplit?: number;
   seed?: number;
+  /** The missing-sensor simulation; default: DEFAULT_MAMOL_MISSING for MaMOL on two sensors or more (rate 0 turns it off). */
   missing?: MissingSimulation;
   wavelengths?: ReadonlyMap<string, readonly number[]>;
   /** Few-shot: labelled training pixels per class (default: all). */
@@ -118,7 +119,8 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
   const kept = bindings.filter((b) => graphInputs.has(b.input.name));
   const packInputs = kept.map((b) => b.input);
   const availabilityInput = base.pack.manifest.availabilityInput && graphInputs.has(base.pack.manifest.availabilityInput) ? base.pack.manifest.availabilityInput : undefined;
-  const missing = req.missing ? resolveMissing(req.missing, kept, availabilityInput) : undefined;
+  const requested = req.missing ?? (base.model.architecture === 'mamol' && availabilityInput && kept.filter((b) => b.available).length > 1 ? DEFAULT_MAMOL_MISSING : undefined);
+  const missing = requested?.rate ? resolveMissing(requested, kept, availabilityInput) : undefined;
   if (req.pixelHead ?? true) model = withPixelHead(model, kept, { missing });
   // a new head starts at zero (see compatibleWeights and the note above withPixelHead)
   // An input opened to a sensor's own bands reads it through the pixel head alone: the first
@@ -179,7 +181,7 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
     epochs: req.epochs ?? 30,
     valSplit: req.valSplit ?? 0.2,
     pixelsPerClass: req.pixelsPerClass ?? null,
-    missing: req.missing && missing ? { ...req.missing, input: missing.mode } : null,
+    missing: requested && missing ? { ...requested, input: missing.mode, ...(req.missing ? {} : { default: true }) } : null,
     trainPixels: result.trainPixels[0],
     valPixels: result.valPixels[0],
     cachedFeatureInputs: result.cachedInputs,
@@ -211,7 +213,7 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
       ...warnings.map((w) => `Warning: ${w}.`),
       `Input normalisation recomputed from ${!area.cropped ? 'this scene' : windowsText(area.windows)} (uniform mean/std per input).`,
       ...[...describeConverted(units.converted, base.pack.manifest.name), ...describeFilled(filled, base.pack.manifest.name), ...describeUnread(scene.info, bandMapping, base.pack.manifest.name), ...describeOpened(bindings, base.pack.manifest)].map((line) => `${line[0].toUpperCase()}${line.slice(1)}.`),
-      req.missing ? `Missing-sensor simulation: rate ${req.missing.rate}, mode ${req.missing.mode}.` : '',
+      requested && missing ? `Missing-sensor simulation: rate ${requested.rate}, mode ${requested.mode}${req.missing ? '' : ' (the default for MaMOL on several sensors)'}.` : '',
     ].filter(Boolean).join('\n'),
   });
   return { out: req.out, adapter: choice, head, classes, fit: result, warnings };
@@ -262,6 +264,15 @@ export function describeOpened(bindings: readonly InputBinding[], pack: PackMani
  * `--missing-mode` is "both" or a scene sensor id (or a pack input name); returned with the pack
  * input it drops. Only packs that take sensor availability can simulate missing sensors.
  */
+/**
+ * The missing-sensor simulation fine-tuning a MaMOL pack on two or more sensors gets unless told
+ * otherwise: the default pack's own training setting. Fine-tuned without it, the model forgets
+ * how to do without a sensor: default-mamol on sen1floods11 with SAR at half resolution, 200
+ * labels per class, scored with S2 missing: OA 0.885 unadapted, 0.775 fine-tuned without the
+ * simulation (kappa 0.22: next to the 0.73 share of the largest class), 0.869 with rate 0.3.
+ */
+export const DEFAULT_MAMOL_MISSING: MissingSimulation = { rate: 0.5, mode: 'both' };
+
 export function resolveMissing(m: MissingSimulation, bindings: readonly InputBinding[], availability?: string): MissingSimulation {
   if (!availability) throw new FieldMoeError('--missing-rate', 'needs a pack and adapter that take sensor availability (MaMOL, or SpectralMoE with its optional elevation)');
   if (!(m.rate >= 0 && m.rate <= 1)) throw new FieldMoeError('--missing-rate', `must be between 0 and 1, got ${m.rate}`);

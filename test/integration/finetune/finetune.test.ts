@@ -166,8 +166,10 @@ describe('fieldmoe finetune', () => {
   it('MaMOL fine-tunes on Sentinel-2 as Level-2A bands (no B10): B10 filled at the scene\'s scale, said in the card, and the new pack classifies the same scene', async () => {
     const scene = await sceneWithoutBands(sharedData('sen1floods11-spain'), { s2: ['B10'] }, OUT);
     const out = path.join(OUT, 'flood-l2a');
-    const r = await cli(['finetune', '--model', MAMOL, '--scene', scene, '--labels', sharedData('sen1floods11-spain/labels.tif'), '--out', out, '--epochs', '1', '--tiles-per-class', '12']);
+    const r = await cli(['finetune', '--model', MAMOL, '--scene', scene, '--labels', sharedData('sen1floods11-spain/labels.tif'), '--out', out, '--epochs', '1', '--tiles-per-class', '12', '--missing-rate', '0']);
     expect(r.code).toBe(0);
+    // rate 0: no missing-sensor simulation, the default on two sensors turned off
+    expect(JSON.parse(await fs.readFile(path.join(out, 'training.json'), 'utf8')).missing).toBeNull();
     const pack = await loadPack(out);
     expect(pack.manifest.card).toMatch(/Sensor s2 lacks band B10 \(1375 nm\); pack default-mamol filled it with its training mean \([\d.]+ in the scene's units\)\./);
     expect(pack.manifest.inputs.find((i) => i.name === 'optical')!.bands.mode).toBe('fixed');
@@ -200,6 +202,10 @@ describe('fieldmoe finetune', () => {
     for (const w of dem.warnings) expect(card).toContain(`Warning: ${w}.`);
     const both = await run([], 'eolearn-both');
     expect(both.fit.averaging).toBeUndefined();
+    // the missing-sensor simulation by default on two sensors, not on one
+    const missing = async (name: string) => JSON.parse(await fs.readFile(path.join(OUT, name, 'training.json'), 'utf8')).missing;
+    expect(await missing('eolearn-both')).toEqual({ rate: 0.5, mode: 'both', input: 'both', default: true });
+    expect(await missing('eolearn-dem')).toBeNull();
     expect((await loadPack(path.join(OUT, 'eolearn-both'))).manifest.card).not.toContain('Weights averaged');
   }, 300_000);
 
@@ -265,6 +271,8 @@ describe('fieldmoe finetune', () => {
       for (const a of areas) expect(windows).toContainEqual(a);
       const training = JSON.parse(await fs.readFile(path.join(out, 'training.json'), 'utf8'));
       expect(training.readWindows).toEqual(areas);
+      // MaMOL on two sensors: the missing-sensor simulation by default
+      expect(training.missing).toEqual({ rate: 0.5, mode: 'both', input: 'both', default: true });
       const pack = await loadPack(out);
       expect(pack.manifest.card).toContain('Input normalisation recomputed from the 2 labelled areas of this scene (192 x 192 pixels from column 0, row 0; 192 x 192 pixels from column 320, row 320)');
       expect(pack.manifest.card).not.toContain('Warning:');

@@ -45,7 +45,8 @@ export function missingSimulationFlags(flags: ParsedFlags): MissingSimulation | 
   return { rate, mode: mode ?? 'both' };
 }
 
-export const MISSING_USAGE = `  --missing-rate <r>          share of training samples made incomplete (MaMOL packs)
+export const MISSING_USAGE = `  --missing-rate <r>          share of training samples made incomplete (MaMOL packs; fine-tuning
+                              MaMOL on two sensors or more defaults to 0.5, both; 0: none)
   --missing-mode both|<id>    both: each incomplete sample misses exactly one sensor, chosen
                               uniformly; <sensor id>: only that sensor goes missing`;
 
