@@ -47,13 +47,28 @@ export function commands(): Command[] {
 /** Parses argv for a command; parse problems become one-line errors naming the flag. */
 export function parseFlags(command: Command, argv: string[]): { flags: ParsedFlags; positionals: string[] } {
   try {
-    const { values, positionals } = parseArgs({ args: argv, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: command.positionals ?? false, strict: true });
+    const { values, positionals } = parseArgs({ args: withNegativeValues(command, argv), options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: command.positionals ?? false, strict: true });
     return { flags: values as ParsedFlags, positionals };
   } catch (err) {
     const message = (err as Error).message.split('\n')[0];
     const flag = /'(-[^']+)'/.exec(message)?.[1] ?? `fieldmoe ${command.name}`;
     throw new FieldMoeError(flag, `${message.replace(/\.$/, '')} (see fieldmoe ${command.name} --help)`);
   }
+}
+
+/**
+ * `--flag -3` as `--flag=-3` for a flag that takes a value: parseArgs reads a value starting with
+ * a dash as another flag and calls the first ambiguous, where the range check has the better
+ * message ("--epochs: -3 must be an integer >= 1").
+ */
+function withNegativeValues(command: Command, argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].startsWith('--') ? argv[i].slice(2) : undefined;
+    if (name && command.options[name]?.type === 'string' && /^-\d/.test(argv[i + 1] ?? '')) out.push(`${argv[i]}=${argv[++i]}`);
+    else out.push(argv[i]);
+  }
+  return out;
 }
 
 // ---- typed flag readers ------------------------------------------------------------------------

@@ -31,6 +31,8 @@ describe('fieldmoe CLI', () => {
     expect(await run(['classify', '--model', 'm', '--scene', 's'])).toEqual({ code: 1, out: '', err: 'error: --out: is required (see fieldmoe classify --help)\n' });
     expect((await run(['classify', '--out', 'o.tif', '--model', 'm', '--scene', 's', '--ep', 'tpu'])).err).toBe('error: --ep: unknown execution provider "tpu"; use cuda, dml, coreml, webgpu, cpu\n');
     expect((await run(['classify', '--out', 'o.tif', '--model', 'm', '--scene', 's', '--threads', '0'])).err).toBe('error: --threads: "0" must be an integer >= 1\n');
+    // a negative value is the flag's value, not another flag
+    expect((await run(['classify', '--out', 'o.tif', '--model', 'm', '--scene', 's', '--threads', '-2'])).err).toBe('error: --threads: "-2" must be an integer >= 1\n');
     expect((await run(['classify', '--out', 'o.tif', '--model', 'no-such-pack', '--scene', 's'])).err).toMatch(/^error: no-such-pack: no such model pack \(not a folder, and not among: .*tiny-landsat7/);
     expect((await run(['info', 'a.tif', 'b.tif'])).err).toBe('error: fieldmoe info: takes one scene, got 2: a.tif b.tif\n');
     expect((await run(['info', '/nope/scene.tif'])).err).toMatch(/^error: \/nope\/scene\.tif: .*\n$/);
