@@ -59,10 +59,16 @@ export interface ClassifyReport {
   /** True when the pack has no availability input and some sensor data was masked. */
   degraded: boolean;
   degradedReasons: string[];
-  /** Sensors read in other units than their files hold, as the pack was trained (packs/units.ts). */
+  /** Sensors read in other units than their files hold, and inputs normalised by the scene's own statistics, as the pack was trained (packs/units.ts, packs/sceneNormalization.ts). */
   conversions: string[];
   /** Bands and sensors of the scene the pack does not read (bandmap.ts describeUnread). */
   unread: string[];
+  /**
+   * Sensors with pixels at the nodata value in some bands they feed but not all: such a pixel is
+   * data (Landsat's SWIR is 0 over water), classified with those values as they are, which a band
+   * dropout makes wrong (RunStats.partialNodata).
+   */
+  partialNodata: string[];
   /** Pixels written as nodata (no valid sensor). */
   nodataPixels: number;
   /** Pixel count per class id. */
@@ -199,7 +205,8 @@ class ClassifyRun {
         pending = r + 1 < ys.length && prefetch ? this.readBand(r + 1, spent) : undefined;
         this.watch.lap('readMs');
         const band = new BandData(this.mapping.bindings, blocks, this.W, Math.min(this.T, this.H - ys[r]), r, this.validMasks[r % this.validMasks.length]);
-        this.stats.countBand(band);
+        // rows an earlier band of tiles held too (the last band is shifted up to end at the scene's edge, or tiles overlap)
+        this.stats.countBand(band, r ? Math.max(0, ys[r - 1] + this.T - ys[r]) : 0);
         this.watch.lap('prepareMs');
         await this.runTiles(band);
         spent = blocks;
@@ -302,13 +309,14 @@ class ClassifyRun {
       ...stats.degradation(this.known.degradation),
       conversions: this.known.conversions,
       unread: describeUnread(this.scene.info, this.mapping, manifest.name),
+      partialNodata: stats.partialNodata(),
       nodataPixels: stats.nodataPixels,
       classCounts: Object.fromEntries(manifest.classes.map((c, k) => [c.id, stats.classCounts[k]])),
       sessionRunMs: this.runner.runMs,
       totalMs: performance.now() - this.started,
       timings: this.watch.timings,
     };
-    for (const line of [...report.conversions, ...report.unread]) this.options.log?.(line);
+    for (const line of [...report.conversions, ...report.unread, ...report.partialNodata]) this.options.log?.(line);
     if (report.degraded) this.options.log?.(`degraded result: ${report.degradedReasons.join('; ')}`);
     return report;
   }
@@ -437,6 +445,10 @@ class RunStats {
   /** Per binding: valid pixels seen, and pixels where another sensor had data but this one not. */
   private readonly validPx: number[];
   private readonly maskedPx: number[];
+  /** Per binding: valid pixels with the raster's nodata value in some channels, of all valid ones counted so, and per channel how often. */
+  private readonly partialPx: number[];
+  private readonly partialOf: number[];
+  private readonly partialByChannel: number[][];
 
   constructor(
     readonly mapping: BandMapping,
@@ -446,9 +458,12 @@ class RunStats {
     this.finite = mapping.bindings.map((b) => new Array(b.channels).fill(0));
     this.validPx = mapping.bindings.map(() => 0);
     this.maskedPx = mapping.bindings.map(() => 0);
+    this.partialPx = mapping.bindings.map(() => 0);
+    this.partialOf = mapping.bindings.map(() => 0);
+    this.partialByChannel = mapping.bindings.map((b) => new Array(b.channels).fill(0));
   }
 
-  countBand(band: BandData): void {
+  countBand(band: BandData, seenRows: number): void {
     band.perBinding.forEach((block, i) => {
       if (!block) return;
       const b = band.bindings[i];
@@ -465,11 +480,43 @@ class RunStats {
         }
       }
       this.validPx[i] += band.validCount[i];
+      this.countPartialNodata(i, block, band.planes[i], seenRows * band.width, n);
       // Pixels classified from the other sensors while this one had no data there.
       if (band.singleSource || band.validCount[i] === n) return;
       let masked = 0;
       for (let p = 0; p < n; p++) if (!block.valid[p] && band.anyValid[p]) masked++;
       this.maskedPx[i] += masked;
+    });
+  }
+
+  /** Valid pixels of binding `i` from pixel `from` on holding its raster's nodata value in some of `planes` (a pixel with it in all is invalid). */
+  private countPartialNodata(i: number, block: SensorBlock, planes: readonly number[], from: number, n: number): void {
+    const nodata = this.mapping.bindings[i].sensor?.raster.nodata;
+    if (nodata === undefined || planes.length < 2) return;
+    const counts = this.partialByChannel[i];
+    for (let p = from; p < n; p++) {
+      if (!block.valid[p]) continue;
+      this.partialOf[i]++;
+      let hit = false;
+      for (let c = 0; c < planes.length; c++)
+        if (block.data[planes[c] * n + p] === nodata) {
+          counts[c]++;
+          hit = true;
+        }
+      if (hit) this.partialPx[i]++;
+    }
+  }
+
+  /** One line per sensor with pixels at its nodata value in some bands (RunStats.countPartialNodata), naming the bands most often so. */
+  partialNodata(): string[] {
+    return this.mapping.bindings.flatMap((b, i) => {
+      const px = this.partialPx[i];
+      if (!px || !b.sensor) return [];
+      const sensor = b.sensor;
+      const bands = this.partialByChannel[i].map((count, c) => ({ count, c })).filter((x) => x.count > 0).sort((x, y) => y.count - x.count);
+      const name = (c: number) => sensor.bands.find((x) => x.index === b.bandIndices[c])?.name ?? `band ${b.bandIndices[c] + 1}`;
+      const share = ((100 * px) / this.partialOf[i]).toFixed(1);
+      return [`sensor ${sensor.id}: ${px} pixels (${share}% of its valid ones) hold the nodata value ${sensor.raster.nodata} in some bands but not all (${bands.slice(0, 3).map((x) => `${name(x.c)} ${x.count}`).join(', ')}${bands.length > 3 ? ', ...' : ''}); they were classified with those values as data, which a band dropout makes wrong: check them on the map`];
     });
   }
 

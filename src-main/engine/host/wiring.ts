@@ -103,6 +103,7 @@ export async function realServices(): Promise<EngineServices> {
         ...report.degradedReasons,
         ...report.conversions,
         ...report.unread,
+        ...report.partialNodata,
         `${report.tiles} tiles, ${report.nodataPixels} nodata pixels`,
       ];
       return { provider: report.provider, degraded: report.degraded, notes, classes: packSummary(pack).classes };

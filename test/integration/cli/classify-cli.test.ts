@@ -53,6 +53,18 @@ describe('fieldmoe classify on nc-landsat7', () => {
     expect(report.provider).toBe('cpu');
     expect(report.fallbacks.map((f: { provider: string }) => f.provider)).toEqual(['cuda']);
     expect(report.tiles).toBe(20);
+    // pixels at the nodata value (0) in some bands but not all are reported, not masked
+    const landsat = await readAll(path.join(dir, 'landsat7_2000.tif'));
+    const n = landsat.length / 6;
+    let partial = 0;
+    for (let p = 0; p < n; p++) {
+      let zeros = 0;
+      for (let b = 0; b < 6; b++) if (landsat[b * n + p] === 0) zeros++;
+      if (zeros > 0 && zeros < 6) partial++;
+    }
+    expect(partial).toBeGreaterThan(0);
+    expect(report.partialNodata).toEqual([expect.stringMatching(new RegExp(`^sensor l7: ${partial} pixels \\(.*% of its valid ones\\) hold the nodata value 0 in some bands but not all \\(B7 ${partial}\\)`))]);
+    expect(r.stderr).toContain(report.partialNodata[0]);
 
     const input = path.join(dir, 'landsat7_2000.tif');
     expectSameGrid(classes, input);
