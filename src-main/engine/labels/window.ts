@@ -5,17 +5,10 @@
  */
 import { cropScene } from '../scene/crop';
 import { mosaicScene, packWindows, type MosaicLayout } from '../scene/mosaic';
-import { wholeReadBytes } from '../scene/whole';
+import { WHOLE_SCENE_READ_BYTES, wholeReadBytes } from '../scene/whole';
 import type { PixelWindow, Scene } from '../scene/types';
 import { DEFAULT_SPLIT_BLOCK } from './split';
 import type { LabelGrid, LabelSet } from './types';
-
-/**
- * Scenes whose sensors read whole take at most this many bytes are read whole: their statistics
- * (normalisation, band fills) then come from the whole scene that classify will run over, and
- * results do not depend on where the labels lie.
- */
-export const WHOLE_SCENE_READ_BYTES = 512 * 1024 ** 2;
 
 /**
  * `scene` and `labels` as fine-tuning and training read them: the scene whole up to `wholeUpTo`

@@ -6,7 +6,7 @@
  * scene), where the manifest's would feed eolearn's reflectance 0..1 to a pack normalised for
  * Landsat's 0..255 and give one class everywhere.
  */
-import { readWhole, wholeReadBytes } from '../scene/whole';
+import { readWhole, WHOLE_SCENE_READ_BYTES, wholeReadBytes } from '../scene/whole';
 import { spreadWindows } from '../scene/emptyBands';
 import { throwIfCancelled } from '../jobs/job';
 import { FieldMoeError } from '../util/errors';
@@ -15,8 +15,6 @@ import { mapBandsWithFills } from './fillBands';
 import type { BandMapOptions } from './bandmap';
 import type { PackManifest } from './manifest';
 
-/** Scenes whose bound bands read whole take at most this many bytes: their statistics are the whole scene's, as at training. */
-const WHOLE_READ_BYTES = 512 * 1024 ** 2;
 /** Larger scenes: windows of this side on a grid of this many per axis. */
 const SAMPLE_GRID = 16;
 const SAMPLE_SIDE = 64;
@@ -76,8 +74,8 @@ export async function withSceneNormalization(scene: Scene, manifest: PackManifes
   return { manifest: { ...manifest, inputs }, notes };
 }
 
-/** Sums over `bands` of `sensor`: the whole scene on fine-tuning's stride where it reads whole in `wholeUpTo` bytes, else windows spread over it. */
-export async function sceneSums(scene: Scene, sensor: string, bands: readonly number[], signal?: AbortSignal, wholeUpTo = WHOLE_READ_BYTES): Promise<{ sum: number; sumSq: number; count: number }> {
+/** Sums over `bands` of `sensor`: the whole scene on fine-tuning's stride where it reads whole in `wholeUpTo` bytes (as fine-tuning reads it), else windows spread over it. */
+export async function sceneSums(scene: Scene, sensor: string, bands: readonly number[], signal?: AbortSignal, wholeUpTo = WHOLE_SCENE_READ_BYTES): Promise<{ sum: number; sumSq: number; count: number }> {
   const { width, height } = scene.info;
   const subset = new Map([[sensor, bands]]);
   const positions = bands.map((_, k) => k);
