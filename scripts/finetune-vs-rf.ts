@@ -1,5 +1,5 @@
 /**
- * `npx tsx scripts/finetune-vs-rf.ts [--cases a,b] [--seeds 0,1,2] [--pixels 20,50,200] [--out file.json]`
+ * `npx tsx scripts/finetune-vs-rf.ts [--cases a,b] [--seeds 0,1,2] [--pixels 20,50,200] [--out file.json] [--dump dir]`
  *
  * The issue's acceptance comparison on shared data, over several seeds and label counts, as an
  * analyst (or the issue's check) would run it: N labelled pixels per class are drawn from the
@@ -18,7 +18,8 @@
  * without some bands (`dropBands`), SAR in linear power (`sarLinear`); or build their scene from
  * a dataset's files (`build`: the Houston 2013 LiDAR DSM, scripts/houston-lidar-scene.ts).
  * Prints each case's OA margin (ours - RF) per seed and its mean and minimum. `--cases` picks
- * cases whose name contains one of the words.
+ * cases whose name contains one of the words; `--dump` writes the forest's training and scored
+ * samples of every run as .npy files, to try other learners on the same pixels offline.
  * test/slow/finetune-vs-rf.test.ts runs the same cases (seed 0 unless FIELDMOE_RF_SEEDS says).
  */
 import { execFileSync } from 'node:child_process';
@@ -31,7 +32,8 @@ import { openScene } from '../src-main/engine/scene/index';
 import type { Scene } from '../src-main/engine/scene/types';
 import { loadLabels, readLabelledPixels, splitLabels, subsamplePerClass, type LabelSet } from '../src-main/engine/labels/index';
 import { loadPack } from '../src-main/engine/packs/index';
-import { randomForestBaseline } from '../src-main/engine/eval/index';
+import { randomForestBaseline, type PixelSamples } from '../src-main/engine/eval/index';
+import { writeNpy } from '../src-main/engine/eval/npy';
 import { finetune } from '../src-main/engine/finetune/finetune';
 import { classMap, scoreClassMap, withData } from '../src-main/engine/finetune/evaluate';
 import { DEFAULT_TRAINING_SCENES, heldOutIndices } from '../src-main/engine/training/defaults';
@@ -190,7 +192,20 @@ function onlyThese(labels: LabelSet, indices: Uint32Array): LabelSet {
  * One case at one seed and label count: fine-tunes into `outDir` on the few-shot labels, then
  * scores each sensor subset against its forest. Returns one row per subset.
  */
-export async function runCase(c: Case, opts: { seed: number; pixelsPerClass?: number; outDir: string; onRow?: (row: Row) => void }): Promise<Row[]> {
+/** A file-name-safe form of a case or region name. */
+const slug = (name: string) => name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
+
+/** The forest's samples of one run as .npy files under `dir` (`<name>_{train,test}_{x,y}.npy`), to study the rows offline (sklearn). */
+async function dumpSamples(dir: string, name: string, train: PixelSamples, test: PixelSamples): Promise<void> {
+  await fs.mkdir(dir, { recursive: true });
+  for (const [part, s] of [['train', train], ['test', test]] as const) {
+    await writeNpy(path.join(dir, `${name}_${part}_x.npy`), s.features, [s.labels.length, s.featureCount]);
+    await writeNpy(path.join(dir, `${name}_${part}_y.npy`), Int32Array.from(s.labels), [s.labels.length]);
+  }
+}
+
+/** One case at one seed: fine-tune, forest and scores (`dump`: also write the forest's samples there, dumpSamples). */
+export async function runCase(c: Case, opts: { seed: number; pixelsPerClass?: number; outDir: string; dump?: string; onRow?: (row: Row) => void }): Promise<Row[]> {
   const dir = await sceneOf(c, opts.outDir);
   const labelsFile = path.join(c.build ? dir : path.join(DATA, c.dataset), c.labels);
   const absent = c.absent ?? [];
@@ -229,7 +244,9 @@ export async function runCase(c: Case, opts: { seed: number; pixelsPerClass?: nu
       const test = withData(classes, testLabels, candidates);
       // the same sensors in both scenes, named by their files in another region's
       const present = (sc: Scene) => sc.info.sensors.filter((_, i) => !sub.info.sensors[i].failed).map((s) => s.id);
-      const rf = await randomForestBaseline(await pixels(scene, labels, train, present(scene)), await pixels(sub, testLabels, test, present(sub)), labels.classes, { seed });
+      const [forestTrain, forestTest] = [await pixels(scene, labels, train, present(scene)), await pixels(sub, testLabels, test, present(sub))];
+      if (opts.dump) await dumpSamples(opts.dump, `${slug(c.name)}_${pixelsPerClass}pc_s${seed}_${region ? slug(region) : missing.length ? `missing-${missing.join('+')}` : 'all'}`, forestTrain, forestTest);
+      const rf = await randomForestBaseline(forestTrain, forestTest, labels.classes, { seed });
       const row: Row = {
         case: c.name, seed, pixelsPerClass, missing, ...(region ? { region } : {}), trainPixels: train.length, testPixels: test.length, nodataPixels: ours.nodata_pixels, finetuneSeconds: seconds, epochs: ft.fit.history.length,
         ours: { oa: ours.oa, kappa: ours.kappa, miou: ours.miou, macc: ours.macc },
@@ -286,7 +303,7 @@ export function marginTable(rows: readonly Row[]): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { cases: { type: 'string' }, seeds: { type: 'string', default: '0' }, pixels: { type: 'string' }, out: { type: 'string' } } });
+  const { values } = parseArgs({ args: argv, options: { cases: { type: 'string' }, seeds: { type: 'string', default: '0' }, pixels: { type: 'string' }, out: { type: 'string' }, dump: { type: 'string' } } });
   const ints = (s: string) => s.split(',').map((x) => Number(x.trim())).filter((n) => Number.isInteger(n) && n >= 0);
   const words = values.cases ? values.cases.split(',').map((w) => w.trim().toLowerCase()).filter(Boolean) : [];
   const cases = CASES.filter((c) => !words.length || words.some((w) => c.name.toLowerCase().includes(w)));
@@ -299,7 +316,7 @@ export async function main(argv: string[]): Promise<number> {
       for (const n of counts)
         for (const seed of seeds)
           await runCase(c, {
-            seed, pixelsPerClass: n, outDir,
+            seed, pixelsPerClass: n, outDir, dump: values.dump,
             onRow: (r) => {
               rows.push(r);
               console.error(`${r.case} | ${r.pixelsPerClass}/class seed ${r.seed} ${r.region ? `in ${r.region}` : `missing [${r.missing}]`}: ours ${r.ours.oa.toFixed(4)} RF ${r.rf.oa.toFixed(4)} (${r.finetuneSeconds.toFixed(1)} s, ${r.epochs} epochs)`);
