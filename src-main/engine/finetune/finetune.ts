@@ -128,7 +128,11 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
   // backbone sees what it sees of a missing sensor, bias-only tokens. A random embedding trained
   // from the few labels did worse (sen1floods11 with S2 as a 4-band camera, seeds 0-2, 20/class,
   // camera alone: mean / min margin over the forest -0.3 / -5.1 against +0.3 / -0.3).
-  const zeroed = bindings.filter((b) => b.opened).flatMap((b) => arch.firstEmbeddingWeights?.(b.input.name) ?? []);
+  const opened = bindings.filter((b) => b.opened);
+  // without the head, such a sensor would reach no part of the model (one class everywhere)
+  if (opened.length && req.pixelHead === false)
+    throw new FieldMoeError('--no-pixel-head', `sensor ${opened[0].sensor!.id}'s ${opened[0].channels} bands do not fit the bands pack ${base.pack.manifest.name}'s input ${opened[0].input.name} lists and reach the model through the pixel head alone; keep the pixel head`);
+  const zeroed = opened.flatMap((b) => arch.firstEmbeddingWeights?.(b.input.name) ?? []);
   const weights = compatibleWeights(model, base.weights, (name) => (head === 'new' && name.startsWith(arch.headPrefix)) || zeroed.includes(name));
 
   const result = await fit(

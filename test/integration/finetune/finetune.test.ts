@@ -244,6 +244,11 @@ describe('fieldmoe finetune', () => {
     const weights = await readSafetensors(path.join(out, 'weights.safetensors'));
     expect(weights.tensors.get('embed.optical.fc1.weight')!.shape).toEqual([64, 4 * 4 * 4]);
     expect(Array.from(weights.tensors.get('embed.optical.fc1.weight')!.data as Float32Array).every((v) => v === 0)).toBe(true);
+    // without the pixel head those bands would reach no part of the model: refused
+    const bare = await cli(['finetune', '--model', MAMOL, '--scene', scene, '--labels', labels, '--out', path.join(OUT, 'naip-bare'), '--epochs', '1', '--no-pixel-head']);
+    expect(bare.code).toBe(1);
+    expect(bare.err).toMatch(/^error: --no-pixel-head: sensor id_000051_naip's 4 bands .* reach the model through the pixel head alone; keep the pixel head\n$/);
+    expect(existsSync(path.join(OUT, 'naip-bare'))).toBe(false);
     const e = await cli(['eval', '--model', out, '--scene', scene, '--labels', labels]);
     expect(e.code).toBe(0);
     // five classes; one class everywhere would score at most 0.64 (the largest class's share)
