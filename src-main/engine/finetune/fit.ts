@@ -802,6 +802,7 @@ async function linearPathStart(
           if (y < 0) return;
           const row: number[] = [];
           const contextRow: number[] = [];
+          const tileRow: number[] = [];
           head.inputs.forEach((spec, h) => {
             if (key && spec.name === key) return;
             const x = feeds[spec.name].data as Float32Array;
@@ -816,8 +817,10 @@ async function linearPathStart(
             const z = (c: number, q: number) => (x[(j * spec.bands + c) * plane + q] - means[c] - shift[c]) * scale[c];
             for (let c = 0; c < spec.bands; c++) row.push(a ? z(c, centre) : 0);
             if (context) for (const [f, v] of windowStatsAt(z, spec.bands, T, centre, context.windows).entries()) contextRow.push(a ? (v - context.shift[f]) * context.scale[f] : 0);
+            // the tile's mean of the scaled band, as pixelhead.ts relativeStandardised takes it
+            if (spec.relative && spec.tileMeanIntoLinear) for (let c = 0; c < spec.bands; c++) tileRow.push(a ? means[c] * scale[c] : 0);
           });
-          row.push(...contextRow);
+          row.push(...contextRow, ...tileRow);
           if (!row.every(Number.isFinite)) return;
           problem.xs.push(...row);
           problem.ys.push(y);
@@ -830,18 +833,19 @@ async function linearPathStart(
   const fits = new Map<string, LinearFit>();
   // with FitOptions.packHead, the same features fitted without the pack's logits: the start with that head zeroed
   const aloneFits = fitting.opts.packHead ? new Map<string, LinearFit>() : undefined;
-  // inputs whose context some regression kept
-  const contextKept = new Set<string>();
+  // inputs whose extra features (context, tile means) some regression kept
+  const extrasKept = new Set<string>();
   for (const [key, p] of problems) {
     if (!p.ys.length) continue;
-    const inputs = head.inputs.flatMap((spec, h) => (spec.name === key ? [] : [{ input: spec.name, bands: spec.bands, context: stats[h].context?.shift.length ?? 0 }]));
+    const inputs = head.inputs.flatMap((spec, h) => (spec.name === key ? [] : [{ input: spec.name, bands: spec.bands, context: stats[h].context?.shift.length ?? 0, tile: spec.relative && spec.tileMeanIntoLinear ? spec.bands : 0 }]));
     const columns: LinearColumn[] = [
-      ...inputs.map((i) => ({ input: i.input, context: false, width: i.bands })),
-      ...inputs.filter((i) => i.context).map((i) => ({ input: i.input, context: true, width: i.context })),
+      ...inputs.map((i) => ({ input: i.input, part: 'bands' as const, width: i.bands })),
+      ...inputs.filter((i) => i.context).map((i) => ({ input: i.input, part: 'context' as const, width: i.context })),
+      ...inputs.filter((i) => i.tile).map((i) => ({ input: i.input, part: 'tile' as const, width: i.tile })),
     ];
     const all = { x: Float64Array.from(p.xs), n: p.ys.length, d: columns.reduce((a, c) => a + c.width, 0), k: classes, y: p.ys, offset: Float64Array.from(p.offsets) };
     const { problem, kept, l2 } = linearPathFeatures(all, columns, p.groups);
-    for (const c of kept) if (c.context) contextKept.add(c.input);
+    for (const c of kept) if (c.part !== 'bands') extrasKept.add(c.input);
     const asBlocks = (fitted: { weights: ArrayLike<number>; bias: ArrayLike<number> }): LinearFit => {
       let col = 0;
       const weights = columns.map((c) => {
@@ -861,9 +865,9 @@ async function linearPathStart(
     aloneFits.set(key, asBlocks(fitLogReg({ ...alone, l2: crossValidatedL2(alone, p.groups, LINEAR_PATH_L2_GRID).l2 })));
   }
   if (!fits.get('')) return undefined;
-  // an input's context no regression kept leaves the linear path
-  const dropped = new Set(head.inputs.filter((i) => linearReadsContext(i) && !contextKept.has(i.name)).map((i) => i.name));
-  const model = dropped.size ? withoutLinearContext(fitting.opts.model, dropped) : fitting.opts.model;
+  // an input's extra features no regression kept leave the linear path
+  const dropped = new Set(head.inputs.filter((i) => (linearReadsContext(i) || i.tileMeanIntoLinear) && !extrasKept.has(i.name)).map((i) => i.name));
+  const model = dropped.size ? withoutLinearExtras(fitting.opts.model, dropped) : fitting.opts.model;
   return { params: linearPathParams(fits, classes, dropped), ...(aloneFits ? { labelsAlone: linearPathParams(aloneFits, classes, dropped) } : {}), model };
 }
 
@@ -873,36 +877,37 @@ function linearPathParams(fits: ReadonlyMap<string, LinearFit>, classes: number,
   const params = new Map<string, StoredTensor>();
   const tensor = (data: Float32Array) => ({ dtype: 'float32' as const, shape: [classes, data.length / classes], data });
   const less = (a: Float32Array, b: Float32Array) => a.map((v, m) => v - b[m]);
-  const name = (c: LinearColumn, path: string) => `${PIXEL_HEAD_SCOPE}.${c.input}.${path}${c.context ? '_context' : ''}.weight`;
-  const read = (w: LinearColumn) => !(w.context && dropped.has(w.input));
+  const name = (c: LinearColumn, path: string) => `${PIXEL_HEAD_SCOPE}.${c.input}.${path}${c.part === 'bands' ? '' : `_${c.part}`}.weight`;
+  const read = (w: LinearColumn) => !(w.part !== 'bands' && dropped.has(w.input));
   for (const w of complete.weights.filter(read)) params.set(name(w, 'linear'), tensor(w.data));
   params.set(`${PIXEL_HEAD_SCOPE}.linear.bias`, tensor(complete.bias));
   // an input's absence: its own regression, stored as the difference from the complete one (pixelhead.ts linearWithout)
   for (const [key, fit] of fits) {
     if (!key) continue;
-    for (const w of fit.weights.filter(read)) params.set(name(w, `linear_without_${key}`), tensor(less(w.data, complete.weights.find((c) => c.input === w.input && c.context === w.context)!.data)));
+    for (const w of fit.weights.filter(read)) params.set(name(w, `linear_without_${key}`), tensor(less(w.data, complete.weights.find((c) => c.input === w.input && c.part === w.part)!.data)));
     params.set(`${PIXEL_HEAD_SCOPE}.linear_without_${key}.bias`, tensor(less(fit.bias, complete.bias)));
   }
   return params;
 }
 
-/** `model` with the pixel head's linear path no longer reading the context of `inputs` (their context gone where nothing else reads it). */
-export function withoutLinearContext(model: ModelConfig, inputs: ReadonlySet<string>): ModelConfig {
+/** `model` with the pixel head's linear path no longer reading the context or tile means of `inputs` (their context gone where nothing else reads it). */
+export function withoutLinearExtras(model: ModelConfig, inputs: ReadonlySet<string>): ModelConfig {
   const head = model.config.pixelHead;
   if (!head) return model;
   const specs = head.inputs.map((spec) => {
     if (!inputs.has(spec.name)) return spec;
-    const { context, contextInto, ...rest } = spec;
+    const { context, contextInto, tileMeanIntoLinear: _tile, ...rest } = spec;
+    if (!context) return rest;
     const into = (contextInto ?? ['hidden']).filter((p) => p !== 'linear');
     return into.length ? { ...rest, context, contextInto: into } : rest;
   });
   return { ...model, config: { ...model.config, pixelHead: { ...head, inputs: specs } } } as ModelConfig;
 }
 
-/** A block of the linear path's regression columns: one input's bands, or its context features. */
+/** A block of the linear path's regression columns: one input's bands, its context features or its tile means. */
 interface LinearColumn {
   input: string;
-  context: boolean;
+  part: 'bands' | 'context' | 'tile';
   width: number;
 }
 
@@ -935,7 +940,7 @@ interface LinearFit {
  * error of the lowest help with block folds (chesapeake 20/class seed 0 +4.6 -> -3.4).
  */
 export function linearPathFeatures(p: LogRegProblem, columns: readonly LinearColumn[], groups: readonly number[]): { problem: LogRegProblem; kept: LinearColumn[]; l2: number } {
-  const bands = columns.filter((c) => !c.context);
+  const bands = columns.filter((c) => c.part === 'bands');
   const d = bands.reduce((a, c) => a + c.width, 0);
   if (bands.length === columns.length) return { problem: p, kept: bands, l2: crossValidatedL2(p, groups, LINEAR_PATH_L2_GRID).l2 };
   // the bands come first in every row

@@ -92,9 +92,9 @@ describe('pixel head of a fine-tuned model', () => {
     // a hyperspectral cube's bands carry no linear-path context
     const cube = withPixelHead(seg, [binding('image', CONTEXT_MAX_BANDS + 1, true)], { hidden: 16 });
     expect(cube.architecture === 'spectralmoe' && cube.config.pixelHead).toEqual({ hidden: 16, inputs: [{ name: 'image', bands: CONTEXT_MAX_BANDS + 1 }], linear: true });
-    // nor a LiDAR stack of as many bands, in either path
+    // nor a LiDAR stack of as many bands, in either path: its linear path reads its tile means instead
     const stack = withPixelHead(mamol('dense'), [binding('elevation', CONTEXT_MAX_BANDS + 1, true, 'lidar')], { hidden: 16 });
-    expect(stack.architecture === 'mamol' && stack.config.pixelHead).toEqual({ hidden: 16, inputs: [{ name: 'elevation', bands: CONTEXT_MAX_BANDS + 1, relative: true }], linear: true });
+    expect(stack.architecture === 'mamol' && stack.config.pixelHead).toEqual({ hidden: 16, inputs: [{ name: 'elevation', bands: CONTEXT_MAX_BANDS + 1, relative: true, tileMeanIntoLinear: true }], linear: true });
   });
 
   it('gives the linear path weights of its own for the absence of each input the missing-sensor simulation drops', () => {

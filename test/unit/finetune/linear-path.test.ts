@@ -10,7 +10,7 @@ import { seededRng } from '../../../src-main/engine/util/random';
 import { Graph, concat } from '../../../src-main/engine/ml/index';
 import { contextIntoHidden, linearReadsContext, windowStats } from '../../../src-main/engine/ml/models/pixelhead';
 import type { ModelConfig } from '../../../src-main/engine/ml/models/index';
-import { clearlyLower, linearPathFeatures, windowStatsAt, withoutLinearContext } from '../../../src-main/engine/finetune/fit';
+import { clearlyLower, linearPathFeatures, windowStatsAt, withoutLinearExtras } from '../../../src-main/engine/finetune/fit';
 import { runGraph } from '../models/vit-run';
 
 /** Deterministic pseudo-random numbers in [-1, 1), from the engine's one seeded generator. */
@@ -59,8 +59,8 @@ describe('linear path start', () => {
   it('keeps context features that carry the class and leaves out those that are noise', () => {
     // 2 band columns and 2 context columns; the class is in the context (texture) or in the bands
     const columns = [
-      { input: 'a', context: false, width: 2 },
-      { input: 'a', context: true, width: 2 },
+      { input: 'a', part: 'bands' as const, width: 2 },
+      { input: 'a', part: 'context' as const, width: 2 },
     ];
     const problem = (inContext: boolean, seed: number) => {
       const r = noise(seed);
@@ -99,18 +99,20 @@ describe('the linear path without context', () => {
             { name: 'image', bands: 4, context: [3, 7], contextInto: ['linear'] },
             { name: 'sar', bands: 2, context: [3, 7], contextInto: ['hidden', 'linear'] },
             { name: 'dem', bands: 1, relative: true, context: [3], contextInto: ['hidden', 'linear'] },
+            { name: 'lidar', bands: 21, relative: true, tileMeanIntoLinear: true },
           ],
         },
       },
     } as unknown as ModelConfig;
-    const out = withoutLinearContext(model, new Set(['image', 'sar']));
+    const out = withoutLinearExtras(model, new Set(['image', 'sar', 'lidar']));
     expect(out.config.pixelHead!.inputs).toEqual([
       { name: 'image', bands: 4 },
       { name: 'sar', bands: 2, context: [3, 7], contextInto: ['hidden'] },
       { name: 'dem', bands: 1, relative: true, context: [3], contextInto: ['hidden', 'linear'] },
+      { name: 'lidar', bands: 21, relative: true },
     ]);
-    expect(out.config.pixelHead!.inputs.map(linearReadsContext)).toEqual([false, false, true]);
-    expect(out.config.pixelHead!.inputs.map(contextIntoHidden)).toEqual([false, true, true]);
+    expect(out.config.pixelHead!.inputs.map(linearReadsContext)).toEqual([false, false, true, false]);
+    expect(out.config.pixelHead!.inputs.map(contextIntoHidden)).toEqual([false, true, true, false]);
     // the model given is left as it was
     expect(model.config.pixelHead!.inputs[0].contextInto).toEqual(['linear']);
   });

@@ -106,6 +106,18 @@ function reference(params: Map<string, Float64Array>, cfg: PixelHeadConfig, xs: 
           const lc = get(`${spec.name}.${path}_context.weight`);
           context[i].forEach((f, n) => (v += lc[k * context[i].length + n] * f * m[b * 2 + i]));
         });
+        // tile means of a relative input, scaled as it standardises: sum_c T_i,c mean(x_c) scale_c m_i
+        cfg.inputs.forEach((spec, i) => {
+          if (i === skip) return;
+          expect(params.has(`pixel_head.${spec.name}.${path}_tile.weight`)).toBe(!!(spec.relative && spec.tileMeanIntoLinear));
+          if (!(spec.relative && spec.tileMeanIntoLinear)) return;
+          const lt = get(`${spec.name}.${path}_tile.weight`);
+          const scale = get(`${spec.name}.norm.scale`);
+          for (let c = 0; c < spec.bands; c++) {
+            const plane = xs[i].subarray((b * spec.bands + c) * P, (b * spec.bands + c + 1) * P);
+            v += lt[k * spec.bands + c] * (plane.reduce((a, x) => a + x, 0) / P) * scale[c] * m[b * 2 + i];
+          }
+        });
         return v;
       };
       for (let k = 0; k < CLASSES; k++) {
@@ -135,9 +147,11 @@ describe('pixel head', () => {
     ...perSubset,
     inputs: [{ ...context.inputs[0], contextInto: ['linear'] }, { ...context.inputs[1], contextInto: ['hidden', 'linear'] }],
   };
+  // b's tile means into the linear path as well
+  const tileMean: PixelHeadConfig = { ...perSubset, inputs: [perSubset.inputs[0], { ...perSubset.inputs[1], tileMeanIntoLinear: true }] };
   const describeCfg = (cfg: PixelHeadConfig) =>
-    `${cfg.inputs[0].context ? ', spatial context' : ''}${cfg.inputs[0].contextInto ? ' (into the linear path)' : ''}${cfg.linear ? ', linear path' : ''}${cfg.linearWithout ? ' per sensor subset' : ''}`;
-  for (const cfg of [CFG, { ...CFG, hidden: 0 }, relative, context, { ...context, hidden: 0 }, { ...context, linear: true }, perSubset, linearContext])
+    `${cfg.inputs[0].context ? ', spatial context' : ''}${cfg.inputs[0].contextInto ? ' (into the linear path)' : ''}${cfg.linear ? ', linear path' : ''}${cfg.linearWithout ? ' per sensor subset' : ''}${cfg.inputs[1].tileMeanIntoLinear ? ', b\'s tile means' : ''}`;
+  for (const cfg of [CFG, { ...CFG, hidden: 0 }, relative, context, { ...context, hidden: 0 }, { ...context, linear: true }, perSubset, linearContext, tileMean])
     it(`matches a direct computation (hidden ${cfg.hidden}${cfg.inputs[1].relative ? ', b relative' : ''}${describeCfg(cfg)})`, async () => {
       const g = new Graph('pixel-head');
       const xs = cfg.inputs.map((s) => g.input(s.name, 'float64', [B, s.bands, H, W]));
@@ -164,7 +178,7 @@ describe('pixel head', () => {
   });
 
   // sample 1 lacks input b, so the weights for b's absence get gradients (a's would not: a is never missing)
-  for (const cfg of [CFG, context, { ...CFG, linear: true }, { ...CFG, linear: true, linearWithout: ['b'] }, { ...linearContext, linearWithout: ['b'] }])
+  for (const cfg of [CFG, context, { ...CFG, linear: true }, { ...CFG, linear: true, linearWithout: ['b'] }, { ...linearContext, linearWithout: ['b'] }, { ...tileMean, linearWithout: ['b'] }])
     it(`gradients of every trainable parameter (float64 finite differences${describeCfg(cfg)})`, async () => {
       const g0 = new Graph('discover');
       const recorded = new RandomParams(2, true);

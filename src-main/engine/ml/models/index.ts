@@ -202,7 +202,7 @@ registerArchitecture<MamolConfig>({
 });
 
 function pixelHeadText(p: PixelHeadConfig): string {
-  const input = (i: PixelHeadConfig['inputs'][number]) => `${i.name} (${i.bands}${i.relative ? ', relative to the tile mean' : ''}${i.context?.length ? `, plus mean and standard deviation over ${i.context.map((k) => `${k}x${k}`).join(' and ')} windows` : ''})`;
+  const input = (i: PixelHeadConfig['inputs'][number]) => `${i.name} (${i.bands}${i.relative ? `, relative to the tile mean${i.tileMeanIntoLinear ? ', whose level the linear path reads too' : ''}` : ''}${i.context?.length ? `, plus mean and standard deviation over ${i.context.map((k) => `${k}x${k}`).join(' and ')} windows` : ''})`;
   return `pixel head (our extension, for few-shot fine-tuning): a per-pixel MLP (hidden ${p.hidden}) on the standardised bands of ${p.inputs.map(input).join(', ')}, missing inputs zeroed, its logits added to the model's`;
 }
 

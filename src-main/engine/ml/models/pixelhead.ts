@@ -68,6 +68,8 @@ export interface PixelHeadInputSpec {
    * linearPathStart): texture tells trees from grass at 1 m, while at 10 m the MLP overfitted them.
    */
   contextInto?: readonly ('hidden' | 'linear')[];
+  /** A `relative` input's tile means into the linear path too (`<path>_tile.weight` [classes, C]): the level the relative values lose. */
+  tileMeanIntoLinear?: boolean;
 }
 
 export interface PixelHeadInput {
@@ -125,6 +127,8 @@ export function pixelHead(g: Graph, src: ParamSource, cfg: PixelHeadConfig, inpu
 interface LinearFeatures {
   bands: Value;
   context?: Value;
+  /** [B, C, 1]: the tile's mean per band (PixelHeadInputSpec `tileMeanIntoLinear`). */
+  tile?: Value;
 }
 
 /** Whether the linear path reads input `spec`'s context features (PixelHeadInputSpec `contextInto`). */
@@ -135,9 +139,12 @@ export const contextIntoHidden = (spec: Pick<PixelHeadInputSpec, 'context' | 'co
 /** The linear path (PixelHeadConfig `linear`, `linearWithout`) on the inputs' standardised features: [B, classes, H W]. */
 function linearPath(g: Graph, src: ParamSource, cfg: PixelHeadConfig, inputs: readonly PixelHeadInput[], features: readonly LinearFeatures[], classes: number): Value {
   const gated = (v: Value, available?: Value) => (available ? mul(v, unsqueeze(available, [2])) : v);
+  const product = (name: string, x: Value) => matmul(src.param(g, name, [classes, x.shape[1] as number], init.zeros), x);
   const term = (suffix: string, f: LinearFeatures) => {
-    const t = matmul(src.param(g, `${suffix}.weight`, [classes, f.bands.shape[1] as number], init.zeros), f.bands);
-    return f.context ? add(t, matmul(src.param(g, `${suffix}_context.weight`, [classes, f.context.shape[1] as number], init.zeros), f.context)) : t;
+    let t = product(`${suffix}.weight`, f.bands);
+    if (f.context) t = add(t, product(`${suffix}_context.weight`, f.context));
+    if (f.tile) t = add(t, product(`${suffix}_tile.weight`, f.tile));
+    return t;
   };
   const classifier = (suffix: string, skip?: number) => {
     const terms = cfg.inputs.flatMap((spec, i) => (i === skip ? [] : [g.scope(spec.name, () => gated(term(suffix, features[i]), inputs[i].available))]));
@@ -166,11 +173,12 @@ function bandProjection(g: Graph, src: ParamSource, inp: PixelHeadInput, spec: P
   const pixels = h * w;
   const shift = src.param(g, 'norm.shift', [1, bands, 1, 1], init.zeros);
   const scale = src.param(g, 'norm.scale', [1, bands, 1, 1], init.ones);
-  const standardised = spec.relative ? relativeStandardised(inp.x, shift, scale) : mul(sub(inp.x, shift), scale);
+  const relative = spec.relative ? relativeStandardised(inp.x, shift, scale) : undefined;
+  const standardised = relative ? relative.z : mul(sub(inp.x, shift), scale);
   const weight = src.param(g, 'weight', [hidden, bands], zeroInit ? init.zeros : init.kaimingUniform);
   const flat = reshape(standardised, [0, bands, pixels]);
   let projected = matmul(weight, flat);
-  const linear: LinearFeatures = { bands: flat };
+  const linear: LinearFeatures = { bands: flat, ...(relative && spec.tileMeanIntoLinear ? { tile: reshape(relative.tileMean, [0, bands, 1]) } : {}) };
   if (spec.context?.length) {
     const n = 2 * spec.context.length * bands;
     const features = concat(spec.context.flatMap((k) => windowStats(g, standardised, k, h, w)), 1);
@@ -189,9 +197,10 @@ function bandProjection(g: Graph, src: ParamSource, inp: PixelHeadInput, spec: P
  * and fine-tuning's cache would hold it in the input's place, which the linear path's start
  * reads (a DEM-only fine-tune then started without it).
  */
-function relativeStandardised(x: Value, shift: Value, scale: Value): Value {
+function relativeStandardised(x: Value, shift: Value, scale: Value): { z: Value; tileMean: Value } {
   const scaled = mul(x, scale);
-  return sub(sub(scaled, reduceMean(scaled, [2, 3], true)), mul(shift, scale));
+  const tileMean = reduceMean(scaled, [2, 3], true);
+  return { z: sub(sub(scaled, tileMean), mul(shift, scale)), tileMean };
 }
 
 /**
