@@ -49,8 +49,9 @@ export interface BandMapOptions {
    * against band 1's 0.27 / 0.18 / 0.45 / 0.21 / 0.21 / 0.28 (mean +5.7 points); with the linear
    * path's regression solved to its optimum (logreg.ts lbfgsFit) and no window statistics on so
    * many bands (finetune.ts CONTEXT_MAX_BANDS), 0.37 / 0.46 / 0.55 / 0.43 / 0.44 / 0.59, in 8 to
-   * 15 s. The forest on the 21 bands scores 0.70 / 0.45 / 0.63 / 0.36 / 0.57 / 0.67: above it at
-   * seeds 1 and 3, below on average. Offline (sklearn, same scene, 30% of its 48-pixel cells held out, 20/class,
+   * 15 s; with their tile means in the linear path too (finetune.ts RELATIVE_STACK_LEVEL), 0.38 /
+   * 0.46 / 0.59 / 0.42 / 0.49 / 0.71, in 18 to 26 s. The forest on the 21 bands scores 0.70 / 0.45 /
+   * 0.63 / 0.36 / 0.57 / 0.67: above it at seeds 1, 3 and 5, below on average. Offline (sklearn, same scene, 30% of its 48-pixel cells held out, 20/class,
    * seeds 0-5, mean OA) an MLP on the 21 standardised bands scored 0.38 against 0.21 on the DSM
    * alone, and no learner a head could hold beat the forest on the 21 (0.43; logistic regression
    * 0.36, and on 16 quantile bins per band 0.44, an MLP on them 0.45, per seed within 3 points of
