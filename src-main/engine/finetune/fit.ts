@@ -919,8 +919,8 @@ interface LinearFit {
 
 /**
  * The linear path's features and L2 strength: with every column, or without the context
- * features unless those clearly lower the cross-validated log loss (crossValidatedL2,
- * clearlyLower). Texture helps at 1 m and can hurt at 10 m: scikit-learn on the shared scenes
+ * features (and the tile means of an elevation stack) unless those clearly lower the
+ * cross-validated log loss (crossValidatedL2, clearlyLower). Texture helps at 1 m and can hurt at 10 m: scikit-learn on the shared scenes
  * (32-pixel blocks, seeds 0-2), worst seed against a forest on the bands at 20 labels per class,
  * chesapeake NAIP tile 51: a regression with the context +8.0, on the bands alone -22.9;
  * sen1floods11 S2: -10.0 with the context, -0.6 without. With more features than samples the

@@ -192,7 +192,8 @@ function bandProjection(g: Graph, src: ParamSource, inp: PixelHeadInput, spec: P
 }
 
 /**
- * ((x - mean x) - shift) scale, the mean over the tile per band, written so that the first
+ * ((x - mean x) - shift) scale, the mean over the tile per band, and that mean (of x scale: the
+ * level the relative values drop, `tileMeanIntoLinear`), written so that the first
  * operation on the input is trainable: the tile less its mean, computed first, would be frozen
  * and fine-tuning's cache would hold it in the input's place, which the linear path's start
  * reads (a DEM-only fine-tune then started without it).
