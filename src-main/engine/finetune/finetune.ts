@@ -169,7 +169,9 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
   const inputs = packInputs.map((input, i): PackInput => {
     const b = kept[i];
     const norm = result.normalization[0][i];
-    const bands = input.bands.mode === 'any' && b.sensor ? { ...input.bands, minBands: b.channels, maxBands: b.channels } : fillsFor(input.bands, filled.filter((f) => f.sensor === b.sensor?.id), norm);
+    // wavelengths given on the command line (the file has none) stay with the pack
+    const given = input.bands.mode === 'any' && input.bands.wavelengthsInput && b.sensor && req.wavelengths?.has(b.sensor.id) ? { wavelengthsNm: b.wavelengths } : {};
+    const bands = input.bands.mode === 'any' && b.sensor ? { ...input.bands, minBands: b.channels, maxBands: b.channels, ...given } : fillsFor(input.bands, filled.filter((f) => f.sensor === b.sensor?.id), norm);
     return { ...input, bands, normalization: { type: 'uniform', mean: norm.mean, std: norm.std } };
   });
   const name = req.name ?? path.basename(path.resolve(req.out));

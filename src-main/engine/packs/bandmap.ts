@@ -172,6 +172,8 @@ function matchBands(input: PackInput, sensor: SensorInfo, bands: readonly BandIn
       return `scene sensor ${sensor.id} has ${bands.length} bands, the pack takes ${spec.minBands}..${spec.maxBands}`;
     if (spec.wavelengthsInput) {
       const missing = bands.filter((b) => b.wavelengthNm === undefined);
+      // a fine-tuned pack's own sensor, given again without its wavelengths
+      if (missing.length === bands.length && spec.wavelengthsNm?.length === bands.length) return { indices: bands.map((b) => b.index), wavelengths: [...spec.wavelengthsNm] };
       if (missing.length)
         return `scene sensor ${sensor.id} has no wavelength for band${missing.length > 1 ? 's' : ''} ${missing.map((b) => b.index + 1).join(', ')} (give them with --wavelengths ${sensor.id}=nm,nm,...)`;
     }

@@ -24,10 +24,12 @@ export type BandRequirement =
  * `fixed`: exactly these bands, in this order (the tensor has `list.length` channels).
  * `any`: every band of the matched sensor, in file order; when `wavelengthsInput` is set the
  * model receives the bands' wavelengths (float32 [C], nm) under that graph input name.
+ * `wavelengthsNm`: those a fine-tuned pack was given for its sensor (`--wavelengths`), which a
+ * sensor of as many bands none of whose bands carries one then takes.
  */
 export type BandSpec =
   | { mode: 'fixed'; list: BandRequirement[] }
-  | { mode: 'any'; minBands: number; maxBands: number; wavelengthsInput?: string };
+  | { mode: 'any'; minBands: number; maxBands: number; wavelengthsInput?: string; wavelengthsNm?: number[] };
 
 /**
  * Normalisation applied before the model, per channel: `(value - mean) / std`.
@@ -216,7 +218,12 @@ function readBands(v: FieldReader, raw: unknown, at: string): BandSpec {
   if (mode === 'any') {
     const minBands = v.optionalInteger(o, 'minBands', p, 1) ?? 1;
     const maxBands = v.optionalInteger(o, 'maxBands', p, minBands) ?? 10_000;
-    return { mode, minBands, maxBands, wavelengthsInput: v.optionalString(o, 'wavelengthsInput', p) };
+    const wavelengthsNm =
+      o.wavelengthsNm === undefined
+        ? undefined
+        : v.array(o, 'wavelengthsNm', p).map((x, i) => (typeof x === 'number' && x > 0 ? x : v.fail(`${p}wavelengthsNm[${i}]`, 'must be a wavelength in nm (> 0)')));
+    if (wavelengthsNm && (wavelengthsNm.length < minBands || wavelengthsNm.length > maxBands)) v.fail(`${p}wavelengthsNm`, `lists ${wavelengthsNm.length} wavelengths for ${minBands}..${maxBands} bands`);
+    return { mode, minBands, maxBands, wavelengthsInput: v.optionalString(o, 'wavelengthsInput', p), ...(wavelengthsNm ? { wavelengthsNm } : {}) };
   }
   if (mode !== 'fixed') v.fail(`${p}mode`, `"${mode}" must be "fixed" or "any"`);
   const list = v.array(o, 'list', p).map((b, i): BandRequirement => {

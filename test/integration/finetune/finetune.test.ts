@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 /**
  * Fine-tuning end to end through the CLI on shared data: a sensor the default pack never saw
  * with a new class set (Salinas-A, 204 AVIRIS bands), few-shot with the pack's classes and the
@@ -287,6 +288,27 @@ describe('fieldmoe finetune', () => {
     } finally {
       await scene.close();
     }
+  }, 300_000);
+
+  it('keeps the wavelengths given for a sensor whose file has none, so the new pack classifies it without them', async () => {
+    // NAIP tile 51 without its band descriptions (GDAL metadata): no wavelengths in the file
+    const bare = path.join(OUT, 'naip-bare.tif');
+    execFileSync('gdal_translate', ['-q', '-co', 'PROFILE=GeoTIFF', sharedData('chesapeake-naip/id_000051_naip.tif'), bare]);
+    const labels = sharedData('chesapeake-naip/id_000051_labels.tif');
+    const out = path.join(OUT, 'naip-wavelengths');
+    const without = await cli(['finetune', '--model', SMOE, '--scene', bare, '--labels', labels, '--out', out, '--epochs', '1', '--pixels-per-class', '10', '--tiles-per-class', '4']);
+    expect(without.code).toBe(1);
+    expect(without.err).toMatch(/give them with --wavelengths/);
+    const r = await cli(['finetune', '--model', SMOE, '--scene', bare, '--labels', labels, '--out', out, '--epochs', '1', '--pixels-per-class', '10', '--tiles-per-class', '4', '--wavelengths', 'naip-bare=665,560,490,876']);
+    expect(r.code).toBe(0);
+    const image = (await loadPack(out)).manifest.inputs.find((i) => i.name === 'image')!;
+    expect(image.bands).toMatchObject({ mode: 'any', minBands: 4, maxBands: 4, wavelengthsNm: [665, 560, 490, 876] });
+    const e = await cli(['eval', '--model', out, '--scene', bare, '--labels', labels]);
+    expect(e.code).toBe(0);
+    // and a sensor that carries its own wavelengths keeps them
+    const tagged = await cli(['eval', '--model', out, '--scene', sharedData('chesapeake-naip/id_000051_naip.tif'), '--labels', labels]);
+    expect(tagged.code).toBe(0);
+    expect(JSON.parse(tagged.out).oa).toBeCloseTo(JSON.parse(e.out).oa, 6);
   }, 300_000);
 
   it('gives one-line errors for options the pack cannot take', async () => {

@@ -64,6 +64,10 @@ describe('pack manifest', () => {
     expect(problem((m) => (m.inputs[0].bands = { mode: 'some' } as never))).toBe(`${f}: inputs[0].bands.mode "some" must be "fixed" or "any"`);
     expect(problem((m) => (m.inputs[0].bands = { mode: 'any' } as never))).toBe(`${f}: inputs[0].normalization per-band normalisation needs fixed bands; use {"type":"uniform"} for any band set`);
     expect(problem((m) => (m.inputs = []))).toBe(`${f}: inputs must list at least one input`);
+    const anyBands = (bands: object) => (m: ReturnType<typeof good>) => ((m.inputs[0].bands = bands as never), (m.inputs[0].normalization = { type: 'uniform', mean: 0, std: 1 } as never));
+    expect(problem(anyBands({ mode: 'any', minBands: 4, maxBands: 4, wavelengthsNm: [665, 560] }))).toBe(`${f}: inputs[0].bands.wavelengthsNm lists 2 wavelengths for 4..4 bands`);
+    expect(problem(anyBands({ mode: 'any', wavelengthsNm: [665, -1] }))).toBe(`${f}: inputs[0].bands.wavelengthsNm[1] must be a wavelength in nm (> 0)`);
+    expect(problem((m) => ((m.inputs[0].normalization as Record<string, unknown>) = { type: 'uniform', mean: 0, std: 1, perScene: 'yes' }))).toBe(`${f}: inputs[0].normalization.perScene must be true or false`);
   });
 
   it('loads packs from disk and reports broken ones', async () => {
