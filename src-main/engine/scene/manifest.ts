@@ -6,7 +6,7 @@ import { anyOf, arrayOf, bool, byKey, num, object, oneOf, str, validate, type Ch
 
 /** A scene spec with every path absolute and every field checked, ready to open. */
 export interface ResolvedSceneSpec {
-  /** What the scene was opened from (tif path, manifest path or 'cli'); also the subject of errors. */
+  /** What the scene was opened from (tif path, manifest path, or its sensors' files); also the subject of errors. */
   source: string;
   sensors: SensorSpec[];
   failureRegions: FailureRegion[];
@@ -82,9 +82,11 @@ export async function resolveSceneSpec(spec: SceneSpec): Promise<ResolvedSceneSp
   if (typeof spec !== 'string') {
     const problems = validate(spec, objectSpecSchema);
     if (problems.length > 0) throw new FieldMoeError('scene', `invalid scene description: ${problems.slice(0, 3).join('; ')}`);
+    const sensors = spec.sensors.map((s) => ({ ...s, file: path.resolve(s.file) }));
     const resolved: ResolvedSceneSpec = {
-      source: 'cli',
-      sensors: spec.sensors.map((s) => ({ ...s, file: path.resolve(s.file) })),
+      // errors and cards name the scene by its files (there is no one file or manifest)
+      source: `the scene of ${sensors.map((s) => `${s.id} (${s.file})`).join(', ')}`,
+      sensors,
       failureRegions: spec.failureRegions ?? [],
     };
     if (spec.referenceSensor) resolved.referenceSensor = spec.referenceSensor;

@@ -92,7 +92,7 @@ export interface FailureRegion {
 }
 
 export interface SceneInfo {
-  /** What the scene was opened from (tif, manifest, folder or 'cli'). */
+  /** What the scene was opened from (tif, manifest, folder, or its sensors' files when given one by one). */
   source: string;
   width: number;
   height: number;

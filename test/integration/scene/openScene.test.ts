@@ -72,7 +72,8 @@ describe('openScene: spec forms', () => {
       { sensors: [{ id: 'radar', file: sharedData('sen1floods11-spain', 'S1Hand.tif'), kind: 'sar' }, { id: 'optical', file: sharedData('sen1floods11-spain', 'S2Hand.tif') }] },
       { referenceSensor: 'optical', missing: ['radar'] },
     );
-    expect(scene.info.source).toBe('cli');
+    // errors name the scene by its sensors' files
+    expect(scene.info.source).toBe(`the scene of radar (${sharedData('sen1floods11-spain', 'S1Hand.tif')}), optical (${sharedData('sen1floods11-spain', 'S2Hand.tif')})`);
     expect(scene.info.referenceSensor).toBe('optical');
     expect(scene.info.sensors.map((s) => [s.id, s.kind, s.failed])).toEqual([
       ['radar', 'sar', true],
