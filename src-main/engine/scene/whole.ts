@@ -15,8 +15,7 @@ export const WHOLE_READ_MEMORY_SHARE = 0.5;
 /**
  * Scenes whose sensors read whole take at most this many bytes are read whole: their statistics
  * (normalisation, band fills) then come from the whole scene that classify will run over, and
- * results do not depend on where the labels lie (labels/window.ts); a pack normalised per scene
- * gets the figures it trained with (packs/sceneNormalization.ts).
+ * results do not depend on where the labels lie (labels/window.ts).
  */
 export const WHOLE_SCENE_READ_BYTES = 512 * 1024 ** 2;
 
