@@ -193,6 +193,7 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
     cachedFeatureInputs: result.cachedInputs,
     plainStart: !!result.plainStart,
     labelsAloneStart: !!result.labelsAloneStart,
+    linearStartSamples: result.linearStartSamples ?? null,
     readWindows: area.cropped ? area.windows : null,
     date: new Date().toISOString(),
   };

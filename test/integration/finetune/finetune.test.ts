@@ -16,6 +16,7 @@ import { readSafetensors } from '../../../src-main/engine/ml/io/safetensors';
 import { loadLabels, readClassesJson, readLabelledPixels, type LabelSet } from '../../../src-main/engine/labels/index';
 import { openScene } from '../../../src-main/engine/scene/index';
 import { finetune, PIXEL_HEAD_CONTEXT, pixelHeadHidden, validationWarnings } from '../../../src-main/engine/finetune/finetune';
+import { DENSE_TILE_EXTRAS } from '../../../src-main/engine/finetune/fit';
 import { isCancelled } from '../../../src-main/engine/util/errors';
 import { artifactDir, REPO_ROOT, sharedData } from '../../helpers/paths';
 import { sceneWithoutBands } from '../../../scripts/finetune-vs-rf';
@@ -285,6 +286,24 @@ describe('fieldmoe finetune', () => {
       const report = await evaluatePack(scene, pack, all);
       // water / not water over all 512 x 512 pixels' labels, most of them outside the areas trained on
       expect(report.oa).toBeGreaterThan(0.8);
+    } finally {
+      await scene.close();
+    }
+  }, 300_000);
+
+  it("starts the pixel head's regression from several labelled pixels of each densely labelled tile, from its centre alone where labels are sparse", async () => {
+    const scene = await openScene(sharedData('sen1floods11-spain'));
+    try {
+      const labels = sharedData('sen1floods11-spain/labels.tif');
+      const run = (name: string, pixelsPerClass?: number) =>
+        finetune({ model: MAMOL, scene, labels, out: path.join(OUT, name), epochs: 1, tilesPerClass: 6, missing: { rate: 0, mode: 'both' }, ...(pixelsPerClass ? { pixelsPerClass } : {}) });
+      // two classes, 6 tiles each: the hand labels cover the scene, so each tile adds DENSE_TILE_EXTRAS pixels
+      const dense = await run('dense-start');
+      expect(dense.fit.linearStartSamples).toBe(2 * 6 * (1 + DENSE_TILE_EXTRAS));
+      // 10 pixels per class, scattered: the tile centres alone
+      const sparse = await run('sparse-start', 10);
+      expect(sparse.fit.linearStartSamples).toBeLessThanOrEqual(2 * 6);
+      expect(JSON.parse(await fs.readFile(path.join(OUT, 'dense-start', 'training.json'), 'utf8')).linearStartSamples).toBe(dense.fit.linearStartSamples);
     } finally {
       await scene.close();
     }
