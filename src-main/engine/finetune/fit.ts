@@ -743,13 +743,15 @@ async function openTrainer(opts: FitOptions, firstCut?: Cut) {
 export const LINEAR_PATH_L2_GRID = [0.1, 1, 10, 100, 1000];
 
 /**
- * Labelled pixels besides its centre that a training tile gives the linear path's regression
- * when labels cover at least DENSE_TILE_SHARE of it (a label raster, drawn patches): the
- * regression read tile centres alone, at most 64 per class (`tilesPerClass`) however many pixels
- * were labelled. eolearn as a 5-band sensor, dense labels, 32-pixel blocks split 70/30, 10
- * epochs, seeds 0 / 1, OA on the held-back blocks (majority share 0.74 / 0.59): 0.716 / 0.673 ->
- * 0.816 / 0.833 (kappa 0.42 / 0.50 -> 0.49 / 0.68; `--no-pixel-head` scored 0.814 at seed 0; 3
- * extras 0.784 / 0.812, 8 extras 0.802 / 0.831 with mAcc lower still). Sparse labels (the forest
+ * Labelled pixels besides its centre that a training tile gives the linear path's final
+ * regression when labels cover at least DENSE_TILE_SHARE of it (a label raster, drawn patches):
+ * the regression read tile centres alone, at most 64 per class (`tilesPerClass`) however many
+ * pixels were labelled. Cross-validation still chooses the features and strength on the centres
+ * (on all samples it cost the bench 5 s: finetune.seconds_200x30 24.8 -> 30.6 on nc-landsat7's
+ * polygons, with the goal at 30; now 24.9). eolearn as a 5-band sensor, dense labels, 32-pixel
+ * blocks split 70/30, 10 epochs, seeds 0 / 1, OA on the held-back blocks (majority share 0.74 /
+ * 0.59): 0.716 / 0.673 -> 0.789 / 0.828 (kappa 0.42 / 0.50 -> 0.45 / 0.68; `--no-pixel-head`
+ * 0.814 at seed 0; cross-validated on all samples 0.816 / 0.833). Sparse labels (the forest
  * harness's few pixels per class) fill no tile so: its rows are unchanged, and without the
  * density rule sen1floods11 at 200/class fell by up to 0.8 points.
  */
@@ -791,7 +793,10 @@ async function linearPathStart(
   });
   const own = new Set(head.linearWithout ?? []);
   // One regression per key: '' for the complete samples (and drops without weights of their own), else the dropped input's name.
-  const problems = new Map<string, { xs: number[]; ys: number[]; groups: number[]; offsets: number[] }>();
+  // per key: the tile centres' samples, which cross-validation chooses on, and the dense tiles' other pixels, which join the final fit
+  type Samples = { xs: number[]; ys: number[]; groups: number[]; offsets: number[] };
+  const empty = (): Samples => ({ xs: [], ys: [], groups: [], offsets: [] });
+  const problems = new Map<string, Samples & { extra: Samples }>();
   for (const [si, src] of fitting.sources.entries()) {
     const M = src.bindings.length;
     const headBinding = head.inputs.map((i) => src.bindings.findIndex((b) => b.input.name === i.name));
@@ -800,7 +805,7 @@ async function linearPathStart(
     for (const drop of drops) {
       const dropped = drop === undefined ? undefined : src.bindings[drop].input.name;
       const key = dropped !== undefined && own.has(dropped) ? dropped : '';
-      const problem = problems.get(key) ?? { xs: [], ys: [], groups: [], offsets: [] };
+      const problem = problems.get(key) ?? { ...empty(), extra: empty() };
       problems.set(key, problem);
       const centres = new Set(src.train.map((t) => src.labels.y[t.index] * src.labels.width + src.labels.x[t.index]));
       const taken = new Set<number>();
@@ -815,7 +820,7 @@ async function linearPathStart(
         const logits = (await trainer.evaluate(feeds)).outputs.logits.data as Float32Array;
         const labels = feeds[LABELS_INPUT].data as BigInt64Array;
         const avail = fitting.opts.availabilityInput ? (feeds[fitting.opts.availabilityInput]?.data as Float32Array | undefined) : undefined;
-        const sampleAt = (j: number, q: number, group: number) => {
+        const sampleAt = (j: number, q: number, group: number, into: Samples) => {
           const y = Number(labels[j * plane + q]);
           if (y < 0) return;
           const row: number[] = [];
@@ -840,16 +845,16 @@ async function linearPathStart(
           });
           row.push(...contextRow, ...tileRow);
           if (!row.every(Number.isFinite)) return;
-          problem.xs.push(...row);
-          problem.ys.push(y);
-          problem.groups.push(group);
-          for (let k = 0; k < classes; k++) problem.offsets.push(logits[(j * classes + k) * plane + q]);
+          into.xs.push(...row);
+          into.ys.push(y);
+          into.groups.push(group);
+          for (let k = 0; k < classes; k++) into.offsets.push(logits[(j * classes + k) * plane + q]);
         };
         const W = src.labels.width;
         tiles.forEach((t, j) => {
           // the tile's own labelled pixel (training tiles are jittered around it)
           const centre = labelledPixelInTile(src.labels, t, T);
-          sampleAt(j, centre, si * 2 ** 32 + t.index);
+          sampleAt(j, centre, si * 2 ** 32 + t.index, problem);
           const others: number[] = [];
           let labelled = 0;
           for (let q = 0; q < plane; q++) {
@@ -864,7 +869,7 @@ async function linearPathStart(
             const at = (t.y0 + Math.floor(q / T)) * W + t.x0 + (q % T);
             taken.add(at);
             // a group id of its own (the centres' are label indices)
-            sampleAt(j, q, -(si * 2 ** 32 + at) - 1);
+            sampleAt(j, q, -(si * 2 ** 32 + at) - 1, problem.extra);
           }
         });
       }
@@ -897,18 +902,34 @@ async function linearPathStart(
       });
       return { weights, bias: Float32Array.from(fitted.bias) };
     };
-    fits.set(key, asBlocks(fitLogReg({ ...problem, l2 })));
+    // the final fits take the dense tiles' other pixels too, in the columns kept, at the strength chosen
+    const full = withRows(problem, p.extra, all.d);
+    fits.set(key, asBlocks(fitLogReg({ ...full, l2 })));
     if (!aloneFits) continue;
     // at its own strength: at the one fitted with the pack's logits, neither run where this start won (startBetter) chose it
     // (sen1floods11 200/class seed 1 fell to -1.8 against the forest); the cross-validation costs 1.2 s of the bench's 21 s
     const alone = { ...problem, offset: new Float64Array(problem.offset!.length) };
-    aloneFits.set(key, asBlocks(fitLogReg({ ...alone, l2: crossValidatedL2(alone, p.groups, LINEAR_PATH_L2_GRID).l2 })));
+    aloneFits.set(key, asBlocks(fitLogReg({ ...full, offset: new Float64Array(full.offset!.length), l2: crossValidatedL2(alone, p.groups, LINEAR_PATH_L2_GRID).l2 })));
   }
   if (!fits.get('')) return undefined;
   // an input's extra features no regression kept leave the linear path
   const dropped = new Set(head.inputs.filter((i) => (linearReadsContext(i) || i.tileMeanIntoLinear) && !extrasKept.has(i.name)).map((i) => i.name));
   const model = dropped.size ? withoutLinearExtras(fitting.opts.model, dropped) : fitting.opts.model;
-  return { params: linearPathParams(fits, classes, dropped), ...(aloneFits ? { labelsAlone: linearPathParams(aloneFits, classes, dropped) } : {}), model, samples: problems.get('')!.ys.length };
+  const complete = problems.get('')!;
+  return { params: linearPathParams(fits, classes, dropped), ...(aloneFits ? { labelsAlone: linearPathParams(aloneFits, classes, dropped) } : {}), model, samples: complete.ys.length + complete.extra.ys.length };
+}
+
+/** `problem` with the rows of `extra` (of `width` features each) appended, in `problem`'s columns: the first `problem.d` of each. */
+function withRows(problem: LogRegProblem, extra: { xs: number[]; ys: number[]; offsets: number[] }, width: number): LogRegProblem {
+  if (!extra.ys.length) return problem;
+  const n = problem.n + extra.ys.length;
+  const x = new Float64Array(n * problem.d);
+  x.set(problem.x);
+  for (let i = 0; i < extra.ys.length; i++) for (let f = 0; f < problem.d; f++) x[(problem.n + i) * problem.d + f] = extra.xs[i * width + f];
+  const offset = new Float64Array(n * problem.k);
+  offset.set(problem.offset!);
+  offset.set(extra.offsets, problem.n * problem.k);
+  return { ...problem, x, n, y: [...problem.y, ...extra.ys], offset };
 }
 
 /** The linear path's parameters from its regressions (by dropped input, '' for the complete one), without the context of `dropped` inputs. */
