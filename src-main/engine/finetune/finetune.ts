@@ -36,7 +36,7 @@ export interface FinetuneRequest {
   epochs?: number;
   valSplit?: number;
   seed?: number;
-  /** The missing-sensor simulation; default: DEFAULT_MAMOL_MISSING for MaMOL on two sensors or more (rate 0 turns it off). */
+  /** The missing-sensor simulation; default: the architecture's `defaultMissing` on two sensors or more (rate 0 turns it off). */
   missing?: MissingSimulation;
   wavelengths?: ReadonlyMap<string, readonly number[]>;
   /** Few-shot: labelled training pixels per class (default: all). */
@@ -119,7 +119,7 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
   const kept = bindings.filter((b) => graphInputs.has(b.input.name));
   const packInputs = kept.map((b) => b.input);
   const availabilityInput = base.pack.manifest.availabilityInput && graphInputs.has(base.pack.manifest.availabilityInput) ? base.pack.manifest.availabilityInput : undefined;
-  const requested = req.missing ?? (base.model.architecture === 'mamol' && availabilityInput && kept.filter((b) => b.available).length > 1 ? DEFAULT_MAMOL_MISSING : undefined);
+  const requested = req.missing ?? (arch.defaultMissing && availabilityInput && kept.filter((b) => b.available).length > 1 ? arch.defaultMissing : undefined);
   const missing = requested?.rate ? resolveMissing(requested, kept, availabilityInput) : undefined;
   if (req.pixelHead ?? true) model = withPixelHead(model, kept, { missing });
   // a new head starts at zero (see compatibleWeights and the note above withPixelHead)
@@ -266,16 +266,6 @@ export function describeOpened(bindings: readonly InputBinding[], pack: PackMani
     return [`sensor ${b.sensor.id}'s ${b.channels} bands do not fit the ${listed.list.length} bands pack ${pack.name}'s input ${b.input.name} lists: they reach the model through the pixel head alone (that input's embedding into the frozen backbone is zero)`];
   });
 }
-
-/**
- * The missing-sensor simulation fine-tuning a MaMOL pack on two or more sensors gets unless told
- * otherwise: the default pack's own training setting. Fine-tuned without it, the model forgets
- * how to do without a sensor: default-mamol on sen1floods11 with SAR at half resolution, 200
- * labels per class, 5 epochs, scored with S2 missing: OA 0.885 unadapted, 0.775 fine-tuned
- * without the simulation (kappa 0.22, next to the 0.73 share of the largest class), 0.869 with
- * this default (and with rate 0.3).
- */
-export const DEFAULT_MAMOL_MISSING: MissingSimulation = { rate: 0.5, mode: 'both' };
 
 /**
  * `--missing-mode` is "both" or a scene sensor id (or a pack input name); returned with the pack
