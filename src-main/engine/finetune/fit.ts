@@ -793,21 +793,23 @@ async function linearPathStart(
   });
   const own = new Set(head.linearWithout ?? []);
   // One regression per key: '' for the complete samples (and drops without weights of their own), else the dropped input's name.
-  // per key: the tile centres' samples, which cross-validation chooses on, and the dense tiles' other pixels, which join the final fit
-  type Samples = { xs: number[]; ys: number[]; groups: number[]; offsets: number[] };
-  const empty = (): Samples => ({ xs: [], ys: [], groups: [], offsets: [] });
-  const problems = new Map<string, Samples & { extra: Samples }>();
+  // per key: the tile centres' samples (grouped by pixel), which cross-validation chooses on, and the dense tiles' other pixels, which join the final fit
+  type Samples = { xs: number[]; ys: number[]; offsets: number[] };
+  const empty = (): Samples => ({ xs: [], ys: [], offsets: [] });
+  const problems = new Map<string, Samples & { groups: number[]; extra: Samples }>();
   for (const [si, src] of fitting.sources.entries()) {
     const M = src.bindings.length;
     const headBinding = head.inputs.map((i) => src.bindings.findIndex((b) => b.input.name === i.name));
     // as validation: each input the simulation may drop, among those the head reads
     const drops = fitting.opts.missing?.rate ? [undefined, ...src.droppable.filter((bi) => headBinding.includes(bi))] : [undefined];
+    // the tiles' centres (pixel keys), which a dense tile's other pixels leave to their own tiles
+    const W = src.labels.width;
+    const centres = new Set(src.train.map((t) => src.labels.y[t.index] * W + src.labels.x[t.index]));
     for (const drop of drops) {
       const dropped = drop === undefined ? undefined : src.bindings[drop].input.name;
       const key = dropped !== undefined && own.has(dropped) ? dropped : '';
-      const problem = problems.get(key) ?? { ...empty(), extra: empty() };
+      const problem = problems.get(key) ?? { ...empty(), groups: [], extra: empty() };
       problems.set(key, problem);
-      const centres = new Set(src.train.map((t) => src.labels.y[t.index] * src.labels.width + src.labels.x[t.index]));
       const taken = new Set<number>();
       const extraRng = new Rng((fitting.opts.seed ?? 0) + 7);
       for (let s = 0; s < src.train.length; s += 32) {
@@ -820,17 +822,11 @@ async function linearPathStart(
         const logits = (await trainer.evaluate(feeds)).outputs.logits.data as Float32Array;
         const labels = feeds[LABELS_INPUT].data as BigInt64Array;
         const avail = fitting.opts.availabilityInput ? (feeds[fitting.opts.availabilityInput]?.data as Float32Array | undefined) : undefined;
-        const sampleAt = (j: number, q: number, group: number, into: Samples) => {
-          const y = Number(labels[j * plane + q]);
-          if (y < 0) return;
-          const row: number[] = [];
-          const contextRow: number[] = [];
-          const tileRow: number[] = [];
-          head.inputs.forEach((spec, h) => {
-            if (key && spec.name === key) return;
+        tiles.forEach((t, j) => {
+          // per input the head reads, its standardised values in this tile as the head computes them (a `relative` input less its tile's mean per band)
+          const views = head.inputs.flatMap((spec, h) => {
+            if (key && spec.name === key) return [];
             const x = feeds[spec.name].data as Float32Array;
-            const a = avail && headBinding[h] >= 0 ? avail[j * M + headBinding[h]] : 1;
-            // standardised as the head does it: a `relative` input less its tile's mean per band
             const { shift, scale, context } = stats[h];
             const means = Array.from({ length: spec.bands }, (_, c) => {
               let m = 0;
@@ -838,23 +834,32 @@ async function linearPathStart(
               return m;
             });
             const z = (c: number, r: number) => (x[(j * spec.bands + c) * plane + r] - means[c] - shift[c]) * scale[c];
-            for (let c = 0; c < spec.bands; c++) row.push(a ? z(c, q) : 0);
-            if (context) for (const [f, v] of windowStatsAt(z, spec.bands, T, q, context.windows).entries()) contextRow.push(a ? (v - context.shift[f]) * context.scale[f] : 0);
-            // the tile's mean of the scaled band, as pixelhead.ts relativeStandardised takes it
-            if (spec.relative && spec.tileMeanIntoLinear) for (let c = 0; c < spec.bands; c++) tileRow.push(a ? means[c] * scale[c] : 0);
+            // the tile's mean of each scaled band, as pixelhead.ts relativeStandardised takes it
+            const level = spec.relative && spec.tileMeanIntoLinear ? means.map((m, c) => m * scale[c]) : [];
+            return [{ spec, z, context, level, a: avail && headBinding[h] >= 0 ? avail[j * M + headBinding[h]] : 1 }];
           });
-          row.push(...contextRow, ...tileRow);
-          if (!row.every(Number.isFinite)) return;
-          into.xs.push(...row);
-          into.ys.push(y);
-          into.groups.push(group);
-          for (let k = 0; k < classes; k++) into.offsets.push(logits[(j * classes + k) * plane + q]);
-        };
-        const W = src.labels.width;
-        tiles.forEach((t, j) => {
+          // pixel q's sample into `into`; whether it had a label and finite features
+          const sampleAt = (q: number, into: Samples): boolean => {
+            const y = Number(labels[j * plane + q]);
+            if (y < 0) return false;
+            const row: number[] = [];
+            const contextRow: number[] = [];
+            const tileRow: number[] = [];
+            for (const { spec, z, context, level, a } of views) {
+              for (let c = 0; c < spec.bands; c++) row.push(a ? z(c, q) : 0);
+              if (context) for (const [f, v] of windowStatsAt(z, spec.bands, T, q, context.windows).entries()) contextRow.push(a ? (v - context.shift[f]) * context.scale[f] : 0);
+              for (const v of level) tileRow.push(a ? v : 0);
+            }
+            row.push(...contextRow, ...tileRow);
+            if (!row.every(Number.isFinite)) return false;
+            into.xs.push(...row);
+            into.ys.push(y);
+            for (let k = 0; k < classes; k++) into.offsets.push(logits[(j * classes + k) * plane + q]);
+            return true;
+          };
           // the tile's own labelled pixel (training tiles are jittered around it)
           const centre = labelledPixelInTile(src.labels, t, T);
-          sampleAt(j, centre, si * 2 ** 32 + t.index, problem);
+          if (sampleAt(centre, problem)) problem.groups.push(si * 2 ** 32 + t.index);
           const others: number[] = [];
           let labelled = 0;
           for (let q = 0; q < plane; q++) {
@@ -866,10 +871,8 @@ async function linearPathStart(
           if (labelled < DENSE_TILE_SHARE * plane) return;
           for (let e = 0; e < DENSE_TILE_EXTRAS && others.length; e++) {
             const q = others.splice(extraRng.int(others.length), 1)[0];
-            const at = (t.y0 + Math.floor(q / T)) * W + t.x0 + (q % T);
-            taken.add(at);
-            // a group id of its own (the centres' are label indices)
-            sampleAt(j, q, -(si * 2 ** 32 + at) - 1, problem.extra);
+            taken.add((t.y0 + Math.floor(q / T)) * W + t.x0 + (q % T));
+            sampleAt(q, problem.extra);
           }
         });
       }
@@ -919,13 +922,21 @@ async function linearPathStart(
   return { params: linearPathParams(fits, classes, dropped), ...(aloneFits ? { labelsAlone: linearPathParams(aloneFits, classes, dropped) } : {}), model, samples: complete.ys.length + complete.extra.ys.length };
 }
 
+/** The first `d` of each row of `x` (rows of `width` values). */
+function leadingColumns(x: Float64Array, width: number, d: number): Float64Array {
+  if (d === width) return x;
+  const out = new Float64Array((x.length / width) * d);
+  for (let i = 0; i < out.length / d; i++) out.set(x.subarray(i * width, i * width + d), i * d);
+  return out;
+}
+
 /** `problem` with the rows of `extra` (of `width` features each) appended, in `problem`'s columns: the first `problem.d` of each. */
 function withRows(problem: LogRegProblem, extra: { xs: number[]; ys: number[]; offsets: number[] }, width: number): LogRegProblem {
   if (!extra.ys.length) return problem;
   const n = problem.n + extra.ys.length;
   const x = new Float64Array(n * problem.d);
   x.set(problem.x);
-  for (let i = 0; i < extra.ys.length; i++) for (let f = 0; f < problem.d; f++) x[(problem.n + i) * problem.d + f] = extra.xs[i * width + f];
+  x.set(leadingColumns(Float64Array.from(extra.xs), width, problem.d), problem.n * problem.d);
   const offset = new Float64Array(n * problem.k);
   offset.set(problem.offset!);
   offset.set(extra.offsets, problem.n * problem.k);
@@ -1005,9 +1016,7 @@ export function linearPathFeatures(p: LogRegProblem, columns: readonly LinearCol
   const d = bands.reduce((a, c) => a + c.width, 0);
   if (bands.length === columns.length) return { problem: p, kept: bands, l2: crossValidatedL2(p, groups, LINEAR_PATH_L2_GRID).l2 };
   // the bands come first in every row
-  const x = new Float64Array(p.n * d);
-  for (let i = 0; i < p.n; i++) x.set(p.x.subarray(i * p.d, i * p.d + d), i * d);
-  const bandsOnly = { ...p, x, d };
+  const bandsOnly = { ...p, x: leadingColumns(p.x, p.d, d), d };
   const withoutContext = crossValidatedL2(bandsOnly, groups, LINEAR_PATH_L2_GRID);
   // with more features than samples, cross-validation compares fits that interpolate, too noisily to trust
   if (p.n < p.d) return { problem: bandsOnly, kept: bands, l2: withoutContext.l2 };
