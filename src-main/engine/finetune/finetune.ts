@@ -61,7 +61,7 @@ export interface FinetuneResult {
   head: 'keep' | 'new';
   classes: PackClass[];
   fit: FitResult;
-  /** What the analyst should know before mapping with the pack (validationWarnings); also in its card. */
+  /** What the analyst should know before mapping with the pack (the labels' own warnings, declared classes left out, validationWarnings); also in its card. */
   warnings: string[];
 }
 
