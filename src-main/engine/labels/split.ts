@@ -67,7 +67,11 @@ export function splitLabels(set: LabelSet, options: SplitOptions = {}): LabelSpl
   const isVal = assignGroups(order, set.classes.length, valFraction * set.x.length);
   const val: number[] = [];
   const train: number[] = [];
-  order.forEach((g, i) => (isVal[i] ? val : train).push(...g.pixels));
+  // a loop, not push(...pixels): a polygon of some hundred thousand pixels overflows the call stack as arguments
+  order.forEach((g, i) => {
+    const side = isVal[i] ? val : train;
+    for (const p of g.pixels) side.push(p);
+  });
   val.sort((a, b) => a - b);
   train.sort((a, b) => a - b);
   const kept = applyBuffer(set, train, val, options.bufferPixels ?? 2);

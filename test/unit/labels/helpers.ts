@@ -56,7 +56,7 @@ export function syntheticSet(
   }
   const classCounts = new Array(classCount).fill(0);
   for (const c of cs) classCounts[c]++;
-  const featureCount = Math.max(-1, ...fs) + 1;
+  const featureCount = fs.reduce((m, f) => Math.max(m, f), -1) + 1;
   return {
     source: 'synthetic',
     kind: featureCount > 0 ? 'polygons' : 'raster',
