@@ -47,7 +47,7 @@ describe('spatial validation split', () => {
 
   it('splits polygons of hundreds of thousands of pixels (they once overflowed the call stack)', () => {
     // two fields of 600 x 400 px per class, 4 features; a split must keep each whole
-    const fields = syntheticSet(1200, 800, 2, (x, y) => (y < 400 ? 0 : 1), (x, y) => (y < 400 ? 0 : 2) + (x < 600 ? 0 : 1));
+    const fields = syntheticSet(1200, 800, 2, (_x, y) => (y < 400 ? 0 : 1), (x, y) => (y < 400 ? 0 : 2) + (x < 600 ? 0 : 1));
     const s = splitLabels(fields, { bufferPixels: 0, seed: 0 });
     expect(s.by).toBe('feature');
     expect(s.train.length + s.val.length).toBe(1200 * 800);
