@@ -217,6 +217,7 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
       result.midpoint ? 'Weights: the midpoint between the start and that epoch (validation did not show the trained ones clearly better).' : '',
       result.averaging ? `Weights averaged over the steps (moving average, decay ${result.averaging.decay}): the scene's sensors are elevation only.` : '',
       v ? `Validation (held-out pixels): OA ${v.oa.toFixed(3)}, kappa ${v.kappa.toFixed(3)}, mIoU ${v.miou.toFixed(3)}, mAcc ${v.macc.toFixed(3)}.` : 'No validation pixels.',
+      ...(result.validation?.withoutInput ?? []).map((w) => `Validation with input ${w.input} missing: OA ${w.metrics.oa.toFixed(3)}, kappa ${w.metrics.kappa.toFixed(3)}, mIoU ${w.metrics.miou.toFixed(3)}.`),
       ...warnings.map((w) => `Warning: ${w}.`),
       `Input normalisation recomputed from ${!area.cropped ? 'this scene' : windowsText(area.windows)} (uniform mean/std per input).`,
       ...[...describeConverted(units.converted, base.pack.manifest.name), ...describeFilled(filled, base.pack.manifest.name), ...describeUnread(scene.info, bandMapping, base.pack.manifest.name), ...describeOpened(bindings, base.pack.manifest)].map((line) => `${line[0].toUpperCase()}${line.slice(1)}.`),

@@ -130,8 +130,12 @@ export interface FitResult {
   midpoint?: boolean;
   /** The weight averaging training used (averagingFor), if any: the weights are that average. */
   averaging?: WeightAveraging;
-  /** Scores on the validation pixels (centre of their tiles), per source and pooled. */
-  validation?: { pooled: Metrics; perSource: { name: string; metrics: Metrics; pixels: number }[] };
+  /**
+   * Scores on the validation pixels (centre of their tiles) with every sensor the source has, per
+   * source and pooled; under the missing-rate simulation also pooled with each input missing in
+   * turn (`withoutInput`, by input name).
+   */
+  validation?: { pooled: Metrics; perSource: { name: string; metrics: Metrics; pixels: number }[]; withoutInput?: { input: string; metrics: Metrics; pixels: number }[] };
   /** Uniform normalisation used per source and input. */
   normalization: { mean: number; std: number }[][];
   /** Per source and input: whether a sensor fed it. */
@@ -616,7 +620,8 @@ export async function fit(opts: FitOptions, job: JobContext = {}): Promise<FitRe
       inputPresent: prepared.map((p) => p.blocks.map((b) => !!b)),
       trainPixels: prepared.map((p) => p.trainIndices.length),
       trainIndices: prepared.map((p) => p.trainIndices),
-      valPixels: prepared.map((p) => p.val.length),
+      // distinct pixels: the copies of a tile with an input missing are not more of them
+      valPixels: prepared.map((p) => p.val.filter((t) => t.drop === undefined).length),
       cachedInputs: cut.specs.length,
       seconds: { cache: fitting.cacheMs / 1000, train: (trainMs - fitting.cacheMs) / 1000, total: (performance.now() - started) / 1000 },
       ...(plainStart ? { plainStart: true } : {}),
@@ -1170,10 +1175,12 @@ function standardisation(n: number, sums: readonly { sum: Float64Array; sumSq: F
   return { shift, scale };
 }
 
-/** Predictions at the centre pixel of each validation tile, scored per source and pooled. */
+/** Predictions at the centre pixel of each validation tile, scored per source and pooled (FitResult `validation`). */
 async function scoreValidation(trainer: Trainer, data: TileBatches, sources: PreparedSource[], classes: number, classNames: FitOptions['classNames'], signal?: AbortSignal): Promise<FitResult['validation']> {
   const truth: number[][] = sources.map(() => []);
   const pred: number[][] = sources.map(() => []);
+  // tiles with an input dropped (withMissingVariants), by that input's name
+  const without = new Map<string, { truth: number[]; pred: number[] }>();
   for (let i = 0; i < data.size; i++) {
     throwIfCancelled(signal);
     const { source, tiles } = data.tilesOf(i);
@@ -1187,12 +1194,15 @@ async function scoreValidation(trainer: Trainer, data: TileBatches, sources: Pre
     tiles.forEach((t, j) => {
       let best = 0;
       for (let k = 1; k < K; k++) if (L[(j * K + k) * plane + centre] > L[(j * K + best) * plane + centre]) best = k;
-      truth[source].push(sources[source].classMap[sources[source].labels.classIndex[t.index]]);
-      pred[source].push(best);
+      const input = t.drop === undefined ? undefined : sources[source].bindings[t.drop].input.name;
+      const into = input === undefined ? { truth: truth[source], pred: pred[source] } : without.get(input) ?? without.set(input, { truth: [], pred: [] }).get(input)!;
+      into.truth.push(sources[source].classMap[sources[source].labels.classIndex[t.index]]);
+      into.pred.push(best);
     });
   }
   const names = classNames ?? Array.from({ length: classes }, (_, k) => ({ id: k + 1, name: `class ${k + 1}` }));
   if (!truth.flat().length) return undefined;
   const perSource = sources.filter((_, i) => truth[i].length).map((s) => { const i = sources.indexOf(s); return { name: s.name, metrics: computeMetrics(truth[i], pred[i], names), pixels: truth[i].length }; });
-  return { pooled: computeMetrics(truth.flat(), pred.flat(), names), perSource };
+  const withoutInput = [...without].map(([input, v]) => ({ input, metrics: computeMetrics(v.truth, v.pred, names), pixels: v.truth.length }));
+  return { pooled: computeMetrics(truth.flat(), pred.flat(), names), perSource, ...(withoutInput.length ? { withoutInput } : {}) };
 }

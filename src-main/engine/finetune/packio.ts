@@ -55,6 +55,7 @@ export function validationMetrics(result: FitResult): Record<string, number> {
   const v = result.validation?.pooled;
   const out: Record<string, number> = {};
   if (v) Object.assign(out, { 'val.oa': round(v.oa), 'val.kappa': round(v.kappa), 'val.miou': round(v.miou), 'val.macc': round(v.macc), 'val.pixels': v.n });
+  for (const w of result.validation?.withoutInput ?? []) Object.assign(out, { [`val.without_${w.input}.oa`]: round(w.metrics.oa), [`val.without_${w.input}.kappa`]: round(w.metrics.kappa) });
   // the kept epoch's loss (early stopping may keep the start, epoch 0, which history does not hold)
   const last = result.history[result.history.length - 1]?.val?.loss;
   const loss = result.bestValLoss ?? last;

@@ -149,6 +149,12 @@ describe('fieldmoe finetune', () => {
     expect(r.code).toBe(0);
     const training = JSON.parse(await fs.readFile(path.join(out, 'training.json'), 'utf8'));
     expect(training.missing).toEqual({ rate: 0.6, mode: 's1', input: 'sar' });
+    // validation scores its pixels with every sensor, then again with SAR missing: counted once, scored twice
+    expect(training.validation.pooled.n).toBe(training.valPixels);
+    expect(training.validation.withoutInput).toEqual([expect.objectContaining({ input: 'sar', pixels: training.valPixels })]);
+    const manifest = JSON.parse(await fs.readFile(path.join(out, 'manifest.json'), 'utf8'));
+    expect(manifest.metrics['val.without_sar.oa']).toBeCloseTo(training.validation.withoutInput[0].metrics.oa, 3);
+    expect(manifest.card).toMatch(/Validation with input sar missing: OA \d/);
     // The pixel head reads SAR with its window statistics (2 bands x mean|std x each window side).
     const adapter = await readSafetensors(path.join(out, 'adapter.safetensors'));
     expect(adapter.tensors.get('pixel_head.sar.context.weight')!.shape).toEqual([pixelHeadHidden([{ bands: 13 }, { bands: 2, context: PIXEL_HEAD_CONTEXT.sar }]), 2 * 2 * PIXEL_HEAD_CONTEXT.sar!.length]);
