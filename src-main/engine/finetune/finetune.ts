@@ -36,8 +36,11 @@ export interface FinetuneRequest {
   epochs?: number;
   valSplit?: number;
   seed?: number;
-  /** The missing-sensor simulation; default: the architecture's `defaultMissing` on two sensors or more (rate 0 turns it off). */
-  missing?: MissingSimulation;
+  /**
+   * The missing-sensor simulation; default: the architecture's `defaultMissing` on two sensors or
+   * more (rate 0 turns it off). A mode without a rate takes the default's rate.
+   */
+  missing?: Partial<MissingSimulation> & Pick<MissingSimulation, 'mode'>;
   wavelengths?: ReadonlyMap<string, readonly number[]>;
   /** Few-shot: labelled training pixels per class (default: all). */
   pixelsPerClass?: number;
@@ -119,7 +122,7 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
   const kept = bindings.filter((b) => graphInputs.has(b.input.name));
   const packInputs = kept.map((b) => b.input);
   const availabilityInput = base.pack.manifest.availabilityInput && graphInputs.has(base.pack.manifest.availabilityInput) ? base.pack.manifest.availabilityInput : undefined;
-  const requested = req.missing ?? (arch.defaultMissing && availabilityInput && kept.filter((b) => b.available).length > 1 ? arch.defaultMissing : undefined);
+  const requested = req.missing ? withRate(req.missing, arch.defaultMissing) : arch.defaultMissing && availabilityInput && kept.filter((b) => b.available).length > 1 ? arch.defaultMissing : undefined;
   const missing = requested?.rate ? resolveMissing(requested, kept, availabilityInput) : undefined;
   if (req.pixelHead ?? true) model = withPixelHead(model, kept, { missing });
   // a new head starts at zero (see compatibleWeights and the note above withPixelHead)
@@ -266,6 +269,13 @@ export function describeOpened(bindings: readonly InputBinding[], pack: PackMani
     if (!b.opened || !b.sensor || listed?.mode !== 'fixed') return [];
     return [`sensor ${b.sensor.id}'s ${b.channels} bands do not fit the ${listed.list.length} bands pack ${pack.name}'s input ${b.input.name} lists: they reach the model through the pixel head alone (that input's embedding into the frozen backbone is zero)`];
   });
+}
+
+/** `m` with its rate, else the architecture's default one (`--missing-mode` alone). */
+function withRate(m: Partial<MissingSimulation> & Pick<MissingSimulation, 'mode'>, fallback: MissingSimulation | undefined): MissingSimulation {
+  const rate = m.rate ?? fallback?.rate;
+  if (rate === undefined) throw new FieldMoeError('--missing-mode', 'needs --missing-rate (this pack has no default missing-sensor simulation)');
+  return { rate, mode: m.mode };
 }
 
 /**

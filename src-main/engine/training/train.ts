@@ -6,7 +6,7 @@
  * branch when every scene has it); MaMOL takes one optional input per sensor family with an
  * availability vector, so any of them may be missing.
  */
-import type { SensorInfo, SensorKind, Scene } from '../scene/types';
+import type { SceneInfo, SensorInfo, SensorKind, Scene } from '../scene/types';
 import type { LabelSet } from '../labels/types';
 import { labelledArea, loadLabels, normalizeClassName, generatedColor, type LabelClass } from '../labels/index';
 import type { BandRequirement, BandSpec, PackClass, PackInput } from '../packs/manifest';
@@ -22,6 +22,7 @@ import { looksLinear } from '../packs/units';
 import { sampledBandMeans } from '../packs/fillBands';
 import { readWhole } from '../scene/whole';
 import { checkPackOutput, compatibleWeights, hexColor, shortPath, writeTrainedPack } from '../finetune/packio';
+import { resolveMissing } from '../finetune/finetune';
 
 export const ARCHES = ['spectralmoe', 'mamol'] as const;
 export type Arch = (typeof ARCHES)[number];
@@ -283,6 +284,12 @@ export function designModel(arch: Arch, scenes: readonly Scene[], classes: numbe
   return { model, inputs, availabilityInput: 'available' };
 }
 
+/** `--missing-mode` as a pack input: a sensor id of any of the scenes names the input it feeds there (finetune.ts resolveMissing). */
+function sensorMissing(m: MissingSimulation, scenes: readonly SceneInfo[], inputs: PackInput[], availabilityInput: string | undefined): MissingSimulation {
+  if (m.mode === 'both' || inputs.some((i) => i.name === m.mode)) return m;
+  return resolveMissing(m, scenes.flatMap((info) => mapBands(info, mappingManifest(inputs, availabilityInput)).bindings), availabilityInput);
+}
+
 export async function train(req: TrainRequest, job: JobContext = {}): Promise<TrainResult> {
   if (!req.sources.length) throw new FieldMoeError('--scene', 'give at least one scene with --labels');
   await checkPackOutput(req.out);
@@ -294,6 +301,7 @@ export async function train(req: TrainRequest, job: JobContext = {}): Promise<Tr
   const sources = req.sources.map((s, i) => ({ ...s, scene: areas[i].scene }));
   const { classes, maps } = uniteClasses(sets);
   const { model, inputs, availabilityInput } = designModel(req.arch, sources.map((s) => s.scene), classes.length, size, req.preset);
+  const missing = req.missing && sensorMissing(req.missing, sources.map((s) => s.scene.info), inputs, availabilityInput);
   const frozen = req.frozenBackbone;
   const weights = frozen ? compatibleWeights(model, frozen.weights) : new Map();
   const result = await fit(
@@ -312,7 +320,7 @@ export async function train(req: TrainRequest, job: JobContext = {}): Promise<Tr
       batchSize: req.batchSize ?? 16,
       lr: req.lr ?? 2e-3,
       patience: req.patience ?? 6,
-      missing: req.missing,
+      missing,
       threads: req.threads,
       providers: req.providers,
       classNames: classes,
@@ -345,7 +353,7 @@ export async function train(req: TrainRequest, job: JobContext = {}): Promise<Tr
       frozenBackbone: frozen?.source ?? null,
       sources: sources.map((s, i) => ({ scene: shortPath(s.scene.info.source), labels: shortPath(sets[i].source), normalization: result.normalization[i], trainPixels: result.trainPixels[i], valPixels: result.valPixels[i], readWindows: areas[i].cropped ? areas[i].windows : null })),
       seed: req.seed ?? 0,
-      missing: req.missing ?? null,
+      missing: req.missing ? { ...req.missing, input: missing!.mode } : null,
       date: new Date().toISOString(),
     },
     trainingText: [

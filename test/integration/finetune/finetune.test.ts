@@ -145,10 +145,11 @@ describe('fieldmoe finetune', () => {
 
   it('MaMOL fine-tuning simulates a missing sensor named by its scene id', async () => {
     const out = path.join(OUT, 'flood-mamol');
-    const r = await cli(['finetune', '--model', MAMOL, '--scene', sharedData('sen1floods11-spain'), '--labels', sharedData('sen1floods11-spain/labels.tif'), '--out', out, '--epochs', '1', '--tiles-per-class', '12', '--missing-rate', '0.6', '--missing-mode', 's1']);
+    const r = await cli(['finetune', '--model', MAMOL, '--scene', sharedData('sen1floods11-spain'), '--labels', sharedData('sen1floods11-spain/labels.tif'), '--out', out, '--epochs', '1', '--tiles-per-class', '12', '--missing-mode', 's1']);
     expect(r.code).toBe(0);
     const training = JSON.parse(await fs.readFile(path.join(out, 'training.json'), 'utf8'));
-    expect(training.missing).toEqual({ rate: 0.6, mode: 's1', input: 'sar' });
+    // a mode alone takes the architecture's default rate
+    expect(training.missing).toEqual({ rate: 0.5, mode: 's1', input: 'sar' });
     // validation scores its pixels with every sensor, then again with SAR missing: counted once, scored twice
     expect(training.validation.pooled.n).toBe(training.valPixels);
     expect(training.validation.withoutInput).toEqual([expect.objectContaining({ input: 'sar', pixels: training.valPixels })]);
@@ -343,6 +344,10 @@ describe('fieldmoe finetune', () => {
     expect(a.code).toBe(1);
     expect(a.err.trim().split('\n')).toHaveLength(1);
     expect(a.err).toMatch(/--missing-rate.*availability/);
+    // SpectralMoE has no default simulation whose rate a mode alone could take
+    const m = await cli(['finetune', '--model', SMOE, ...base, '--missing-mode', 'both']);
+    expect(m.code).toBe(1);
+    expect(m.err).toMatch(/--missing-mode: needs --missing-rate/);
     const b = await cli(['finetune', '--model', MAMOL, ...base, '--adapter', 'rein']);
     expect(b.code).toBe(1);
     expect(b.err).toMatch(/--adapter.*rein/);
@@ -406,7 +411,7 @@ describe('fieldmoe train', () => {
       'train', '--arch', 'mamol', '--backbone', SMOE, '--out', out, '--epochs', '1', '--name', 'tiny-mamol',
       '--scene', sharedData('eolearn-slovenia'), '--labels', sharedData('eolearn-slovenia/lulc.tif'),
       '--scene', sharedData('sen1floods11-spain'), '--labels', sharedData('sen1floods11-spain/labels.tif'),
-      '--missing-rate', '0.5', '--ep', 'cuda',
+      '--missing-rate', '0.5', '--missing-mode', 's1', '--ep', 'cuda',
     ]);
     expect(r.err).not.toMatch(/error/i);
     expect(r.code).toBe(0);
@@ -417,7 +422,7 @@ describe('fieldmoe train', () => {
     // eolearn's five classes, then sen1floods11's "not water" and "water".
     expect(pack.manifest.classes.map((c) => c.name)).toEqual(['cultivated land', 'forest', 'grassland', 'shrubland', 'artificial surface', 'not water', 'water']);
     const training = JSON.parse(await fs.readFile(path.join(out, 'training.json'), 'utf8'));
-    expect(training).toMatchObject({ kind: 'train', arch: 'mamol', missing: { rate: 0.5, mode: 'both' }, provider: 'cpu' });
+    expect(training).toMatchObject({ kind: 'train', arch: 'mamol', missing: { rate: 0.5, mode: 's1', input: 'sar' }, provider: 'cpu' });
     expect(JSON.parse(r.out).fallbacks.map((f: { provider: string }) => f.provider)).toEqual(['cuda']);
     expect(training.sources.map((s: { scene: string }) => s.scene)).toEqual(['eolearn-slovenia/sensors.json', 'sen1floods11-spain/sensors.json']);
     // The frozen ViT blocks are the backbone pack's.

@@ -34,13 +34,19 @@ export function providerLines(run: Pick<OpenedSession, 'provider' | 'fallbacks'>
   return [...run.fallbacks.map((f) => unavailableLine(f.provider, f.error)), fellBackLine(run.provider, run.fallbacks)].map((l) => `${l}\n`).join('');
 }
 
-/** `--missing-rate r --missing-mode both|<sensor id>` (mode defaults to both). */
-export function missingSimulationFlags(flags: ParsedFlags): MissingSimulation | undefined {
+/**
+ * `--missing-rate r --missing-mode both|<sensor id>` (mode defaults to both). With `rateOptional`
+ * (fine-tuning, whose architecture may have a default rate) a mode alone comes back without a rate.
+ */
+export function missingSimulationFlags(flags: ParsedFlags): MissingSimulation | undefined;
+export function missingSimulationFlags(flags: ParsedFlags, options: { rateOptional: true }): Partial<MissingSimulation> & Pick<MissingSimulation, 'mode'> | undefined;
+export function missingSimulationFlags(flags: ParsedFlags, options: { rateOptional?: boolean } = {}): Partial<MissingSimulation> | undefined {
   const rate = floatFlag(flags, 'missing-rate', 0, 1);
   const mode = stringFlag(flags, 'missing-mode');
   if (rate === undefined) {
-    if (mode !== undefined) throw new FieldMoeError('--missing-mode', 'needs --missing-rate');
-    return undefined;
+    if (mode === undefined) return undefined;
+    if (options.rateOptional) return { mode };
+    throw new FieldMoeError('--missing-mode', 'needs --missing-rate');
   }
   return { rate, mode: mode ?? 'both' };
 }
@@ -48,7 +54,8 @@ export function missingSimulationFlags(flags: ParsedFlags): MissingSimulation | 
 export const MISSING_USAGE = `  --missing-rate <r>          share of training samples made incomplete (MaMOL packs; fine-tuning
                               MaMOL on two sensors or more defaults to 0.5, both; 0: none)
   --missing-mode both|<id>    both: each incomplete sample misses exactly one sensor, chosen
-                              uniformly; <sensor id>: only that sensor goes missing`;
+                              uniformly; <sensor id>: only that sensor goes missing (fine-tuning
+                              MaMOL: alone, at rate 0.5)`;
 
 /** Progress bar plus one line per epoch with training loss, validation loss/accuracy and ETA. */
 export function trainingProgress(io: CliIO): { onProgress: (p: Progress) => void; done: () => void } {

@@ -76,7 +76,7 @@ ${WAVELENGTHS_USAGE}`,
       pixelHead: flags['no-pixel-head'] !== true,
       threads: intFlag(flags, 'threads', 1),
       providers: providersFlag(flags),
-      missing: missingSimulationFlags(flags),
+      missing: missingSimulationFlags(flags, { rateOptional: true }),
       wavelengths: wavelengthsFromFlags(flags),
     };
     const scene = await openSceneFromFlags(flags);
