@@ -29,6 +29,8 @@ export interface FinetuneRequest {
   scene: Scene;
   /** Labels file (raster + classes.json, GeoJSON, shapefile), or labels already loaded. */
   labels: string | LabelSet;
+  /** A vector labels file's property holding the class (default: the first of CLASS_PROPERTY_CANDIDATES present). */
+  classProperty?: string;
   out: string;
   adapter?: string;
   /** 'auto' (default): keep the pack's classes when every label class is one of them. */
@@ -98,7 +100,7 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
   const base = await loadModelPack(pack.dir);
   const arch = architectureAdapters(base.model.architecture);
   const { preset, choice } = presetFor(base.model.architecture, req.adapter ?? arch.defaultChoice);
-  const allLabels = typeof req.labels === 'string' ? await loadLabels(req.labels, req.scene.info, { signal: job.signal }) : req.labels;
+  const allLabels = typeof req.labels === 'string' ? await loadLabels(req.labels, req.scene.info, { signal: job.signal, classProperty: req.classProperty }) : req.labels;
   // on a large scene the labelled areas are all that is read: units, fills and normalisation are then theirs
   const area = labelledArea(req.scene, allLabels, getArchitecture(base.model.architecture).tile(base.model.config).size, req.readWholeUpTo);
   const { labels } = area;

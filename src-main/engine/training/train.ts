@@ -79,6 +79,8 @@ export interface TrainRequest {
   lr?: number;
   patience?: number;
   missing?: MissingSimulation;
+  /** Vector labels files' property holding the class (default: the first of CLASS_PROPERTY_CANDIDATES present). */
+  classProperty?: string;
   threads?: number;
   /** Execution providers to try in order (CPU is always the fallback; default CPU only). */
   providers?: readonly Provider[];
@@ -294,7 +296,7 @@ export async function train(req: TrainRequest, job: JobContext = {}): Promise<Tr
   if (!req.sources.length) throw new FieldMoeError('--scene', 'give at least one scene with --labels');
   await checkPackOutput(req.out);
   const size = req.size ?? COMPACT;
-  const loaded = await Promise.all(req.sources.map((s) => (typeof s.labels === 'string' ? loadLabels(s.labels, s.scene.info, { signal: job.signal }) : s.labels)));
+  const loaded = await Promise.all(req.sources.map((s) => (typeof s.labels === 'string' ? loadLabels(s.labels, s.scene.info, { signal: job.signal, classProperty: req.classProperty }) : s.labels)));
   // of a large scene the labelled areas are all that is read (labels/window.ts)
   const areas = loaded.map((labels, i) => labelledArea(req.sources[i].scene, labels, size.tile, req.readWholeUpTo));
   const sets = areas.map((a) => a.labels);

@@ -337,6 +337,24 @@ describe('fieldmoe finetune', () => {
     expect(JSON.parse(tagged.out).oa).toBeCloseTo(JSON.parse(e.out).oa, 6);
   }, 300_000);
 
+  it('eval reads the class of vector labels from the property --class-property names', async () => {
+    // two squares in nc-landsat7's CRS (EPSG:3358), their class under "kind", a name the loader does not try
+    const square = (x: number, y: number) => ({ type: 'Polygon', coordinates: [[[x, y], [x + 300, y], [x + 300, y - 300], [x, y - 300], [x, y]]] });
+    const file = path.join(OUT, 'kind.geojson');
+    await fs.writeFile(file, JSON.stringify({
+      type: 'FeatureCollection', crs: { type: 'name', properties: { name: 'urn:ogc:def:crs:EPSG::3358' } },
+      features: [{ type: 'Feature', properties: { kind: 'water' }, geometry: square(635550, 227088) }, { type: 'Feature', properties: { kind: 'forest' }, geometry: square(636550, 226088) }],
+    }));
+    const args = ['eval', '--model', SMOE, '--scene', sharedData('nc-landsat7'), '--labels', file];
+    const bare = await cli(args);
+    expect(bare.code).toBe(1);
+    expect(bare.err).toMatch(/kind\.geojson.*no class property found.*properties: kind.*--class-property/);
+    const named = await cli([...args, '--class-property', 'kind']);
+    expect(named.err).not.toMatch(/error/i);
+    expect(named.code).toBe(0);
+    expect(JSON.parse(named.out).per_class.map((c: { name: string }) => c.name).slice(0, 2).sort()).toEqual(['forest', 'water']);
+  }, 120_000);
+
   it('gives one-line errors for options the pack cannot take', async () => {
     const base = ['--scene', sharedData('nc-landsat7'), '--labels', sharedData('nc-landsat7/labels.tif'), '--out', path.join(OUT, 'never')];
     // head-only drops the pack's optional elevation and with it the availability input

@@ -4,6 +4,7 @@ import { FieldMoeError } from '../../util/errors';
 import { stringFlag, type CliIO, type ParsedFlags } from '../command';
 import { progressPrinter } from '../progress';
 import type { MissingSimulation } from '../../finetune/fit';
+import { CLASS_PROPERTY_CANDIDATES } from '../../labels/index';
 import { fellBackLine, isProvider, PROVIDERS, unavailableLine, type OpenedSession, type Provider } from '../../runtime/session';
 
 export function floatFlag(flags: ParsedFlags, name: string, min: number, max: number): number | undefined {
@@ -50,6 +51,11 @@ export function missingSimulationFlags(flags: ParsedFlags, options: { rateOption
   }
   return { rate, mode: mode ?? 'both' };
 }
+
+/** `--class-property <name>`: the vector labels' attribute holding the class (labels/vector.ts pickClassValues). */
+export const CLASS_PROPERTY_USAGE = `  --class-property <name>     GeoJSON/shapefile labels: the property holding the class (default:
+                              the first present of ${CLASS_PROPERTY_CANDIDATES.slice(0, 4).join(', ')}, ...)`;
+export const CLASS_PROPERTY_OPTIONS = { 'class-property': { type: 'string' } } as const;
 
 export const MISSING_USAGE = `  --missing-rate <r>          share of training samples made incomplete (MaMOL packs; fine-tuning
                               MaMOL on two sensors or more defaults to 0.5, both; 0: none)

@@ -4,7 +4,7 @@ import { packSearchPath, resolvePack } from '../../packs/registry';
 import { checkOutputFile, writeFileAtomic } from '../../util/atomic';
 import { intFlag, requiredFlag, stringFlag, type Command } from '../command';
 import { progressPrinter } from '../progress';
-import { EP_USAGE, providersFlag } from './common';
+import { CLASS_PROPERTY_OPTIONS, CLASS_PROPERTY_USAGE, EP_USAGE, providersFlag } from './common';
 import { openSceneFromFlags, SCENE_OPTIONS, SCENE_USAGE, WAVELENGTHS_OPTIONS, WAVELENGTHS_USAGE, wavelengthsFromFlags } from '../scene-flags';
 
 export const evalCommand: Command = {
@@ -21,6 +21,7 @@ producers_accuracy, users_accuracy, support), confusion[truth][pred] and warning
 
   --model <pack>              pack folder, manifest or name from models/
   --labels <file>             label raster (+ classes.json beside it), GeoJSON or shapefile
+${CLASS_PROPERTY_USAGE}
   --json <out.json>           write the scores there (they always go to stdout too)
 ${SCENE_USAGE}
 ${EP_USAGE}
@@ -30,6 +31,7 @@ ${WAVELENGTHS_USAGE}`,
     ...SCENE_OPTIONS,
     model: { type: 'string' },
     labels: { type: 'string' },
+    ...CLASS_PROPERTY_OPTIONS,
     json: { type: 'string' },
     ep: { type: 'string' },
     threads: { type: 'string' },
@@ -46,7 +48,7 @@ ${WAVELENGTHS_USAGE}`,
     const scene = await openSceneFromFlags(flags);
     const progress = progressPrinter(io);
     try {
-      const labels = await loadLabels(labelsFile, scene.info, { signal: io.signal });
+      const labels = await loadLabels(labelsFile, scene.info, { signal: io.signal, classProperty: stringFlag(flags, 'class-property') });
       const report = await evaluatePack(scene, pack, labels, { threads, wavelengths, providers: providersFlag(flags), log: (line) => io.err(`${line}\n`) }, { signal: io.signal, onProgress: progress.onProgress });
       progress.done();
       const text = JSON.stringify(report, null, 2) + '\n';

@@ -3,7 +3,7 @@ import { ADAPTER_CHOICES } from '../../finetune/adapters';
 import { FieldMoeError } from '../../util/errors';
 import { intFlag, requiredFlag, stringFlag, type Command } from '../command';
 import { openSceneFromFlags, SCENE_OPTIONS, SCENE_USAGE, WAVELENGTHS_OPTIONS, WAVELENGTHS_USAGE, wavelengthsFromFlags } from '../scene-flags';
-import { EP_USAGE, floatFlag, MISSING_USAGE, missingSimulationFlags, providersFlag, providerLines, trainingProgress } from './common';
+import { CLASS_PROPERTY_OPTIONS, CLASS_PROPERTY_USAGE, EP_USAGE, floatFlag, MISSING_USAGE, missingSimulationFlags, providersFlag, providerLines, trainingProgress } from './common';
 
 export const finetuneCommand: Command = {
   name: 'finetune',
@@ -18,6 +18,7 @@ The pack's classes are kept when every label class is one of them, else a new he
 
   --model <pack>              base pack folder, manifest or name from models/
   --labels <file>             label raster (+ classes.json beside it), GeoJSON or shapefile
+${CLASS_PROPERTY_USAGE}
   --out <pack-dir>            folder of the new pack (replaced when it exists)
 ${SCENE_USAGE}
   --adapter <name>            ${ADAPTER_CHOICES.join(' | ')} (default: the pack's own)
@@ -40,6 +41,7 @@ ${WAVELENGTHS_USAGE}`,
     ...SCENE_OPTIONS,
     model: { type: 'string' },
     labels: { type: 'string' },
+    ...CLASS_PROPERTY_OPTIONS,
     out: { type: 'string' },
     adapter: { type: 'string' },
     head: { type: 'string' },
@@ -63,6 +65,7 @@ ${WAVELENGTHS_USAGE}`,
     const request = {
       model: requiredFlag(flags, 'model', 'finetune'),
       labels: requiredFlag(flags, 'labels', 'finetune'),
+      classProperty: stringFlag(flags, 'class-property'),
       out: requiredFlag(flags, 'out', 'finetune'),
       adapter: stringFlag(flags, 'adapter'),
       head: head as 'auto' | 'keep' | 'new',

@@ -4,7 +4,7 @@ import { loadModelPack } from '../../ml/models/export';
 import { packSearchPath, resolvePack } from '../../packs/registry';
 import { FieldMoeError } from '../../util/errors';
 import { idsFlag, intFlag, listFlag, requiredFlag, stringFlag, type Command } from '../command';
-import { EP_USAGE, floatFlag, MISSING_USAGE, missingSimulationFlags, providersFlag, providerLines, trainingProgress } from './common';
+import { CLASS_PROPERTY_OPTIONS, CLASS_PROPERTY_USAGE, EP_USAGE, floatFlag, MISSING_USAGE, missingSimulationFlags, providersFlag, providerLines, trainingProgress } from './common';
 
 export const trainCommand: Command = {
   name: 'train',
@@ -17,6 +17,7 @@ whose backbone is then kept frozen (how the default MaMOL pack reuses the defaul
 
   --arch spectralmoe|mamol    architecture
   --scene <path> --labels <file>   a labelled scene (repeat the pair for more)
+${CLASS_PROPERTY_USAGE}
   --out <pack-dir>            folder of the new pack (replaced when it exists)
   --backbone <pack>           take and freeze this pack's backbone
   --preset <name>             adapter preset (SpectralMoE: spectralmoe, wo-depth, lora, ...;
@@ -32,6 +33,7 @@ ${MISSING_USAGE}`,
     arch: { type: 'string' },
     scene: { type: 'string', multiple: true },
     labels: { type: 'string', multiple: true },
+    ...CLASS_PROPERTY_OPTIONS,
     out: { type: 'string' },
     backbone: { type: 'string' },
     preset: { type: 'string' },
@@ -72,6 +74,7 @@ ${MISSING_USAGE}`,
           seed: intFlag(flags, 'seed', 0),
           lr: floatFlag(flags, 'lr', 1e-7, 10),
           missing: missingSimulationFlags(flags),
+          classProperty: stringFlag(flags, 'class-property'),
           threads: intFlag(flags, 'threads', 1),
           providers: providersFlag(flags),
         },
