@@ -148,6 +148,8 @@ describe('fieldmoe finetune', () => {
     const r = await cli(['finetune', '--model', MAMOL, '--scene', sharedData('sen1floods11-spain'), '--labels', sharedData('sen1floods11-spain/labels.tif'), '--out', out, '--epochs', '1', '--tiles-per-class', '12', '--missing-mode', 's1']);
     expect(r.code).toBe(0);
     const training = JSON.parse(await fs.readFile(path.join(out, 'training.json'), 'utf8'));
+    // one progress line per epoch: training loss, validation loss and accuracy
+    expect(r.err).toMatch(/epoch 1\/1 train loss \d\S* val loss \d\S* val acc \d/);
     // a mode alone takes the architecture's default rate
     expect(training.missing).toEqual({ rate: 0.5, mode: 's1', input: 'sar' });
     // validation scores its pixels with every sensor, then again with SAR missing: counted once, scored twice

@@ -198,7 +198,7 @@ export class TrainLoop {
         emit({
           stage: 'validate',
           fraction: report.steps / totalSteps,
-          message: `epoch ${epoch}/${epochs} val loss ${record.val.loss.toPrecision(4)}`,
+          message: `epoch ${epoch}/${epochs} train loss ${record.trainLoss.toPrecision(4)} val loss ${record.val.loss.toPrecision(4)}`,
           epoch,
           epochs,
           step: report.steps,
