@@ -109,6 +109,9 @@ export function architectureAdapters(architecture: string): ArchitectureAdapters
 export function presetFor(architecture: string, choice: string): { preset: string; choice: AdapterChoice } {
   const a = architectureAdapters(architecture);
   const preset = a.presets[choice as AdapterChoice];
-  if (!preset) throw new FieldMoeError('--adapter', `"${choice}" does not apply to a ${architecture} pack (choices: ${Object.keys(a.presets).join(', ')})`);
+  if (!preset) {
+    const known = (ADAPTER_CHOICES as readonly string[]).includes(choice);
+    throw new FieldMoeError('--adapter', `"${choice}" ${known ? `does not apply to a ${architecture} pack` : `is not an adapter (${ADAPTER_CHOICES.join(', ')})`} (choices for this pack: ${Object.keys(a.presets).join(', ')})`);
+  }
   return { preset, choice: choice as AdapterChoice };
 }

@@ -370,7 +370,7 @@ describe('fieldmoe finetune', () => {
     expect(m.err).toMatch(/--missing-mode: needs --missing-rate/);
     const b = await cli(['finetune', '--model', MAMOL, ...base, '--adapter', 'rein']);
     expect(b.code).toBe(1);
-    expect(b.err).toMatch(/--adapter.*rein/);
+    expect(b.err).toMatch(/--adapter.*rein.*does not apply to a mamol pack/);
     const c = await cli(['finetune', '--model', SMOE, ...base, '--adapter', 'spectralmoe', '--head', 'keep', '--labels', sharedData('salinas-a/labels.tif'), '--scene', sharedData('salinas-a')]);
     expect(c.code).toBe(1);
     expect(c.err).toMatch(/classes the pack lacks/);

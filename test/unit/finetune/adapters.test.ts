@@ -17,7 +17,8 @@ describe('adapter choices', () => {
 
   it('rejects a choice the architecture lacks, naming the valid ones', () => {
     expect(() => presetFor('mamol', 'rein')).toThrow(/--adapter.*rein.*mamol pack.*mamol, lora, head-only/);
-    expect(() => presetFor('spectralmoe', 'mamol')).toThrow(/choices: spectralmoe, lora, rein, head-only/);
+    expect(() => presetFor('spectralmoe', 'mamol')).toThrow(/choices for this pack: spectralmoe, lora, rein, head-only/);
+    expect(() => presetFor('spectralmoe', 'foo')).toThrow(/"foo" is not an adapter \(spectralmoe, mamol, lora, rein, head-only\)/);
     expect(() => architectureAdapters('lda')).toThrow(/cannot be fine-tuned/);
   });
 
