@@ -150,6 +150,8 @@ describe('fieldmoe finetune', () => {
     const training = JSON.parse(await fs.readFile(path.join(out, 'training.json'), 'utf8'));
     // one progress line per epoch: training loss, validation loss and accuracy
     expect(r.err).toMatch(/epoch 1\/1 train loss \d\S* val loss \d\S* val acc \d/);
+    // and which weights were kept, with the validation figures they score
+    expect(r.err).toMatch(/wrote .*flood-mamol \(adapter mamol, keep head, 1 epochs, kept (the start|epoch 1).*, validation OA \d/);
     // a mode alone takes the architecture's default rate
     expect(training.missing).toEqual({ rate: 0.5, mode: 's1', input: 'sar' });
     // validation scores its pixels with every sensor, then again with SAR missing: counted once, scored twice

@@ -89,7 +89,9 @@ ${WAVELENGTHS_USAGE}`,
       progress.done();
       io.err(providerLines(r.fit));
       const v = r.fit.validation?.pooled;
-      io.err(`wrote ${r.out} (adapter ${r.adapter}, ${r.head} head, ${r.fit.history.length} epochs${v ? `, validation OA ${v.oa.toFixed(3)} kappa ${v.kappa.toFixed(3)}` : ''})\n`);
+      // the weights kept need not be the last epoch's: say which, or the OA matches no epoch line
+      const kept = r.fit.bestEpoch === undefined ? '' : r.fit.bestEpoch === 0 ? ', kept the start (no epoch beat it on validation)' : `, kept epoch ${r.fit.bestEpoch}${r.fit.midpoint ? " (its midpoint with the start)" : ''}`;
+      io.err(`wrote ${r.out} (adapter ${r.adapter}, ${r.head} head, ${r.fit.history.length} epochs${kept}${v ? `, validation OA ${v.oa.toFixed(3)} kappa ${v.kappa.toFixed(3)}` : ''})\n`);
       for (const w of r.warnings) io.err(`warning: ${w}\n`);
       io.out(JSON.stringify({ out: r.out, adapter: r.adapter, head: r.head, classes: r.classes, epochs: r.fit.history.length, stoppedEarly: r.fit.stoppedEarly, bestEpoch: r.fit.bestEpoch, validation: r.fit.validation?.pooled, seconds: r.fit.seconds, provider: r.fit.provider, fallbacks: r.fit.fallbacks, warnings: r.warnings }, null, 2) + '\n');
       return 0;
