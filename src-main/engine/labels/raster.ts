@@ -1,4 +1,4 @@
-import { openRaster } from '../raster';
+import { crsLabel, openRaster, sameCrs } from '../raster';
 import { FieldMoeError } from '../util/errors';
 import { throwIfCancelled } from '../jobs/job';
 import type { GeoTransform } from '../scene/types';
@@ -28,6 +28,11 @@ export async function readLabelRaster(file: string, grid: LabelGrid, signal?: Ab
     if (info.width !== grid.width || info.height !== grid.height) {
       throw new FieldMoeError(file, `is ${info.width}x${info.height} px but the scene grid is ${grid.width}x${grid.height}; resample the labels to the scene grid (gdalwarp -r near)`);
     }
+    if (!info.geoTransform !== !grid.geoTransform)
+      throw new FieldMoeError(file, `${info.geoTransform ? 'is' : 'is not'} georeferenced but the scene ${grid.geoTransform ? 'is' : 'is not'}; give the labels the scene's CRS and geotransform`);
+    // the same numbers in another CRS are another place on Earth
+    if (info.crs && grid.crs && !sameCrs(info.crs, grid.crs))
+      throw new FieldMoeError(file, `is in ${crsLabel(info.crs)} but the scene is in ${crsLabel(grid.crs)}; reproject the labels onto the scene grid (gdalwarp -t_srs ... -r near)`);
     if (!sameGeoTransform(info.geoTransform, grid.geoTransform)) {
       throw new FieldMoeError(file, 'is not on the scene grid (different geotransform); resample the labels to the scene grid (gdalwarp -r near)');
     }

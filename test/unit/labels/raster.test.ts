@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -45,7 +46,17 @@ describe('label rasters', () => {
     await expect(loadLabels(float, GRID)).rejects.toThrow(new RegExp(`^${float}: label rasters hold integer class ids, this one is float32$`));
     const ok = await labelRaster(dir, 'ok.tif', 'uint8', () => 1);
     await expect(loadLabels(ok, { width: 21, height: 17 })).rejects.toThrow(/is 20x17 px but the scene grid is 21x17/);
-    await expect(loadLabels(ok, { ...GRID, geoTransform: [0, 1, 0, 0, 0, -1] })).rejects.toThrow(/is not on the scene grid \(different geotransform\)/);
+    await expect(loadLabels(ok, { ...GRID, geoTransform: [0, 1, 0, 0, 0, -1] })).rejects.toThrow(/ok\.tif: is not georeferenced but the scene is/);
+    // georeferenced on the scene's numbers: refused in another CRS (another place), read in the scene's
+    const placed = (epsg: number) => {
+      const out = path.join(dir, `ok-${epsg}.tif`);
+      execFileSync('gdal_translate', ['-q', '-a_srs', `EPSG:${epsg}`, '-a_ullr', '0', '17', '20', '0', ok, out]);
+      return out;
+    };
+    const grid = { ...GRID, geoTransform: [0, 1, 0, 17, 0, -1] as [number, number, number, number, number, number], crs: { epsg: 32617 } };
+    await expect(loadLabels(placed(4326), grid)).rejects.toThrow(/ok-4326\.tif: is in EPSG:4326 but the scene is in EPSG:32617/);
+    expect((await loadLabels(placed(32617), grid)).x.length).toBe(20 * 17);
+    await expect(loadLabels(placed(32617), { ...grid, geoTransform: [0, 1, 0, 0, 0, -1] })).rejects.toThrow(/is not on the scene grid \(different geotransform\)/);
     const empty = await labelRaster(dir, 'empty.tif', 'uint8', () => 0);
     await expect(loadLabels(empty, GRID)).rejects.toThrow(/no labelled pixels fall on the scene grid/);
   });
