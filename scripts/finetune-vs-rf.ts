@@ -181,7 +181,7 @@ async function drawFewShot(scene: Scene, labels: LabelSet, candidates: Uint32Arr
 }
 
 /** The labels of `indices` alone, as a labels file holding only those pixels would load. */
-function onlyThese(labels: LabelSet, indices: Uint32Array): LabelSet {
+export function onlyThese(labels: LabelSet, indices: Uint32Array): LabelSet {
   const pick = <T extends Uint32Array | Uint16Array | Int32Array>(a: T) => indices.map((i) => a[i]) as T;
   const classIndex = pick(labels.classIndex);
   const classCounts = labels.classes.map((_, k) => classIndex.filter((c) => c === k).length);

@@ -159,7 +159,7 @@ export interface FinetuneResultDto {
   provider: string;
   seconds: number;
   validation?: { oa: number; kappa: number; miou: number; classNames: string[]; confusion: number[][] };
-  /** What the analyst should know before mapping with the pack (the labels' warnings, classes left out, a validation at chance level). */
+  /** What the analyst should know before mapping with the pack (the labels' warnings, classes left out, labelled pixels on nodata, a validation at chance level). */
   warnings: string[];
 }
 /** Training figures carried on fine-tuning progress events (for the live chart). */

@@ -1,3 +1,4 @@
+import { FieldMoeError } from '../util/errors';
 /**
  * `fieldmoe eval`: classifies the scene with a pack through the same tiled pipeline as
  * `fieldmoe classify` and scores the class map at the labelled pixels. Pack classes are matched
@@ -99,6 +100,7 @@ export async function evaluatePack(scene: Scene, pack: ModelPack, labels: LabelS
   const t0 = performance.now();
   const { classes, provider } = await classMap(scene, pack, options, job);
   const metrics = scoreClassMap(classes, pack, labels, options.indices);
+  if (!metrics.n) throw new FieldMoeError(labels.source, `none of its ${metrics.nodata_pixels} labelled pixels has sensor data in ${scene.info.source} (all lie on nodata), so nothing can be scored`);
   const mapping = mapToPackClasses(labels.classes, pack.manifest.classes);
   const unmatched = labels.classes.filter((_, i) => labels.classCounts[i] > 0 && mapping.packIndex[i] < 0).map((c) => c.name);
   const warnings = [...labels.warnings];

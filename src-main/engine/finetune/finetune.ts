@@ -66,7 +66,7 @@ export interface FinetuneResult {
   head: 'keep' | 'new';
   classes: PackClass[];
   fit: FitResult;
-  /** What the analyst should know before mapping with the pack (the labels' own warnings, declared classes left out, validationWarnings); also in its card. */
+  /** What the analyst should know before mapping with the pack (the labels' own warnings, declared classes left out, labelled pixels on nodata, validationWarnings); also in its card. */
   warnings: string[];
 }
 
@@ -195,6 +195,7 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
     missing: requested && missing ? { ...requested, input: missing.mode, ...(req.missing ? {} : { default: true }) } : null,
     trainPixels: result.trainPixels[0],
     valPixels: result.valPixels[0],
+    labelsOnNodata: result.labelsOnNodata[0],
     cachedFeatureInputs: result.cachedInputs,
     plainStart: !!result.plainStart,
     labelsAloneStart: !!result.labelsAloneStart,
@@ -203,7 +204,8 @@ async function finetunePack(pack: ModelPack, req: FinetuneRequest, job: JobConte
     date: new Date().toISOString(),
   };
   const v = result.validation?.pooled;
-  const warnings = [...labels.warnings, ...notes, ...validationWarnings(v)];
+  const onNodata = result.labelsOnNodata[0] ? [`${result.labelsOnNodata[0]} of the ${labels.x.length} labelled pixels lie where no sensor has data (nodata) and were left out`] : [];
+  const warnings = [...labels.warnings, ...notes, ...onNodata, ...validationWarnings(v)];
   await writeTrainedPack({
     dir: req.out,
     name,

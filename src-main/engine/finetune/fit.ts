@@ -144,6 +144,8 @@ export interface FitResult {
   /** Per source: the labelled pixels training saw (LabelSet indices), e.g. to train a baseline on the same labels. */
   trainIndices: Uint32Array[];
   valPixels: number[];
+  /** Per source: labelled pixels left out because no sensor has data there. */
+  labelsOnNodata: number[];
   cachedInputs: number;
   seconds: { cache: number; train: number; total: number };
   /** Training started from the pack's own weights, not the linear path's regression (FitOptions.plainStartAllowed). */
@@ -180,6 +182,8 @@ interface PreparedSource extends SceneSource {
   trainIndices: Uint32Array;
   /** Inputs (binding indices) the missing-rate simulation may drop here (missingVariants); none without it. */
   droppable: number[];
+  /** Labelled pixels where no sensor has data (left out: nothing can be predicted there). */
+  onNodata: number;
   width: number;
   height: number;
   wavelengths: Map<string, Float32Array>;
@@ -197,6 +201,9 @@ async function prepareSource(spec: FitSourceSpec, index: number, opts: FitOption
   const W = spec.scene.info.width;
   const hasData = (i: number) => blocks.some((b) => b && b.valid[labels.y[i] * W + labels.x[i]] !== 0);
   const usable = (idx: Uint32Array) => Uint32Array.from(Array.from(idx).filter((i) => spec.classMap[labels.classIndex[i]] >= 0 && hasData(i)));
+  let onNodata = 0;
+  for (let i = 0; i < labels.x.length; i++) if (!hasData(i)) onNodata++;
+  if (onNodata === labels.x.length) throw new FieldMoeError(labels.source, `none of its ${onNodata} labelled pixels has sensor data in scene ${spec.name} (all lie on nodata)`);
   let trainIdx: Uint32Array = usable(split.train);
   if (opts.trainPixelsPerClass) trainIdx = subsamplePerClass(labels, trainIdx, opts.trainPixelsPerClass, seed);
   const valIdx = subsamplePerClass(labels, opts.validateTrainedClasses ? ofTrainedClasses(usable(split.val), trainIdx, labels) : usable(split.val), opts.valPixelsPerClass ?? 64, seed + 1);
@@ -219,6 +226,7 @@ async function prepareSource(spec: FitSourceSpec, index: number, opts: FitOption
     trainLookup: new LabelLookup(labels, trainIdx),
     trainIndices: trainIdx,
     droppable,
+    onNodata,
     valLookup: new LabelLookup(labels, valIdx),
     width: spec.scene.info.width,
     height: spec.scene.info.height,
@@ -622,6 +630,7 @@ export async function fit(opts: FitOptions, job: JobContext = {}): Promise<FitRe
       trainIndices: prepared.map((p) => p.trainIndices),
       // distinct pixels: the copies of a tile with an input missing are not more of them
       valPixels: prepared.map((p) => p.val.filter((t) => t.drop === undefined).length),
+      labelsOnNodata: prepared.map((p) => p.onNodata),
       cachedInputs: cut.specs.length,
       seconds: { cache: fitting.cacheMs / 1000, train: (trainMs - fitting.cacheMs) / 1000, total: (performance.now() - started) / 1000 },
       ...(plainStart ? { plainStart: true } : {}),

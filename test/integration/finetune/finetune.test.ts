@@ -19,7 +19,7 @@ import { finetune, PIXEL_HEAD_CONTEXT, pixelHeadHidden, validationWarnings } fro
 import { DENSE_TILE_EXTRAS } from '../../../src-main/engine/finetune/fit';
 import { isCancelled } from '../../../src-main/engine/util/errors';
 import { artifactDir, REPO_ROOT, sharedData } from '../../helpers/paths';
-import { sceneWithoutBands } from '../../../scripts/finetune-vs-rf';
+import { onlyThese, sceneWithoutBands } from '../../../scripts/finetune-vs-rf';
 import { houstonLidarScene } from '../../../scripts/houston-lidar-scene';
 import { readNpy } from '../../../src-main/engine/eval/npy';
 import { withFilledBands, withFilledBandsAtSceneScale } from '../../../src-main/engine/packs/fillBands';
@@ -339,6 +339,29 @@ describe('fieldmoe finetune', () => {
     const tagged = await cli(['eval', '--model', out, '--scene', sharedData('chesapeake-naip/id_000051_naip.tif'), '--labels', labels]);
     expect(tagged.code).toBe(0);
     expect(JSON.parse(tagged.out).oa).toBeCloseTo(JSON.parse(e.out).oa, 6);
+  }, 300_000);
+
+  it('counts labelled pixels on nodata, says so, and refuses labels that are all on nodata', async () => {
+    const scene = await openScene(sharedData('nc-landsat7'));
+    try {
+      const labels = await loadLabels(sharedData('nc-landsat7/labels.tif'), scene.info);
+      const read = await readLabelledPixels(scene, labels, Uint32Array.from(labels.classIndex.keys()));
+      const onNodata = read.indices.filter((_, r) => !read.valid[r]);
+      expect(onNodata.length).toBeGreaterThan(0);
+      const pack = await loadPack(SMOE);
+      await expect(evaluatePack(scene, pack, labels, { indices: onNodata })).rejects.toThrow(new RegExp(`labels.tif: none of its ${onNodata.length} labelled pixels has sensor data`));
+      // (they are all water there: every other one is called another class, as fine-tuning needs two)
+      const two = onlyThese(labels, onNodata);
+      two.classIndex = two.classIndex.map((c, i) => (i % 2 ? (c + 1) % labels.classes.length : c));
+      two.classCounts = labels.classes.map((_, k) => two.classIndex.filter((c) => c === k).length);
+      await expect(finetune({ model: SMOE, scene, labels: two, out: path.join(OUT, 'never-nodata'), epochs: 1 })).rejects.toThrow(new RegExp(`none of its ${onNodata.length} labelled pixels has sensor data in scene`));
+      const r = await finetune({ model: SMOE, scene, labels, out: path.join(OUT, 'nc-nodata'), epochs: 1, tilesPerClass: 4 });
+      expect(r.fit.labelsOnNodata).toEqual([onNodata.length]);
+      expect(r.warnings).toContain(`${onNodata.length} of the ${labels.x.length} labelled pixels lie where no sensor has data (nodata) and were left out`);
+      expect(JSON.parse(await fs.readFile(path.join(OUT, 'nc-nodata', 'training.json'), 'utf8')).labelsOnNodata).toBe(onNodata.length);
+    } finally {
+      await scene.close();
+    }
   }, 300_000);
 
   it('eval reads the class of vector labels from the property --class-property names', async () => {
