@@ -26,7 +26,7 @@ export async function readGeoJsonLabels(file: string, classProperty?: string): P
   const picked = pickClassValues(rawFeatures.map((f) => (f as { properties?: Record<string, unknown> }).properties ?? {}), classProperty);
   if ('problem' in picked) throw new FieldMoeError(file, picked.problem);
   const features = geometries.map((g, index) => ({ index, classValue: picked.values[index], ...g }));
-  return { file, features, crs: geoJsonCrs(file, doc.crs), defaultCrs: 'lonlat' };
+  return { file, features, crs: geoJsonCrs(file, doc.crs), defaultCrs: 'lonlat', warnings: picked.warnings };
 }
 
 const GEOMETRY_READERS: Record<string, (c: unknown) => GeometryParts> = {

@@ -14,7 +14,8 @@ import type { VectorLayer } from './vector';
 
 export interface LoadLabelsOptions {
   /** Vector property holding the class (name or id). Default: the first of
-   * CLASS_PROPERTY_CANDIDATES that every feature has (`label` before `class_id`). */
+   * CLASS_PROPERTY_CANDIDATES that every feature has (`label` before `class_id`), with a warning
+   * where a better-ranked one was passed over or a generic one (`id`) chosen. */
   classProperty?: string;
   /** classes.json to use instead of the one found beside the labels. */
   classesFile?: string;
@@ -64,7 +65,7 @@ async function rasterLabels(file: string, grid: LabelGrid, declared: DeclaredCla
 }
 
 function vectorLabels(layer: VectorLayer, grid: LabelGrid, declared: DeclaredClass[], options: LoadLabelsOptions): LabelSet {
-  const warnings: string[] = [];
+  const warnings = [...layer.warnings];
   const toPixel = layerToPixel(layer, grid, warnings);
   const table = buildClassTable(declared, layer.features.map((f) => f.classValue));
   const acc = new LabelAccumulator(grid.width, grid.height);

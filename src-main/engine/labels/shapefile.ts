@@ -27,7 +27,7 @@ export async function readShapefileLabels(file: string, classProperty?: string):
   const features: VectorFeature[] = kept.map((e, k) => ({ index: e.i, classValue: picked.values[k], ...e.g! }));
   const prj = sibling('.prj');
   const wkt = prj ? (await readFile(prj, 'utf8')).trim() : undefined;
-  return { file, features, crs: wkt ? { wkt, label: `${path.basename(prj!)} (${wkt.slice(0, 40)}...)` } : undefined, defaultCrs: 'grid' };
+  return { file, features, crs: wkt ? { wkt, label: `${path.basename(prj!)} (${wkt.slice(0, 40)}...)` } : undefined, defaultCrs: 'grid', warnings: picked.warnings };
 }
 
 /** Finds `<stem>.dbf` (or .DBF...) beside the .shp. */

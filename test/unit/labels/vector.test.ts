@@ -108,6 +108,22 @@ describe('GeoJSON labels', () => {
     expect(set.warnings.join(' ')).toMatch(/12 pixels were labelled with different classes/);
   });
 
+  it('says which class property it took where a better one was passed over or a generic one chosen', async () => {
+    const dir = tempDir();
+    const at = (x: number) => ({ type: 'Polygon', coordinates: [[[x, 0], [x + 2, 0], [x + 2, 2], [x, 2], [x, 0]]] });
+    const layer = (props: object[]) => ({ type: 'FeatureCollection', features: props.map((p, i) => ({ type: 'Feature', properties: p, geometry: at(3 * i) })) });
+    // 'label' on one feature of two: classes come from class_id, and the warning says why
+    const partial = await loadLabels(writeJson(dir, 'partial.geojson', layer([{ class_id: 1 }, { class_id: 2, label: 'b' }])), { width: 10, height: 10 });
+    expect(partial.classes.map((c) => c.id)).toEqual([1, 2]);
+    expect(partial.warnings).toContain("property 'label' is missing from 1 of 2 features, so classes come from 'class_id'; name the class property with --class-property");
+    // a land-cover property is a candidate before a feature id
+    const named = await loadLabels(writeJson(dir, 'landcover.geojson', layer([{ id: 7, landcover: 'forest' }, { id: 8, landcover: 'water' }])), { width: 10, height: 10 });
+    expect(named.classes.map((c) => c.name)).toEqual(['forest', 'water']);
+    expect(named.warnings).toEqual([]);
+    const generic = await loadLabels(writeJson(dir, 'ids.geojson', layer([{ id: 7, kind: 'forest' }, { id: 8, kind: 'water' }])), { width: 10, height: 10 });
+    expect(generic.warnings.join(' ')).toMatch(/classes come from property 'id', which may number the features/);
+  });
+
   it('fails with one line naming the file for bad input', async () => {
     const dir = tempDir();
     const feature = (props: object, geometry: object) => ({ type: 'Feature', properties: props, geometry });
@@ -116,6 +132,8 @@ describe('GeoJSON labels', () => {
       ['broken.geojson', '{"type": "FeatureCollection", "features": [', /not valid GeoJSON/],
       ['notfc.geojson', { type: 'Topology' }, /not a GeoJSON FeatureCollection/],
       ['noclass.geojson', { type: 'FeatureCollection', features: [feature({ colour: 'red' }, pt)] }, /no class property found.*properties: colour/],
+      // the properties of every feature are listed, not only the first's
+      ['someclass.geojson', { type: 'FeatureCollection', features: [feature({}, pt), feature({ label: 'x' }, pt)] }, /no class property found in every feature.*properties: label\)/],
       ['unknownprop.geojson', { type: 'FeatureCollection', features: [feature({ label: 'x' }, pt)] }, /class property 'klass' not found in feature 0/, 'klass'],
       ['line.geojson', { type: 'FeatureCollection', features: [feature({ label: 'x' }, { type: 'LineString', coordinates: [[0, 0], [1, 1]] })] }, /feature 0: geometry type LineString is not supported/],
       ['badcoords.geojson', { type: 'FeatureCollection', features: [feature({ label: 'x' }, { type: 'Point', coordinates: ['a'] })] }, /feature 0: malformed coordinates/],
