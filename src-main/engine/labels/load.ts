@@ -61,7 +61,11 @@ async function rasterLabels(file: string, grid: LabelGrid, declared: DeclaredCla
   const table = buildClassTable(declared, new Set(px.value));
   const acc = new LabelAccumulator(grid.width, grid.height);
   for (let i = 0; i < px.x.length; i++) acc.add(px.x[i], px.y[i], table.indexOf(px.value[i]), -1);
-  return acc.finish(file, 'raster', table, 0, []);
+  const warnings: string[] = [];
+  const shadowed = declared.find((c) => c.id === px.nodata);
+  if (shadowed) warnings.push(`class ${shadowed.id} (${shadowed.name}) is also the raster's nodata value, so its pixels read as unlabelled; set another nodata value (gdal_edit.py -a_nodata 0)`);
+  if (px.negative) warnings.push(`${px.negative} pixels hold negative values, which are no class id, and read as unlabelled`);
+  return acc.finish(file, 'raster', table, 0, warnings);
 }
 
 function vectorLabels(layer: VectorLayer, grid: LabelGrid, declared: DeclaredClass[], options: LoadLabelsOptions): LabelSet {

@@ -9,6 +9,10 @@ export interface RasterLabels {
   x: number[];
   y: number[];
   value: number[];
+  /** The raster's nodata value, read as unlabelled. */
+  nodata?: number;
+  /** Pixels of negative values (not nodata), read as unlabelled: class ids are positive. */
+  negative: number;
 }
 
 /** Rows read at a time: keeps memory flat on large label rasters. */
@@ -36,15 +40,19 @@ export async function readLabelRaster(file: string, grid: LabelGrid, signal?: Ab
     if (!sameGeoTransform(info.geoTransform, grid.geoTransform)) {
       throw new FieldMoeError(file, 'is not on the scene grid (different geotransform); resample the labels to the scene grid (gdalwarp -r near)');
     }
-    const out: RasterLabels = { x: [], y: [], value: [] };
     const nodata = info.nodata;
+    const out: RasterLabels = { x: [], y: [], value: [], ...(nodata !== undefined ? { nodata } : {}), negative: 0 };
     for (let y0 = 0; y0 < info.height; y0 += STRIP_ROWS) {
       throwIfCancelled(signal);
       const rows = Math.min(STRIP_ROWS, info.height - y0);
       const strip = await raster.readWindow({ x: 0, y: y0, width: info.width, height: rows }, [0], signal);
       for (let i = 0; i < strip.length; i++) {
         const v = strip[i];
-        if (v === 0 || v === nodata || !(v > 0)) continue;
+        if (v === 0 || v === nodata) continue;
+        if (!(v > 0)) {
+          out.negative++;
+          continue;
+        }
         out.x.push(i % info.width);
         out.y.push(y0 + Math.floor(i / info.width));
         out.value.push(v);

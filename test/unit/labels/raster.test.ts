@@ -8,7 +8,7 @@ import { pixelsByClass, tempDir } from './helpers';
 
 const GRID = { width: 20, height: 17 };
 
-async function labelRaster(dir: string, name: string, sampleType: 'uint8' | 'uint16' | 'float32', values: (x: number, y: number) => number, nodata?: number) {
+async function labelRaster(dir: string, name: string, sampleType: 'uint8' | 'uint16' | 'int16' | 'float32', values: (x: number, y: number) => number, nodata?: number) {
   const data = new Float64Array(GRID.width * GRID.height);
   for (let y = 0; y < GRID.height; y++) for (let x = 0; x < GRID.width; x++) data[y * GRID.width + x] = values(x, y);
   const file = path.join(dir, name);
@@ -38,6 +38,18 @@ describe('label rasters', () => {
     const set = await loadLabels(file, GRID);
     expect(set.classes.map((c) => c.name)).toEqual(['forest', 'class 2']);
     expect(set.warnings).toEqual(['classes not in classes.json were added: 2']);
+  });
+
+  it('warns where a declared class is the nodata value, and about negative values, both read as unlabelled', async () => {
+    const dir = tempDir();
+    const file = await labelRaster(dir, 'lc.tif', 'int16', (x) => (x < 5 ? -2 : x < 12 ? 1 : 3), 3);
+    writeFileSync(path.join(dir, 'classes.json'), JSON.stringify([{ id: 1, name: 'forest' }, { id: 3, name: 'herbaceous' }]));
+    const set = await loadLabels(file, GRID);
+    expect(set.classCounts).toEqual([7 * 17, 0]);
+    expect(set.warnings).toEqual([
+      "class 3 (herbaceous) is also the raster's nodata value, so its pixels read as unlabelled; set another nodata value (gdal_edit.py -a_nodata 0)",
+      `${5 * 17} pixels hold negative values, which are no class id, and read as unlabelled`,
+    ]);
   });
 
   it('rejects float rasters and rasters off the scene grid with one line naming the file', async () => {
