@@ -42,7 +42,7 @@ const LOADERS: Record<string, Loader> = {
 
 /**
  * Reads labels of any supported kind onto the scene grid (`scene.info` is a LabelGrid):
- * a label raster on that grid, GeoJSON or a shapefile (reprojected when its CRS differs).
+ * a label raster on that grid (the whole scene or a crop of it), GeoJSON or a shapefile (reprojected when its CRS differs).
  * Classes come from classes.json beside the file when present.
  */
 export async function loadLabels(file: string, grid: LabelGrid, options: LoadLabelsOptions = {}): Promise<LabelSet> {

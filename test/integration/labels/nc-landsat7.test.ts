@@ -139,6 +139,16 @@ describe('nc-landsat7 labels on the Landsat scene grid', () => {
     }
   });
 
+  it('places a label raster cropped from the scene grid by its offset', async () => {
+    const crop = path.join(tmp, 'labels_crop.tif');
+    execFileSync('gdal_translate', ['-q', '-srcwin', '100', '50', '200', '150', nc('labels.tif'), crop]);
+    const [whole, part] = [await loadLabels(nc('labels.tif'), grid), await loadLabels(crop, grid, { classesFile: nc('classes.json') })];
+    const inside = (x: number, y: number) => x >= 100 && x < 300 && y >= 50 && y < 200;
+    const expected = [...pixelMap(whole)].filter(([k]) => inside(...(k.split(',').map(Number) as [number, number])));
+    expect(expected.length).toBeGreaterThan(100);
+    expect([...pixelMap(part)].sort()).toEqual(expected.sort());
+  });
+
   it('fails with one line naming the file for malformed GeoJSON, unknown class property, missing .dbf and an off-grid raster', async () => {
     const broken = path.join(tmp, 'broken.geojson');
     writeFileSync(broken, readFileSync(nc('polygons.geojson'), 'utf8').slice(0, 2000));
@@ -151,7 +161,7 @@ describe('nc-landsat7 labels on the Landsat scene grid', () => {
       [broken, /not valid GeoJSON/],
       [nc('polygons.geojson'), /class property 'landcover' not found in feature 0 \(properties: label, class_id\)/, 'landcover'],
       [path.join(shpDir, 'p.shp'), /\.dbf beside it is missing/],
-      [offGrid, /is 512x512 px but the scene grid is 489x443/],
+      [offGrid, /is in EPSG:4326 but the scene is in EPSG:3358/],
     ];
     for (const [file, problem, classProperty] of cases) {
       const err = await loadLabels(file, grid, { classProperty }).then(

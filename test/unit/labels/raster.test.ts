@@ -68,7 +68,14 @@ describe('label rasters', () => {
     const grid = { ...GRID, geoTransform: [0, 1, 0, 17, 0, -1] as [number, number, number, number, number, number], crs: { epsg: 32617 } };
     await expect(loadLabels(placed(4326), grid)).rejects.toThrow(/ok-4326\.tif: is in EPSG:4326 but the scene is in EPSG:32617/);
     expect((await loadLabels(placed(32617), grid)).x.length).toBe(20 * 17);
-    await expect(loadLabels(placed(32617), { ...grid, geoTransform: [0, 1, 0, 0, 0, -1] })).rejects.toThrow(/is not on the scene grid \(different geotransform\)/);
+    // a crop of the scene grid is placed by its offset (here 5 columns in; 5 columns beyond the scene are ignored)
+    const shifted = await loadLabels(placed(32617), { ...grid, geoTransform: [-5, 1, 0, 17, 0, -1] });
+    expect(shifted.x.length).toBe(15 * 17);
+    expect(Math.min(...shifted.x)).toBe(5);
+    const off = (gt: number[]) => loadLabels(placed(32617), { ...grid, geoTransform: gt as typeof grid.geoTransform });
+    await expect(off([0.5, 1, 0, 17, 0, -1])).rejects.toThrow(/is not on the scene grid \(shifted by a fraction of a pixel: -0\.500, 0\.000\)/);
+    await expect(off([0, 2, 0, 17, 0, -2])).rejects.toThrow(/is not on the scene grid \(pixel size 1 x -1, the scene's 2 x -2\)/);
+    await expect(off([0, 1, 0, 0, 0, -1])).rejects.toThrow(/lies on the scene grid but outside the scene/);
     const empty = await labelRaster(dir, 'empty.tif', 'uint8', () => 0);
     await expect(loadLabels(empty, GRID)).rejects.toThrow(/no labelled pixels fall on the scene grid/);
   });
