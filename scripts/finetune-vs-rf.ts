@@ -188,10 +188,6 @@ export function onlyThese(labels: LabelSet, indices: Uint32Array): LabelSet {
   return { ...labels, x: pick(labels.x), y: pick(labels.y), classIndex, featureId: pick(labels.featureId), classCounts, warnings: [] };
 }
 
-/**
- * One case at one seed and label count: fine-tunes into `outDir` on the few-shot labels, then
- * scores each sensor subset against its forest. Returns one row per subset.
- */
 /** A file-name-safe form of a case or region name. */
 const slug = (name: string) => name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
 
