@@ -106,7 +106,8 @@ function buildScene(resolved: ResolvedSceneSpec, rasters: RasterSource[], refere
 }
 
 /**
- * valid = 0 where any band is NaN (a model cannot use a partial spectrum) or where every band
+ * valid = 0 where any band is NaN or infinite (a model cannot use a partial spectrum; an
+ * infinite value is no measurement, and read as NaN so that nothing downstream averages it) or where every band
  * equals nodata. A nodata value in only some bands stays valid data: in 8-bit Landsat, band 7 is
  * legitimately 0 over water while the other bands are not (nc-landsat7: 38% vs 15%), so an
  * any-band rule would drop real water pixels.
@@ -122,6 +123,10 @@ export function markInvalid(data: Float32Array, bands: number, plane: number, no
       for (let i = 0; i < plane; i++) {
         const v = data[base + i];
         if (v !== v) valid[i] = 0;
+        else if (v === Infinity || v === -Infinity) {
+          data[base + i] = NaN;
+          valid[i] = 0;
+        }
       }
     }
   }

@@ -142,7 +142,8 @@ function accumulate(data: Float32Array, w: PixelWindow, step: number, sensor: Se
       for (let x = x0; x < w.x + w.width; x += step) {
         const v = data[b * plane + (y - w.y) * w.width + (x - w.x)];
         a.count++;
-        if (v !== v) a.nan++;
+        // an infinite value is no measurement: counted with NaN, as the scene reads it (scene.ts markInvalid)
+        if (v !== v || v === Infinity || v === -Infinity) a.nan++;
         else if (v === nd) a.nodata++;
         else {
           a.valid++;

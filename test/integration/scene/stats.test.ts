@@ -1,4 +1,8 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { writeGeoTiff } from '../../../src-main/engine/raster/index';
 import { openScene, sceneStats, suggestFailures } from '../../../src-main/engine/scene/index';
 import { CancelledError } from '../../../src-main/engine/util/errors';
 import { sharedData } from '../../helpers/paths';
@@ -33,6 +37,27 @@ print(json.dumps(out))`,
 }
 
 describe('sceneStats', () => {
+  it('counts infinite values with NaN, out of the mean, and the scene reads them as nodata', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'fieldmoe-inf-'));
+    const file = path.join(dir, 'inf.tif');
+    const data = Float32Array.from({ length: 2 * 8 * 8 }, (_, i) => i % 64);
+    data[5] = Infinity;
+    data[64 + 9] = -Infinity;
+    await writeGeoTiff(file, { width: 8, height: 8, bands: 2, sampleType: 'float32' }, data);
+    const scene = await openScene(file);
+    try {
+      const stats = await sceneStats(scene);
+      const [b1, b2] = stats.sensors[0].bands;
+      expect(b1.nanFraction).toBeCloseTo(1 / 64, 6);
+      expect(b1.mean).toBeCloseTo((63 * 64 / 2 - 5) / 63, 6);
+      expect(b2.max).toBe(63);
+      const block = (await scene.readWindow({ x: 0, y: 0, width: 8, height: 8 })).values().next().value!;
+      expect([...block.valid].flatMap((v, i) => (v ? [] : [i]))).toEqual([5, 9]);
+    } finally {
+      await scene.close();
+    }
+  });
+
   it('matches numpy on every pixel of sen1floods11 (S2 int16 nodata 0, S1 float32 NaN)', async () => {
     const scene = await openScene(sharedData('sen1floods11-spain'));
     const stats = await sceneStats(scene);

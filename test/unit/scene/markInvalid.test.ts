@@ -58,6 +58,14 @@ describe('markInvalid', () => {
     expect(Buffer.from(unscanned)).toEqual(Buffer.from(reference(data, 13, plane, 0)));
   });
 
+  it('reads an infinite value as NaN: invalid, and no longer in the data for statistics to average', () => {
+    const data = Float32Array.from([Infinity, 1, 2, /* band 2 */ 3, -Infinity, 4]);
+    const valid = new Uint8Array(3).fill(1);
+    markInvalid(data, 2, 3, undefined, valid);
+    expect([...valid]).toEqual([0, 0, 1]);
+    expect([...data].map(Number.isNaN)).toEqual([true, false, false, false, true, false]);
+  });
+
   it('uses NaN alone when there is no nodata (or nodata is NaN), and leaves valid pixels as they were', () => {
     const data = Float32Array.from([NaN, 0, 0, 5, /* band 2 */ 0, 0, NaN, 5]);
     for (const nodata of [undefined, NaN]) {
