@@ -1,4 +1,5 @@
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
+import { basename } from 'node:path';
 import { fromFile, type GeoTIFF, type GeoTIFFImage, type BaseDecoder } from 'geotiff';
 import { decoderFor } from './decoders';
 import { BlockCache } from './blockCache';
@@ -90,6 +91,24 @@ const TIFF_MAGICS = [
 ];
 
 type FileDirectory = ReturnType<GeoTIFFImage['getFileDirectory']>;
+
+/** NewSubfileType bit of a transparency mask (TIFF 6.0; GDAL's internal masks). */
+const MASK_SUBFILE = 4;
+
+/**
+ * Refuses a raster whose validity lives in a mask (internal, or a GDAL .msk beside it):
+ * FieldMoE takes nodata values and NaN as the mask, so it would classify the masked pixels. The
+ * message gives the GDAL command that writes the mask as nodata. (Not an alpha ExtraSample: NAIP
+ * tiles, chesapeake-naip among them, mark their near-infrared band so.)
+ */
+async function refuseMasks(path: string, tiff: GeoTIFF): Promise<void> {
+  const fix = `write the masked pixels as nodata first, e.g. gdalwarp -dstnodata 0 ${path} <out.tif>`;
+  for (let i = 1; i < (await tiff.getImageCount()); i++) {
+    const sub = (await tagValue<number>((await tiff.getImage(i)).getFileDirectory(), TAG.NewSubfileType)) ?? 0;
+    if (sub & MASK_SUBFILE) throw new FieldMoeError(path, `has an internal mask, which FieldMoE does not read (its masked pixels would be classified); ${fix}`);
+  }
+  if (existsSync(`${path}.msk`)) throw new FieldMoeError(path, `has a mask beside it (${basename(path)}.msk), which FieldMoE does not read (its masked pixels would be classified); ${fix}`);
+}
 
 async function tagValue<T>(fd: FileDirectory, tag: number): Promise<T | undefined> {
   return fd.hasTag(tag) ? ((await fd.loadValue(tag)) as T) : undefined;
@@ -244,6 +263,7 @@ class GeoTiffRaster implements RasterSource {
     if (bits.some((b) => b !== bits[0]) || formats.some((f) => f !== formats[0])) {
       throw new FieldMoeError(path, 'bands have different sample types, which FieldMoE does not support; split the bands into separate files');
     }
+    await refuseMasks(path, tiff);
     const planar = (await tagValue<number>(fd, TAG.PlanarConfiguration)) ?? 1;
     await fixBigEndianBlockTables(path, fd, image.littleEndian);
     await checkBlocksInsideFile(path, fd, image.isTiled);

@@ -17,6 +17,7 @@ export const TAG = {
   TileOffsets: 324,
   TileByteCounts: 325,
   ExtraSamples: 338,
+  NewSubfileType: 254,
   SampleFormat: 339,
   ModelPixelScale: 33550,
   ModelTiepoint: 33922,

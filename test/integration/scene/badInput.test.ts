@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { openScene, sceneStats, suggestFailures } from '../../../src-main/engine/scene/index';
@@ -84,6 +85,23 @@ describe('openScene: manifests that fail their schema name the file and the fiel
     mkdirSync(empty);
     await expectSceneError(empty, empty, /folder has no sensors\.json/);
     await expectSceneError(sharedData('sen1floods11-spain'), '--missing', /unknown sensor "s3"; the scene has s2, s1/, { missing: ['s3'] });
+  });
+});
+
+describe('openScene: validity held in a mask is refused, with the GDAL command that writes it as nodata', () => {
+  it('an internal mask, a .msk beside the file', async () => {
+    const crop = (name: string, args: string[], env: Record<string, string> = {}) => {
+      const out = path.join(tmp.dir, name);
+      execFileSync('gdal_translate', ['-q', '-srcwin', '0', '0', '64', '64', ...args, L7(), out], { env: { ...process.env, ...env } });
+      return out;
+    };
+    const internal = crop('imask.tif', ['-mask', '1'], { GDAL_TIFF_INTERNAL_MASK: 'YES' });
+    await expectSceneError(internal, internal, /has an internal mask, .*gdalwarp -dstnodata 0/);
+    const sidecar = crop('smask.tif', ['-mask', '1'], { GDAL_TIFF_INTERNAL_MASK: 'NO' });
+    await expectSceneError(sidecar, sidecar, /has a mask beside it \(smask\.tif\.msk\)/);
+    // the same crop without a mask opens
+    const plain = crop('plain.tif', []);
+    await (await openScene(plain)).close();
   });
 });
 
