@@ -14,7 +14,7 @@ import { describeFilled, withFilledBands } from '../packs/fillBands';
 import { describeConverted, withPackUnits } from '../packs/units';
 import { withSceneNormalization } from '../packs/sceneNormalization';
 import type { PixelWindow, Scene, SensorBlock, SensorInfo } from '../scene/types';
-import { bandsWithoutData } from '../scene/emptyBands';
+import { bandsWithoutData, noDataError } from '../scene/emptyBands';
 import { ProgressMeter, throwIfCancelled, type JobContext } from '../jobs/job';
 import { FieldMoeError } from '../util/errors';
 import { blendWindow, presentInTile, tileOrigins } from './tiling';
@@ -56,7 +56,7 @@ export interface ClassifyReport {
   provider: string;
   /** Per pack input: the sensor bound to it and whether it was available. */
   inputs: { input: string; sensor: string | null; available: boolean; bands: number[] }[];
-  /** True when the pack has no availability input and some sensor data was masked. */
+  /** True when some pixels were classified without one of the sensors (masked as zeros where the pack takes no availability), or a sensor is missing for a pack that cannot take that. */
   degraded: boolean;
   degradedReasons: string[];
   /** Sensors read in other units than their files hold, and inputs normalised by the scene's own statistics, as the pack was trained (packs/units.ts, packs/sceneNormalization.ts). */
@@ -539,7 +539,8 @@ class RunStats {
     this.mapping.bindings.forEach((b, i) => {
       const who = b.sensor ? `sensor ${b.sensor.id}` : `input ${b.input.name}`;
       if (!b.available && !withAvailability) reasons.push(`${who} is missing; its bands were masked (zeros) because model pack ${this.manifest.name} takes no sensor availability`);
-      else if (this.maskedPx[i] > 0 && !withAvailability) reasons.push(`${who} had no valid data in ${this.maskedPx[i]} pixels classified from the other sensors`);
+      // with a pack that takes availability too: those pixels lack that sensor all the same
+      else if (this.maskedPx[i] > 0) reasons.push(`${who} had no valid data in ${this.maskedPx[i]} pixels classified from the other sensors`);
     });
     return { degraded: reasons.length > 0, degradedReasons: reasons };
   }
@@ -548,7 +549,7 @@ class RunStats {
 /** The one-line error for a used band without a single finite value (file band index, 0-based). */
 function noFiniteValueError(sensor: SensorInfo, bandIndex: number): FieldMoeError {
   const band = sensor.bands.find((x) => x.index === bandIndex);
-  return new FieldMoeError(sensor.file, `band ${bandIndex + 1}${band?.name ? ` (${band.name})` : ''} holds no finite value (all NaN); fix the file or mark sensor ${sensor.id} missing with --missing ${sensor.id}`);
+  return noDataError(sensor, `band ${bandIndex + 1}${band?.name ? ` (${band.name})` : ''}`, 'holds no finite value (all NaN)');
 }
 
 /** Per available sensor: the ascending union of the file bands its bindings use. */

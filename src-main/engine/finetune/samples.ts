@@ -14,6 +14,7 @@ import { LabelLookup } from '../labels/sampling';
 import { FieldMoeError } from '../util/errors';
 import { presentInTile } from '../classify/tiling';
 import { readWhole } from '../scene/whole';
+import { noDataError } from '../scene/emptyBands';
 import { meanStd, statsStride, valueSums } from '../packs/sceneNormalization';
 
 /** One scene + labels as a source of training tiles. */
@@ -58,7 +59,7 @@ export function anyValidMask(blocks: readonly (SensorBlock | undefined)[]): Uint
 export function uniformStats(block: SensorBlock | undefined, binding: InputBinding): { mean: number; std: number } {
   if (!block) return { mean: 0, std: 1 };
   const stats = meanStd(valueSums(block, binding.bandIndices, statsStride(block.width * block.height, binding.channels)));
-  if (!stats) throw new FieldMoeError(binding.sensor?.file ?? binding.input.name, `sensor ${binding.sensor?.id} has no valid pixel to normalise with`);
+  if (!stats) throw binding.sensor ? noDataError(binding.sensor, `sensor ${binding.sensor.id}`, 'has no valid pixel to normalise with') : new FieldMoeError(binding.input.name, 'has no valid pixel to normalise with');
   return stats;
 }
 

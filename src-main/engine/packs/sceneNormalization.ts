@@ -7,9 +7,8 @@
  * Landsat's 0..255 and give one class everywhere.
  */
 import { readWhole, wholeReadBytes } from '../scene/whole';
-import { spreadWindows } from '../scene/emptyBands';
+import { noDataError, spreadWindows } from '../scene/emptyBands';
 import { throwIfCancelled } from '../jobs/job';
-import { FieldMoeError } from '../util/errors';
 import type { Scene, SensorBlock } from '../scene/types';
 import { mapBandsWithFills } from './fillBands';
 import type { BandMapOptions } from './bandmap';
@@ -77,7 +76,7 @@ export async function withSceneNormalization(scene: Scene, manifest: PackManifes
       const sensor = b.sensor!;
       const fileBands = b.bandIndices.filter((k) => k < sensor.raster.bandCount);
       const stats = meanStd(await sceneSums(scene, sensor.id, fileBands, signal));
-      if (!stats) throw new FieldMoeError(sensor.file, `sensor ${sensor.id} has no valid pixel to normalise with`);
+      if (!stats) throw noDataError(sensor, `sensor ${sensor.id}`, 'has no valid pixel to normalise with');
       notes.push(`input ${input.name} normalised by sensor ${sensor.id}'s own mean and std (${stats.mean.toPrecision(4)}, ${stats.std.toPrecision(4)}), as pack ${manifest.name} was trained on each scene`);
       return { ...input, normalization: { ...input.normalization, ...stats } };
     }),

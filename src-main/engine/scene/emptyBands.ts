@@ -1,6 +1,7 @@
 import { SAMPLE_TYPE_SPECS } from '../raster/sampleTypes';
 import { throwIfCancelled } from '../jobs/job';
-import type { PixelWindow, Scene } from './types';
+import { FieldMoeError } from '../util/errors';
+import type { PixelWindow, Scene, SensorInfo } from './types';
 
 export interface EmptyBandsOptions {
   signal?: AbortSignal;
@@ -62,4 +63,15 @@ async function withoutFiniteValue(scene: Scene, sensor: string, bands: number[],
     for (let i = 0; i < plane; i++) if (values[i] === values[i]) return false;
     return true;
   });
+}
+
+/**
+ * The one-line error for a sensor part (`subject`: "band 1 (VV)", "sensor s1") without data on
+ * the scene grid. A sensor resampled onto the reference grid may simply not overlap it, which
+ * says more than its `problem` would: the file itself may be fine.
+ */
+export function noDataError(sensor: SensorInfo, subject: string, problem: string): FieldMoeError {
+  const missing = `mark sensor ${sensor.id} missing with --missing ${sensor.id}`;
+  if (sensor.resampled) return new FieldMoeError(sensor.file, `${subject} has no data on the scene's grid: the file does not overlap the reference sensor, or holds only nodata where it does; ${missing}`);
+  return new FieldMoeError(sensor.file, `${subject} ${problem}; fix the file or ${missing}`);
 }

@@ -9,4 +9,4 @@ export {
   sceneStats, suggestFailures, FAILURE_THRESHOLDS,
   type SceneStats, type SensorStats, type BandStats, type SceneStatsOptions, type FailureSuggestion, type FailureProblem,
 } from './stats';
-export { bandsWithoutData, type EmptyBandsOptions } from './emptyBands';
+export { bandsWithoutData, noDataError, type EmptyBandsOptions } from './emptyBands';

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { existsSync, promises as fs, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -10,6 +11,28 @@ import { resolvePack } from '../../../src-main/engine/packs/registry';
 import { openSession } from '../../../src-main/engine/runtime/session';
 
 describe('classify(request)', () => {
+  it('says when a sensor covers part of the scene, and when it covers none of it', async () => {
+    const dir = artifactDir('classify-coverage');
+    await fs.mkdir(dir, { recursive: true });
+    const data = sharedData('sen1floods11-spain');
+    const sensors = JSON.parse(await fs.readFile(path.join(data, 'sensors.json'), 'utf8')) as { id: string; file: string }[];
+    // S1 as its left half, or moved a degree east (no overlap with S2)
+    const scene = async (name: string, args: string[]) => {
+      const s1 = path.join(dir, `${name}-s1.tif`);
+      execFileSync('gdal_translate', ['-q', ...args, path.join(data, 'S1Hand.tif'), s1]);
+      const spec = sensors.map((s) => ({ ...s, file: s.id === 's1' ? s1 : path.join(data, s.file) }));
+      const file = path.join(dir, `${name}.json`);
+      await fs.writeFile(file, JSON.stringify(spec));
+      return file;
+    };
+    const half = await classify({ scene: await scene('half', ['-srcwin', '0', '0', '256', '512']), model: 'default-mamol', out: path.join(dir, 'half.tif') });
+    expect(half.degraded).toBe(true);
+    expect(half.degradedReasons.join(' ')).toMatch(/sensor s1 had no valid data in \d+ pixels classified from the other sensors/);
+    const ulx = -0.781893623297631 + 1;
+    const away = await scene('away', ['-a_ullr', String(ulx), '38.128812571396267', String(ulx + 512 * 0.000089831528412), String(38.128812571396267 - 512 * 0.000089831528412)]);
+    await expect(classify({ scene: away, model: 'default-mamol', out: path.join(dir, 'away.tif') })).rejects.toThrow(/away-s1\.tif: sensor s1 has no data on the scene's grid: the file does not overlap the reference sensor/);
+  }, 300_000);
+
   it('resolves the pack by name, opens the scene and writes the class map', async () => {
     const dir = artifactDir('classify-api');
     await fs.mkdir(dir, { recursive: true });
