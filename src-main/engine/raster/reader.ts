@@ -92,6 +92,18 @@ const TIFF_MAGICS = [
 
 type FileDirectory = ReturnType<GeoTIFFImage['getFileDirectory']>;
 
+/** TIFF SampleFormat values (TIFF 6.0 and its supplement). */
+const SAMPLE_FORMAT_NAMES: Record<number, string> = { 1: 'unsigned integer', 2: 'signed integer', 3: 'floating point', 5: 'complex integer', 6: 'complex floating point' };
+
+/** Why a sample type cannot be read, and the conversion that makes it readable. */
+function unsupportedSampleType(format: number, bits: number): string {
+  const name = SAMPLE_FORMAT_NAMES[format];
+  // a format outside the TIFF list is a damaged header more often than a real type
+  if (!name) return `unsupported sample type (${bits}-bit, SampleFormat ${format}: not a TIFF sample format; the file may be truncated or corrupt)`;
+  const to = format >= 5 ? 'convert the values you need to real bands first (e.g. gdal_translate -ot Float32 keeps the real part)' : `convert it with gdal_translate -ot ${format === 3 ? 'Float32' : bits < 8 ? 'Byte' : format === 2 ? 'Int16' : 'UInt16'} <in> <out>`;
+  return `unsupported sample type (${bits}-bit ${name}); ${to}`;
+}
+
 /** NewSubfileType bit of a transparency mask (TIFF 6.0; GDAL's internal masks). */
 const MASK_SUBFILE = 4;
 
@@ -259,7 +271,7 @@ class GeoTiffRaster implements RasterSource {
     const bits = (await numberArrayTag(fd, TAG.BitsPerSample)) ?? [1];
     const formats = (await numberArrayTag(fd, TAG.SampleFormat)) ?? [1];
     const sample = sampleTypeOf(formats[0], bits[0]);
-    if (!sample) throw new FieldMoeError(path, `unsupported sample type (${bits[0]}-bit, SampleFormat ${formats[0]})`);
+    if (!sample) throw new FieldMoeError(path, unsupportedSampleType(formats[0], bits[0]));
     if (bits.some((b) => b !== bits[0]) || formats.some((f) => f !== formats[0])) {
       throw new FieldMoeError(path, 'bands have different sample types, which FieldMoE does not support; split the bands into separate files');
     }

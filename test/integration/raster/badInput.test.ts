@@ -107,13 +107,16 @@ describe('openRaster: bad input gives one clear line naming the file', () => {
     await expectRasterError(openRaster(file), file, /zero-size raster \(0 x 10/);
   });
 
-  it('1-bit and complex sample types are refused', async () => {
+  it('1-bit, 12-bit and complex sample types are refused with the conversion to make', async () => {
     const bit = path.join(tmp.dir, 'onebit.tif');
     makeRaster(bit, { width: 16, height: 16, bands: 1, type: 'uint8', creationOptions: ['NBITS=1'], edit: 'a = a % 2' });
-    await expectRasterError(openRaster(bit), bit, /unsupported sample type \(1-bit/);
+    await expectRasterError(openRaster(bit), bit, /unsupported sample type \(1-bit unsigned integer\); convert it with gdal_translate -ot Byte/);
+    const twelve = path.join(tmp.dir, 'twelvebit.tif');
+    makeRaster(twelve, { width: 16, height: 16, bands: 1, type: 'uint16', creationOptions: ['NBITS=12'] });
+    await expectRasterError(openRaster(twelve), twelve, /unsupported sample type \(12-bit unsigned integer\); convert it with gdal_translate -ot UInt16/);
     const complex = path.join(tmp.dir, 'complex.tif');
     run('gdal_translate', ['-q', '-ot', 'CInt16', source(), complex]);
-    await expectRasterError(openRaster(complex), complex, /unsupported sample type/);
+    await expectRasterError(openRaster(complex), complex, /unsupported sample type \(32-bit complex integer\); convert the values you need to real bands first/);
   });
 
   it('a cancelled read throws CancelledError; fractional windows are refused', async () => {
