@@ -36,9 +36,10 @@ function fineTuning(architecture: string): { adapters: string[]; fineTuneNote?: 
 }
 
 /** Training figures from the training loop's progress, for the app's live chart. */
-function trainFigures(p: Progress): TrainFigures | undefined {
+export function trainFigures(p: Progress): TrainFigures | undefined {
   const t = p as Partial<TrainProgress>;
-  if (t.epoch === undefined || t.loss === undefined) return undefined;
+  // the start's validation (epoch 0) has no training loss to chart
+  if (t.epoch === undefined || t.loss === undefined || !Number.isFinite(t.loss)) return undefined;
   const labelled = t.val?.metrics.labelled;
   return { epoch: t.epoch, epochs: t.epochs ?? 0, loss: t.loss, valAccuracy: labelled ? (t.val!.metrics.correct ?? 0) / labelled : undefined };
 }

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EngineHost, type HostToMain } from '../../../src-main/engine/host/host';
-import { realServices } from '../../../src-main/engine/host/wiring';
+import { realServices, trainFigures } from '../../../src-main/engine/host/wiring';
 import type { EngineServices } from '../../../src-main/engine/host/services';
 import type { AppEvent, Reply } from '../../../src-main/ipc/contract';
 import { CancelledError } from '../../../src-main/engine/util/errors';
@@ -169,6 +169,12 @@ describe('engine host', () => {
     expect(existsSync(path.join(dest, 'nc-adapted', 'manifest.json'))).toBe(true);
     const again = await host.request('export.pack', { pack: seen!.out, outDir: dest });
     expect(again).toMatchObject({ ok: false, error: expect.stringContaining('already exists') });
+  });
+
+  it("charts each epoch's training figures, not the start's validation (epoch 0, no training loss)", () => {
+    const val = { loss: 0.9, metrics: { labelled: 10, correct: 7 } };
+    expect(trainFigures({ stage: 'validate', fraction: 0, epoch: 0, epochs: 5, loss: NaN, val } as never)).toBeUndefined();
+    expect(trainFigures({ stage: 'validate', fraction: 0.2, epoch: 1, epochs: 5, loss: 0.5, val } as never)).toEqual({ epoch: 1, epochs: 5, loss: 0.5, valAccuracy: 0.7 });
   });
 
   it('opens picked files as one sensor each, with kinds guessed and wavelengths from metadata', async () => {

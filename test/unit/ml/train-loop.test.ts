@@ -167,10 +167,16 @@ describe('TrainLoop', () => {
       const start = weightsOf(t);
       const loop = new TrainLoop(t, train, { epochs: 40, batchSize: B, lr: 0.02, validation, earlyStopping: { patience: 3, includeStart } });
       const startLoss = (await loop.evaluate(validation)).loss;
-      return { report: await loop.run(), start, after: weightsOf(t), startLoss };
+      const events: TrainProgress[] = [];
+      return { report: await loop.run({ onProgress: (p) => events.push(p as TrainProgress) }), start, after: weightsOf(t), startLoss, events };
     };
     // Permuted validation labels: every epoch of fitting the training rule scores worse than the start.
     const kept = await run(true);
+    // the start's score is shown first, as epoch 0, like the epochs it competes with
+    const validated = kept.events.filter((e) => e.stage === 'validate');
+    expect(validated[0]).toMatchObject({ epoch: 0, message: expect.stringMatching(/^epoch 0\/40 \(the start\) val loss /) });
+    expect(validated[0].val!.loss).toBeCloseTo(kept.startLoss, 9);
+    expect(validated).toHaveLength(kept.report.history.length + 1);
     expect(Math.min(...kept.report.history.map((h) => h.val!.loss))).toBeGreaterThan(kept.startLoss);
     expect(kept.report.bestEpoch).toBe(0);
     expect(kept.report.bestValLoss).toBeCloseTo(kept.startLoss, 9);

@@ -167,6 +167,9 @@ export class TrainLoop {
       const atStart = start ?? (await this.evaluateSamples(this.options.validation, job));
       startSamples = atStart.samples;
       best = { loss: atStart.loss, samples: atStart.samples, epoch: 0, snapshot: this.trainer.snapshot() };
+      // the start is a candidate that early stopping may keep: show its score like an epoch's
+      const val = { loss: atStart.loss, metrics: atStart.metrics };
+      emit({ stage: 'validate', fraction: 0, message: `epoch 0/${epochs} (the start) val loss ${atStart.loss.toPrecision(4)}`, epoch: 0, epochs, step: 0, totalSteps, loss: NaN, lr: 0, val });
     }
     let lowest = best?.loss ?? Infinity;
     for (let epoch = 1; epoch <= epochs; epoch++) {
