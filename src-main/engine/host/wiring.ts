@@ -39,7 +39,7 @@ function fineTuning(architecture: string): { adapters: string[]; fineTuneNote?: 
 export function trainFigures(p: Progress): TrainFigures | undefined {
   const t = p as Partial<TrainProgress>;
   // the start's validation (epoch 0) has no training loss to chart
-  if (t.epoch === undefined || t.loss === undefined || !Number.isFinite(t.loss)) return undefined;
+  if (t.epoch === undefined || t.loss === undefined) return undefined;
   const labelled = t.val?.metrics.labelled;
   return { epoch: t.epoch, epochs: t.epochs ?? 0, loss: t.loss, valAccuracy: labelled ? (t.val!.metrics.correct ?? 0) / labelled : undefined };
 }

@@ -101,7 +101,8 @@ export interface TrainProgress extends Progress {
   epochs: number;
   step: number;
   totalSteps: number;
-  loss: number;
+  /** Training loss (none on the start's validation, epoch 0, before any step). */
+  loss?: number;
   lr: number;
   val?: Evaluation;
 }
@@ -169,7 +170,7 @@ export class TrainLoop {
       best = { loss: atStart.loss, samples: atStart.samples, epoch: 0, snapshot: this.trainer.snapshot() };
       // the start is a candidate that early stopping may keep: show its score like an epoch's
       const val = { loss: atStart.loss, metrics: atStart.metrics };
-      emit({ stage: 'validate', fraction: 0, message: `epoch 0/${epochs} (the start) val loss ${atStart.loss.toPrecision(4)}`, epoch: 0, epochs, step: 0, totalSteps, loss: NaN, lr: 0, val });
+      emit({ stage: 'validate', fraction: 0, message: `epoch 0/${epochs} (the start) val loss ${atStart.loss.toPrecision(4)}`, epoch: 0, epochs, step: 0, totalSteps, lr: 0, val });
     }
     let lowest = best?.loss ?? Infinity;
     for (let epoch = 1; epoch <= epochs; epoch++) {
