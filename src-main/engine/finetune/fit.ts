@@ -199,10 +199,9 @@ async function prepareSource(spec: FitSourceSpec, index: number, opts: FitOption
   // Pixels the model is trained and scored on: a mapped class and some valid sensor data (the
   // pipeline writes nodata where no sensor is valid, so nothing could be predicted there).
   const W = spec.scene.info.width;
-  const hasData = (i: number) => blocks.some((b) => b && b.valid[labels.y[i] * W + labels.x[i]] !== 0);
-  const usable = (idx: Uint32Array) => Uint32Array.from(Array.from(idx).filter((i) => spec.classMap[labels.classIndex[i]] >= 0 && hasData(i)));
-  let onNodata = 0;
-  for (let i = 0; i < labels.x.length; i++) if (!hasData(i)) onNodata++;
+  const hasData = Uint8Array.from(labels.x, (x, i) => (blocks.some((b) => b && b.valid[labels.y[i] * W + x] !== 0) ? 1 : 0));
+  const usable = (idx: Uint32Array) => Uint32Array.from(Array.from(idx).filter((i) => spec.classMap[labels.classIndex[i]] >= 0 && hasData[i]));
+  const onNodata = hasData.length - hasData.reduce((a, v) => a + v, 0);
   if (onNodata === labels.x.length) throw new FieldMoeError(labels.source, `none of its ${onNodata} labelled pixels has sensor data in scene ${spec.name} (all lie on nodata)`);
   let trainIdx: Uint32Array = usable(split.train);
   if (opts.trainPixelsPerClass) trainIdx = subsamplePerClass(labels, trainIdx, opts.trainPixelsPerClass, seed);
@@ -874,18 +873,19 @@ async function linearPathStart(
           // the tile's own labelled pixel (training tiles are jittered around it)
           const centre = labelledPixelInTile(src.labels, t, T);
           if (sampleAt(centre, problem)) problem.groups.push(si * 2 ** 32 + t.index);
+          // tile pixel q's key in the scene, as `centres` holds them
+          const sceneKey = (q: number) => (t.y0 + Math.floor(q / T)) * W + t.x0 + (q % T);
           const others: number[] = [];
           let labelled = 0;
           for (let q = 0; q < plane; q++) {
             if (labels[j * plane + q] < 0n) continue;
             labelled++;
-            const at = (t.y0 + Math.floor(q / T)) * W + t.x0 + (q % T);
-            if (q !== centre && !centres.has(at) && !taken.has(at)) others.push(q);
+            if (q !== centre && !centres.has(sceneKey(q)) && !taken.has(sceneKey(q))) others.push(q);
           }
           if (labelled < DENSE_TILE_SHARE * plane) return;
           for (let e = 0; e < DENSE_TILE_EXTRAS && others.length; e++) {
             const q = others.splice(extraRng.int(others.length), 1)[0];
-            taken.add((t.y0 + Math.floor(q / T)) * W + t.x0 + (q % T));
+            taken.add(sceneKey(q));
             sampleAt(q, problem.extra);
           }
         });
