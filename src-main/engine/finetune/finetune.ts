@@ -20,7 +20,7 @@ import type { Provider } from '../runtime/session';
 import type { Metrics } from '../eval/metrics';
 import { FieldMoeError } from '../util/errors';
 import { architectureAdapters, presetFor } from './adapters';
-import { fit, type FitResult, type MissingSimulation } from './fit';
+import { fit, type FitResult, type MissingRequest, type MissingSimulation } from './fit';
 import { checkPackOutput, compatibleWeights, packClassesOf, writeTrainedPack } from './packio';
 
 export interface FinetuneRequest {
@@ -42,7 +42,7 @@ export interface FinetuneRequest {
    * The missing-sensor simulation; default: the architecture's `defaultMissing` on two sensors or
    * more (rate 0 turns it off). A mode without a rate takes the default's rate.
    */
-  missing?: Partial<MissingSimulation> & Pick<MissingSimulation, 'mode'>;
+  missing?: MissingRequest;
   wavelengths?: ReadonlyMap<string, readonly number[]>;
   /** Few-shot: labelled training pixels per class (default: all). */
   pixelsPerClass?: number;
@@ -275,10 +275,10 @@ export function describeOpened(bindings: readonly InputBinding[], pack: PackMani
   });
 }
 
-/** `m` with its rate, else the architecture's default one (`--missing-mode` alone). */
-function withRate(m: Partial<MissingSimulation> & Pick<MissingSimulation, 'mode'>, fallback: MissingSimulation | undefined): MissingSimulation {
+/** `m` with its rate, else the architecture's default one (`--missing-mode` alone); without a default, an error. */
+export function withRate(m: MissingRequest, fallback: MissingSimulation | undefined): MissingSimulation {
   const rate = m.rate ?? fallback?.rate;
-  if (rate === undefined) throw new FieldMoeError('--missing-mode', 'needs --missing-rate (this pack has no default missing-sensor simulation)');
+  if (rate === undefined) throw new FieldMoeError('--missing-mode', 'needs --missing-rate (no default missing-sensor simulation applies here)');
   return { rate, mode: m.mode };
 }
 

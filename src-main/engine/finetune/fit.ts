@@ -48,6 +48,9 @@ export interface FitSourceSpec {
 }
 
 /** MaMOL's missing-rate simulation (paper 5.1, generalised to M sensors). */
+/** A simulation as asked for: a mode alone takes the architecture's default rate (finetune.ts withRate). */
+export type MissingRequest = Partial<MissingSimulation> & Pick<MissingSimulation, 'mode'>;
+
 export interface MissingSimulation {
   /** Share of training samples made incomplete. */
   rate: number;

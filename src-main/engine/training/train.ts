@@ -16,13 +16,13 @@ import type { WeightMap } from '../ml/models/init';
 import type { JobContext } from '../jobs/job';
 import type { Provider } from '../runtime/session';
 import { FieldMoeError } from '../util/errors';
-import { fit, mappingManifest, type FitResult, type MissingSimulation } from '../finetune/fit';
+import { fit, mappingManifest, type FitResult, type MissingRequest, type MissingSimulation } from '../finetune/fit';
 import { mapBands, type BandMapOptions } from '../packs/bandmap';
 import { looksLinear } from '../packs/units';
 import { sampledBandMeans } from '../packs/fillBands';
 import { readWhole } from '../scene/whole';
 import { checkPackOutput, compatibleWeights, hexColor, shortPath, writeTrainedPack } from '../finetune/packio';
-import { resolveMissing } from '../finetune/finetune';
+import { resolveMissing, withRate } from '../finetune/finetune';
 
 export const ARCHES = ['spectralmoe', 'mamol'] as const;
 export type Arch = (typeof ARCHES)[number];
@@ -78,7 +78,8 @@ export interface TrainRequest {
   batchSize?: number;
   lr?: number;
   patience?: number;
-  missing?: MissingSimulation;
+  /** A mode alone is refused: full training has no default rate. */
+  missing?: MissingRequest;
   /** Vector labels files' property holding the class (default: the first of CLASS_PROPERTY_CANDIDATES present). */
   classProperty?: string;
   threads?: number;
@@ -303,7 +304,7 @@ export async function train(req: TrainRequest, job: JobContext = {}): Promise<Tr
   const sources = req.sources.map((s, i) => ({ ...s, scene: areas[i].scene }));
   const { classes, maps } = uniteClasses(sets);
   const { model, inputs, availabilityInput } = designModel(req.arch, sources.map((s) => s.scene), classes.length, size, req.preset);
-  const missing = req.missing && sensorMissing(req.missing, sources.map((s) => s.scene.info), inputs, availabilityInput);
+  const missing = req.missing && sensorMissing(withRate(req.missing, undefined), sources.map((s) => s.scene.info), inputs, availabilityInput);
   const frozen = req.frozenBackbone;
   const weights = frozen ? compatibleWeights(model, frozen.weights) : new Map();
   const result = await fit(

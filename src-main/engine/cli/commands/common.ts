@@ -3,7 +3,7 @@ import type { Progress } from '../../jobs/job';
 import { FieldMoeError } from '../../util/errors';
 import { stringFlag, type CliIO, type ParsedFlags } from '../command';
 import { progressPrinter } from '../progress';
-import type { MissingSimulation } from '../../finetune/fit';
+import type { MissingRequest } from '../../finetune/fit';
 import { CLASS_PROPERTY_CANDIDATES } from '../../labels/index';
 import { fellBackLine, isProvider, PROVIDERS, unavailableLine, type OpenedSession, type Provider } from '../../runtime/session';
 
@@ -36,19 +36,13 @@ export function providerLines(run: Pick<OpenedSession, 'provider' | 'fallbacks'>
 }
 
 /**
- * `--missing-rate r --missing-mode both|<sensor id>` (mode defaults to both). With `rateOptional`
- * (fine-tuning, whose architecture may have a default rate) a mode alone comes back without a rate.
+ * `--missing-rate r --missing-mode both|<sensor id>` (mode defaults to both). A mode alone comes
+ * back without a rate: finetune.ts withRate gives it the architecture's default or refuses it.
  */
-export function missingSimulationFlags(flags: ParsedFlags): MissingSimulation | undefined;
-export function missingSimulationFlags(flags: ParsedFlags, options: { rateOptional: true }): Partial<MissingSimulation> & Pick<MissingSimulation, 'mode'> | undefined;
-export function missingSimulationFlags(flags: ParsedFlags, options: { rateOptional?: boolean } = {}): Partial<MissingSimulation> | undefined {
+export function missingSimulationFlags(flags: ParsedFlags): MissingRequest | undefined {
   const rate = floatFlag(flags, 'missing-rate', 0, 1);
   const mode = stringFlag(flags, 'missing-mode');
-  if (rate === undefined) {
-    if (mode === undefined) return undefined;
-    if (options.rateOptional) return { mode };
-    throw new FieldMoeError('--missing-mode', 'needs --missing-rate');
-  }
+  if (rate === undefined) return mode === undefined ? undefined : { mode };
   return { rate, mode: mode ?? 'both' };
 }
 

@@ -79,7 +79,7 @@ ${WAVELENGTHS_USAGE}`,
       pixelHead: flags['no-pixel-head'] !== true,
       threads: intFlag(flags, 'threads', 1),
       providers: providersFlag(flags),
-      missing: missingSimulationFlags(flags, { rateOptional: true }),
+      missing: missingSimulationFlags(flags),
       wavelengths: wavelengthsFromFlags(flags),
     };
     const scene = await openSceneFromFlags(flags);
