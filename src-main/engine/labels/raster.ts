@@ -1,7 +1,6 @@
 import { crsLabel, openRaster, sameCrs } from '../raster';
 import { FieldMoeError } from '../util/errors';
 import { throwIfCancelled } from '../jobs/job';
-import type { Crs, GeoTransform } from '../scene/types';
 import type { LabelGrid } from './types';
 
 /** Labelled pixels of a label raster, in raster order, with their raw values (ids). */
@@ -62,7 +61,7 @@ export async function readLabelRaster(file: string, grid: LabelGrid, signal?: Ab
 }
 
 /** Where the label raster's pixel (0, 0) lies on the scene grid, in whole pixels; an error where it is not on that grid. */
-function placement(file: string, info: { width: number; height: number; geoTransform?: GeoTransform; crs?: Crs }, grid: LabelGrid): { dx: number; dy: number } {
+function placement(file: string, info: LabelGrid, grid: LabelGrid): { dx: number; dy: number } {
   const resample = 'resample the labels to the scene grid (gdalwarp -r near)';
   if (!info.geoTransform || !grid.geoTransform) {
     if (info.geoTransform || grid.geoTransform)
